@@ -1,0 +1,53 @@
+"""Rich progress for index builds: files/s while loading and chunking, embeddings/s while embedding."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from index.build import BuildReporter
+
+STAGE_LABELS = {"files": "Loading & chunking files", "embed": "Embedding chunks"}
+STAGE_UNITS = {"files": "files", "embed": "chunks"}
+
+
+class RichBuildReporter(BuildReporter):
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "RichBuildReporter":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def start(self, stage: str, total: int) -> None:
+        if total:
+            self.tasks[stage] = self.progress.add_task(STAGE_LABELS[stage], total=total, rate="")
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        task_id = self.tasks.get(stage)
+        if task_id is None:
+            return
+        self.progress.advance(task_id, n)
+        task = self.progress.tasks[task_id]
+        if task.speed:
+            self.progress.update(task_id, rate=f"{task.speed:,.0f} {STAGE_UNITS[stage]}/s")
+
+    def problem(self, source: str, reason: str, failed: bool) -> None:
+        style = "red" if failed else "yellow"
+        label = "unreadable" if failed else "skipped"
+        self.progress.console.print(f"[{style}]{label}[/] {reason if reason.startswith(source) else source + ': ' + reason}",
+                                    markup=True, highlight=False)

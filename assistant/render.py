@@ -1,0 +1,71 @@
+"""Terminal rendering of search hits, collections and metrics (rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from index.types import Hit
+
+
+def snippet(text: str, width: int = 240) -> str:
+    """First `width` characters on one line: 'a\\n\\nb' → 'a b'."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _ranks(hit: Hit) -> str:
+    parts = [f"{name} #{rank} ({hit.scores[name]:.3f})" for name, rank in hit.ranks.items()]
+    return ", ".join(parts) or "-"
+
+
+def print_hits(console: Console, hits: list[Hit]) -> None:
+    if not hits:
+        console.print("No results.")
+        return
+    for position, hit in enumerate(hits, start=1):
+        where = hit.chunk.source + (f" [{hit.chunk.locator}]" if hit.chunk.locator else "")
+        head = Text.assemble((f"{position:>2}. ", "bold"), (where, "cyan"))
+        if hit.chunk.heading():
+            head.append(f"  § {hit.chunk.heading()}", style="magenta")
+        console.print(head)
+        console.print(Text(f"    score {hit.score:.4f} · {_ranks(hit)}", style="dim"))
+        console.print(Text("    " + snippet(hit.chunk.text)))
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def print_collections(console: Console, infos, project_dir: Path) -> None:
+    if not infos:
+        console.print(f"No collections under {project_dir}. Create one with: assistant index PATH")
+        return
+    table = Table(title=f"Collections in {project_dir}")
+    for column in ("name", "files", "chunks", "embedder", "BM25", "dense", "size", "updated"):
+        table.add_column(column)
+    for info in infos:
+        m = info.manifest
+        sparse, dense = m["index_settings"]["sparse"], m["index_settings"]["dense"]
+        table.add_row(info.name, str(m["counts"]["files"]), str(m["counts"]["chunks"]), m["embedder"]["name"],
+                      f"{sparse['backend']} ({sparse['variant']})", dense["kind"], human_size(info.size_bytes),
+                      m["updated"])
+    console.print(table)
+
+
+def print_metrics(console: Console, results: dict[str, dict[str, float]], title: str = "") -> None:
+    metrics = list(next(iter(results.values())))
+    table = Table(title=title)
+    table.add_column("mode")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for mode, values in results.items():
+        table.add_row(mode, *(f"{values[m]:.3f}" for m in metrics))
+    console.print(table)

@@ -1,0 +1,155 @@
+"""Documents → token-bounded chunks that keep their heading path and character span.
+
+Each section is cut at the largest natural boundary that fits: paragraphs, then sentences,
+then (for a run-on line or a minified file) fixed token windows. Consecutive chunks of a
+section share up to `overlap` tokens of whole paragraphs/sentences, so a fact split across a
+border is still found. Lengths are counted with the embedder's own tokenizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .types import Chunk, Document, Section
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s+|(?<=[。！？])")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int
+    end: int
+    tokens: int
+
+
+def chunk_id(source: str, locator: str, start: int, text: str) -> str:
+    """A stable id: the same text at the same place in the same file gets the same id."""
+    key = f"{source}\x00{locator}\x00{start}\x00{text}".encode("utf-8")
+    return hashlib.sha1(key).hexdigest()[:16]
+
+
+def _spans(text: str, start: int, end: int, splitter: re.Pattern) -> list[tuple[int, int]]:
+    """Non-blank spans of text[start:end] between matches of splitter, trimmed of whitespace."""
+    spans, cursor = [], start
+    for match in splitter.finditer(text, start, end):
+        spans.append((cursor, match.start()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            out.append((s + lead, s + lead + len(stripped)))
+    return out
+
+
+def _untruncated_copy(backend):
+    """A copy of a Rust tokenizer that never truncates (the embedder's own copy may)."""
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
+
+
+class Chunker:
+    """Cuts documents into chunks of at most `max_tokens` tokens (of `tokenizer`)."""
+
+    def __init__(self, tokenizer, max_tokens: int = 200, overlap: int = 32) -> None:
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.overlap = overlap
+        self._backend = _untruncated_copy(getattr(tokenizer, "backend_tokenizer", None))
+
+    def _encode(self, texts: list[str]) -> list:
+        # The Rust tokenizer directly: no "sequence longer than the model" warnings for text
+        # we only measure, and several times faster than the Python wrapper.
+        if self._backend is not None:
+            encodings = self._backend.encode_batch(texts, add_special_tokens=False)
+            return [(e.ids, e.offsets) for e in encodings]
+        out = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        return list(zip(out["input_ids"], out["offset_mapping"]))
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [len(ids) for ids, _ in self._encode(texts)] if texts else []
+
+    def _windows(self, text: str, start: int, end: int) -> list[_Piece]:
+        """Fixed token windows over text[start:end], overlapping by `overlap` tokens."""
+        offsets = self._encode([text[start:end]])[0][1]
+        step = self.max_tokens - self.overlap
+        pieces = []
+        for first in range(0, len(offsets), step):
+            window = offsets[first : first + self.max_tokens]
+            pieces.append(_Piece(start + window[0][0], start + window[-1][1], len(window)))
+            if first + self.max_tokens >= len(offsets):
+                break
+        return pieces
+
+    def _pieces(self, text: str, section: Section) -> list[_Piece]:
+        """Paragraphs that fit, else their sentences, else token windows."""
+        paragraphs = _spans(text, section.start, section.end, _PARAGRAPH_BREAK)
+        counts = self.count([text[s:e] for s, e in paragraphs])
+        pieces: list[_Piece] = []
+        for (s, e), n in zip(paragraphs, counts):
+            if n <= self.max_tokens:
+                pieces.append(_Piece(s, e, n))
+                continue
+            sentences = _spans(text, s, e, _SENTENCE_END)
+            for (ss, se), sn in zip(sentences, self.count([text[a:b] for a, b in sentences])):
+                if sn <= self.max_tokens:
+                    pieces.append(_Piece(ss, se, sn))
+                else:
+                    pieces.extend(self._windows(text, ss, se))
+        return pieces
+
+    def _pack(self, pieces: list[_Piece]) -> list[tuple[int, int]]:
+        """Greedy packing of pieces into spans ≤ max_tokens, carrying ≤ overlap tokens forward."""
+        spans: list[tuple[int, int]] = []
+        current: list[_Piece] = []
+        used = 0
+        for piece in pieces:
+            if current and used + piece.tokens > self.max_tokens:
+                spans.append((current[0].start, current[-1].end))
+                carry: list[_Piece] = []
+                carried = 0
+                for prev in reversed(current):
+                    if carried + prev.tokens > self.overlap or carried + prev.tokens + piece.tokens > self.max_tokens:
+                        break
+                    carry.insert(0, prev)
+                    carried += prev.tokens
+                current, used = carry, carried
+            current.append(piece)
+            used += piece.tokens
+        if current:
+            spans.append((current[0].start, current[-1].end))
+        return spans
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        chunks = []
+        for section in doc.sections:
+            for start, end in self._pack(self._pieces(doc.text, section)):
+                text = doc.text[start:end]
+                chunks.append(Chunk(
+                    id=chunk_id(doc.source, doc.locator, start, text),
+                    source=doc.source,
+                    locator=doc.locator,
+                    title_path=section.title_path or ((doc.title,) if doc.title else ()),
+                    start=start,
+                    end=end,
+                    text=text,
+                ))
+        return chunks
+
+
+def search_text(chunk: Chunk) -> str:
+    """What BM25 and the embedder see: the heading path, then the text."""
+    heading = chunk.heading()
+    return f"{heading}\n{chunk.text}" if heading else chunk.text

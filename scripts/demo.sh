@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make demo`: index this project's own docs with the embedded defaults, then search them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=.venv/bin/assistant
+echo "== assistant index README.md docs --collection project-docs"
+$A index README.md docs --collection project-docs
+echo
+echo "== assistant search 'what happens if a build is killed halfway?' --collection project-docs --k 3"
+$A search "what happens if a build is killed halfway?" --collection project-docs --k 3
+echo
+echo "== assistant collections"
+$A collections

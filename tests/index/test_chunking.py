@@ -1,0 +1,76 @@
+import pytest
+
+from index.chunking import Chunker, chunk_id, search_text
+from index.embedder import load_tokenizer
+from index.types import Document, Section
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer("all-MiniLM-L6-v2")
+
+
+def _doc(text, sections=None, source="a.md"):
+    return Document(source, text, tuple(sections or [Section((), 0, len(text))]))
+
+
+def _tokens(tokenizer, text):
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def test_chunks_respect_the_token_bound_and_cover_the_text(tokenizer):
+    paragraphs = [f"Paragraph {i} talks about topic {i} at some length. " * 6 for i in range(20)]
+    text = "\n\n".join(paragraphs)
+    chunks = Chunker(tokenizer, max_tokens=80, overlap=16).chunk(_doc(text))
+    assert len(chunks) > 5
+    assert all(_tokens(tokenizer, c.text) <= 80 for c in chunks)
+    assert all(c.text == text[c.start:c.end] for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text.rstrip())
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_consecutive_chunks_overlap_by_whole_sentences(tokenizer):
+    text = " ".join(f"Sentence number {i} is here." for i in range(60))
+    chunks = Chunker(tokenizer, max_tokens=60, overlap=20).chunk(_doc(text))
+    assert len(chunks) > 2
+    for left, right in zip(chunks, chunks[1:]):
+        assert right.start < left.end  # shared text
+        assert text[right.start:left.end].rstrip().endswith(".")
+
+
+def test_run_on_text_is_cut_into_token_windows(tokenizer):
+    text = "x" * 10 + " ".join(["supercalifragilistic"] * 400)  # no sentence or paragraph breaks
+    chunks = Chunker(tokenizer, max_tokens=50, overlap=10).chunk(_doc(text))
+    assert all(_tokens(tokenizer, c.text) <= 50 for c in chunks)
+    assert chunks[-1].end == len(text)
+
+
+def test_sections_keep_their_title_path(tokenizer):
+    text = "# A\nintro\n## B\nbody of b"
+    sections = [Section(("A",), 0, 10), Section(("A", "B"), 10, len(text))]
+    chunks = Chunker(tokenizer, 100, 10).chunk(_doc(text, sections))
+    assert [c.title_path for c in chunks] == [("A",), ("A", "B")]
+    assert search_text(chunks[1]).startswith("A > B\n")
+
+
+def test_chunk_ids_are_stable_and_depend_on_place_and_text(tokenizer):
+    doc = _doc("Alpha beta gamma.\n\nDelta epsilon.")
+    first = Chunker(tokenizer, 100, 10).chunk(doc)
+    again = Chunker(tokenizer, 100, 10).chunk(doc)
+    assert [c.id for c in first] == [c.id for c in again]
+    assert chunk_id("a.md", "", 0, "x") != chunk_id("b.md", "", 0, "x")
+    assert chunk_id("a.md", "", 0, "x") != chunk_id("a.md", "", 1, "x")
+
+
+def test_blank_sections_make_no_chunks(tokenizer):
+    assert Chunker(tokenizer, 100, 10).chunk(_doc("   \n\n  ")) == []
+
+
+def test_cjk_text_is_bounded_too(tokenizer):
+    text = "检索增强生成结合了检索和生成。" * 200
+    chunks = Chunker(tokenizer, 64, 8).chunk(_doc(text))
+    assert len(chunks) > 3
+    assert all(_tokens(tokenizer, c.text) <= 64 for c in chunks)
