@@ -7,6 +7,7 @@ have the Hugging Face hub.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -65,6 +66,20 @@ def _missing_message(spec: str, err: Exception) -> str:
     return f"cannot load embedder {spec!r}: {first} (pass a local folder or check the model id)"
 
 
+@contextlib.contextmanager
+def quiet_transformers():
+    """No "Loading weights" bar or info chatter while a small model loads in a second."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 class Embedder:
     """Normalised sentence embeddings; inner product of two of them is their cosine similarity."""
 
@@ -73,10 +88,11 @@ class Embedder:
 
         self.spec = resolve_embedder(spec)
         try:
-            self.model = SentenceTransformer(self.spec.location, device=device, trust_remote_code=False)
+            with quiet_transformers():
+                self.model = SentenceTransformer(self.spec.location, device=device, trust_remote_code=False)
         except (OSError, ValueError) as err:
             raise EmbedderError(_missing_message(spec, err)) from err
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.tokenizer = self.model.tokenizer
 
     @property
