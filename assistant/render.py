@@ -49,14 +49,14 @@ def print_collections(console: Console, infos, project_dir: Path) -> None:
         console.print(f"No collections under {project_dir}. Create one with: assistant index PATH")
         return
     table = Table(title=f"Collections in {project_dir}")
-    for column in ("name", "files", "chunks", "embedder", "BM25", "dense", "size", "updated"):
-        table.add_column(column)
+    for column in ("name", "files", "chunks", "embedder", "indexes", "size", "updated"):
+        table.add_column(column, overflow="fold")
     for info in infos:
         m = info.manifest
         sparse, dense = m["index_settings"]["sparse"], m["index_settings"]["dense"]
-        table.add_row(info.name, str(m["counts"]["files"]), str(m["counts"]["chunks"]), m["embedder"]["name"],
-                      f"{sparse['backend']} ({sparse['variant']})", dense["kind"], human_size(info.size_bytes),
-                      m["updated"])
+        table.add_row(info.name, str(m["counts"]["files"]), str(m["counts"]["chunks"]),
+                      Path(m["embedder"]["name"]).name, f"{sparse['backend']}/{sparse['variant']} + {dense['kind']}",
+                      human_size(info.size_bytes), m["updated"][:16].replace("T", " "))
     console.print(table)
 
 

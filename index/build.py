@@ -240,17 +240,17 @@ def build_collection(
             )
 
         to_embed = [i for i, r in enumerate(vector_rows) if r < 0]
-        embed_began = time.perf_counter()
         dim = old_vectors.shape[1] if old_vectors is not None else None
         new_vectors = None
-        reporter.start("embed", len(to_embed))
         if to_embed:
             embedder = Embedder(config.embedder, device=config.device)
             dim = embedder.dim
+            reporter.start("embed", len(to_embed))
+            embed_began = time.perf_counter()
             new_vectors = embedder.encode([search_text(all_chunks[i]) for i in to_embed],
                                           batch_size=config.batch_size,
                                           on_progress=lambda n: reporter.advance("embed", n))
-        report.embed_seconds = time.perf_counter() - embed_began
+            report.embed_seconds = time.perf_counter() - embed_began
         vectors = np.zeros((len(all_chunks), dim), dtype=np.float32)
         reused = [i for i, r in enumerate(vector_rows) if r >= 0]
         if reused:

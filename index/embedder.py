@@ -8,6 +8,7 @@ have the Hugging Face hub.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -73,6 +74,8 @@ def quiet_transformers():
 
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
+    # transformers imports bitsandbytes when present, which warns about optional CPU kernels.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:
         yield
     finally:

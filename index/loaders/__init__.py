@@ -18,7 +18,7 @@ from ._common import UnsupportedFile, read_text
 LOADERS: dict[str, Callable] = {
     **{suffix: code.load for suffix in code.SUFFIXES},
     ".md": markdown.load, ".markdown": markdown.load, ".mdx": markdown.load,
-    ".txt": text.load, ".text": text.load, ".log": text.load, "": text.load,
+    ".txt": text.load, ".text": text.load, ".log": text.load, "": text.load_unsuffixed,
     ".rst": rst.load,
     ".html": html.load, ".htm": html.load, ".xhtml": html.load,
     ".pdf": pdf.load,
@@ -52,6 +52,8 @@ def load_file(path: Path, source: str, options: LoaderOptions = LoaderOptions())
     size = path.stat().st_size
     if size > options.max_file_bytes:
         raise UnsupportedFile(f"larger than {options.max_file_bytes // 1_000_000} MB")
+    if size == 0:
+        return []
     return loader(path, source, options)
 
 

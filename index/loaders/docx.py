@@ -15,10 +15,11 @@ _HEADING = re.compile(r"^Heading (\d)$")
 def load(path: Path, source: str, options) -> list[Document]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
 
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as err:
         raise LoadError(f"{source}: corrupt or unreadable .docx ({type(err).__name__}); "
                         "re-save it from Word or remove it") from None
     parts, headings, offset = [], [], 0

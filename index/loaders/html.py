@@ -9,30 +9,70 @@ from ..types import Document
 from ._common import read_text, sections_from_headings
 
 _DROP = ("script", "style", "nav", "header", "footer", "aside", "noscript", "form", "template", "svg")
-_BLOCKS = ("p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6")
+_BLOCKS = {
+    "address", "article", "blockquote", "body", "caption", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "hr", "li", "main", "ol", "p", "section", "summary", "table",
+    "td", "th", "tr", "ul", "br",
+}
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+
+
+def blocks(root) -> list[tuple[int, str]]:
+    """An element → its text as (heading level or 0, text) blocks, in page order.
+
+    <div>a <b>b</b></div><h2>T</h2><p>c</p> → [(0, "a b"), (2, "T"), (0, "c")]
+    """
+    from bs4 import NavigableString, Tag
+    from bs4.element import PreformattedString
+
+    out: list[tuple[int, str]] = []
+    words: list[str] = []
+
+    def flush():
+        text = " ".join("".join(words).split())
+        if text:
+            out.append((0, text))
+        words.clear()
+
+    def walk(node):
+        for child in node.children:
+            if isinstance(child, PreformattedString):  # comments, doctypes, CDATA
+                continue
+            if isinstance(child, NavigableString):
+                words.append(str(child))
+            elif not isinstance(child, Tag):
+                continue
+            elif child.name in _HEADINGS or child.name == "pre":
+                flush()
+                text = child.get_text().strip("\n") if child.name == "pre" else " ".join(child.get_text().split())
+                if text.strip():
+                    out.append((_HEADINGS.get(child.name, 0), text))
+            elif child.name in _BLOCKS:
+                flush()
+                walk(child)
+                flush()
+            else:
+                walk(child)
+
+    walk(root)
+    flush()
+    return out
 
 
 def load(path: Path, source: str, options) -> list[Document]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(read_text(path, source), "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    title = " ".join(soup.title.get_text().split()) if soup.title else ""
     for tag in soup(_DROP):
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     parts, headings, offset = [], [], 0
-    for block in root.find_all(_BLOCKS):
-        if block.find_parent(_BLOCKS):  # its text is already in the enclosing block
-            continue
-        words = block.get_text(" ", strip=True) if block.name != "pre" else block.get_text()
-        if not words.strip():
-            continue
-        if block.name[0] == "h" and block.name[1:].isdigit():
-            headings.append((offset, int(block.name[1]), " ".join(words.split())))
-        parts.append(words)
-        offset += len(words) + 2
-    if not parts:  # a page of bare text without block elements
-        parts = [root.get_text(" ", strip=True)]
+    for level, text in blocks(root):
+        if level:
+            headings.append((offset, level, text))
+        parts.append(text)
+        offset += len(text) + 2
     text = "\n\n".join(parts)
     if not text.strip():
         return []

@@ -12,9 +12,10 @@ from pathlib import Path
 from ..types import Document
 from ._common import read_text, sections_from_headings
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")  # "# C#" keeps its "#"
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_NOT_A_TITLE = re.compile(r"^ {0,3}(?:#|```|~~~|[-*+] |\d+[.)] |>)")  # a `---` under these is a rule
 _FRONT_MATTER = re.compile(r"\A---\n(.*?\n)---[ \t]*\n", re.S)
 
 
@@ -39,7 +40,7 @@ def find_headings(text: str) -> list[tuple[int, int, str]]:
             fence = opener.group(1)
         elif match := _ATX.match(bare):
             headings.append((offset, len(match.group(1)), match.group(2).strip()))
-        elif _SETEXT.match(bare) and previous and previous[1].strip() and not _ATX.match(previous[1]):
+        elif _SETEXT.match(bare) and previous and previous[1].strip() and not _NOT_A_TITLE.match(previous[1]):
             headings.append((previous[0], 1 if bare.strip()[0] == "=" else 2, previous[1].strip()))
         previous = (offset, bare)
         offset += len(line)

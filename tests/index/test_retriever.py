@@ -1,0 +1,71 @@
+"""Search behaviour beyond the basics: fusion choice, reranking, JSON shape."""
+
+import pytest
+
+from index.build import build_collection
+from index.config import RetrievalConfig
+from index.embedder import load_tokenizer
+from index.retriever import Retriever
+from index.store import Collection
+
+DOCS = {
+    f"doc{i}.md": f"# Topic {i}\n\nThis page is about subject number {i}. " + ("filler words here. " * i)
+    for i in range(12)
+}
+DOCS["special.md"] = "# Special\n\nThe flux capacitor needs 1.21 gigawatts.\n"
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ret")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text)
+    collection = Collection(root / "project", "c")
+    build_collection([docs], collection)
+    return Retriever.open(collection)
+
+
+def test_weighted_fusion_and_rrf_agree_on_an_easy_query(retriever):
+    for fusion in ("rrf", "weighted"):
+        hits = retriever.search("flux capacitor gigawatts", RetrievalConfig(fusion=fusion, k=3))
+        assert hits[0].chunk.source.endswith("special.md")
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_k_limits_results_and_ranks_are_reported_per_retriever(retriever):
+    hits = retriever.search("subject number", k=4)
+    assert len(hits) == 4
+    for hit in hits:
+        assert set(hit.ranks) <= {"bm25", "dense"} and hit.ranks
+        assert set(hit.ranks) == set(hit.scores)
+
+
+def test_dense_only_and_bm25_only_report_one_retriever(retriever):
+    assert set(retriever.search("gigawatts", mode="bm25", k=1)[0].ranks) == {"bm25"}
+    assert set(retriever.search("gigawatts", mode="dense", k=1)[0].ranks) == {"dense"}
+
+
+def test_json_shape_has_full_text_and_scores(retriever):
+    row = retriever.search("flux capacitor", k=1)[0].to_json()
+    assert {"id", "source", "title_path", "text", "score", "ranks", "scores", "start", "end"} <= set(row)
+    assert "1.21 gigawatts" in row["text"]
+
+
+def test_cross_encoder_reranker_reorders_the_fused_candidates(retriever, tmp_path):
+    # A tiny randomly initialised cross-encoder: checks the mechanics, not its judgement.
+    from transformers import BertConfig, BertForSequenceClassification
+
+    tokenizer = load_tokenizer("all-MiniLM-L6-v2")
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "ce")
+    tokenizer.save_pretrained(tmp_path / "ce")
+
+    plain = retriever.search("subject number", RetrievalConfig(k=5, rerank_top=5))
+    reranked = retriever.search("subject number", RetrievalConfig(k=5, rerank_top=5, reranker=str(tmp_path / "ce")))
+    assert {h.chunk.id for h in reranked} == {h.chunk.id for h in plain}
+    assert [h.ranks["rerank"] for h in reranked] == [1, 2, 3, 4, 5]
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    assert all(h.scores["rerank"] == h.score for h in reranked)
