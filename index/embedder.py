@@ -17,6 +17,10 @@ import numpy as np
 
 from .config import DEFAULT_EMBEDDER
 
+# sentence-transformers imports bitsandbytes when present, which warns on every start that an
+# optional CPU kernel package is missing; nothing here uses those kernels.
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+
 _DEFAULT_ALIASES = {DEFAULT_EMBEDDER, "sentence-transformers/all-MiniLM-L6-v2", "minilm"}
 CANONICAL_DEFAULT = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -74,8 +78,6 @@ def quiet_transformers():
 
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
-    # transformers imports bitsandbytes when present, which warns about optional CPU kernels.
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:
         yield
     finally:
