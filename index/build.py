@@ -117,6 +117,129 @@ def _under(key: str, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+@dataclass
+class _Plan:
+    """What a build does with each file; keys are absolute paths."""
+
+    walked: list[_FileState]
+    kept: dict[str, dict]  # key → previous file record: chunks and vectors are reused
+    to_load: list[tuple[_FileState, str]]  # new or changed files, with their content hash
+    problems: dict[str, dict]  # unchanged files that were skipped or unreadable last time
+    removed: list[str]
+
+
+def _unchanged(old: dict | None, state: _FileState) -> str | None:
+    """'same' when size and mtime match, 'hash' when only a content hash can tell, else None."""
+    if not old:
+        return None
+    return "same" if (old["size"], old["mtime_ns"]) == (state.size, state.mtime_ns) else "hash"
+
+
+def _plan(paths: list[Path], previous: dict | None, reusable: bool) -> _Plan:
+    old_files = previous["files"] if reusable else {}
+    old_problems = previous.get("problems", {}) if reusable else {}
+    roots = [p.resolve() for p in paths]
+    walked = []
+    for path in discover(paths):
+        stat = path.stat()
+        walked.append(_FileState(str(path.resolve()), display_path(path), stat.st_size, stat.st_mtime_ns))
+
+    plan = _Plan(walked, {}, [], {}, [])
+    for state in walked:
+        # A file that failed last time is compared with its failing content, not its last good one.
+        reference = old_problems.get(state.key) or old_files.get(state.key)
+        check = _unchanged(reference, state)
+        digest = reference["sha256"] if check == "same" else sha256_file(Path(state.key))
+        if check is None or reference["sha256"] != digest:
+            plan.to_load.append((state, digest))
+            continue
+        if state.key in old_problems:
+            plan.problems[state.key] = {**old_problems[state.key], "mtime_ns": state.mtime_ns}
+        if state.key in old_files:
+            old = old_files[state.key]
+            plan.kept[state.key] = old if state.key in old_problems else {**old, "mtime_ns": state.mtime_ns}
+    walked_keys = {s.key for s in walked}
+    for key, old in old_files.items():
+        if key in walked_keys:
+            continue
+        # Files indexed earlier from other folders stay, unless they are gone from disk.
+        if not _under(key, roots) and Path(key).exists():
+            plan.kept[key] = old
+        else:
+            plan.removed.append(key)
+    return plan
+
+
+def _load_and_chunk(plan: _Plan, previous: dict | None, chunker: Chunker, loader: LoaderOptions,
+                    reporter: BuildReporter) -> tuple[dict[str, list[Chunk]], dict]:
+    """Load and chunk the new or changed files → ({key: chunks}, {key: file record})."""
+    old_files = previous["files"] if previous else {}
+    chunks: dict[str, list[Chunk]] = {}
+    records: dict[str, dict] = {}
+    reporter.start("files", len(plan.to_load))
+    for state, digest in plan.to_load:
+        record = {"source": state.source, "sha256": digest, "size": state.size, "mtime_ns": state.mtime_ns}
+        try:
+            documents = load_file(Path(state.key), state.source, loader)
+            chunks[state.key] = [c for doc in documents for c in chunker.chunk(doc)]
+            records[state.key] = record
+        except (UnsupportedFile, LoadError) as err:
+            failed = isinstance(err, LoadError)
+            plan.problems[state.key] = {**record, "reason": str(err), "failed": failed}
+            if failed and state.key in old_files:
+                plan.kept[state.key] = old_files[state.key]  # keep what was indexed before
+        reporter.advance("files")
+    return chunks, records
+
+
+def _assemble(collection: Collection, plan: _Plan, new_chunks: dict, records: dict):
+    """All chunks in file order, and for each the row of its reusable vector (-1: embed it)."""
+    old_chunks, old_vectors = [], None
+    if plan.kept:
+        from .dense import DenseIndex
+
+        version = collection.version_dir()
+        old_chunks = store.read_chunks(version / store.CHUNKS)
+        old_vectors = DenseIndex.load(version / store.DENSE).vectors()
+    chunks: list[Chunk] = []
+    vector_rows: list[int] = []
+    for key in sorted(set(plan.kept) | set(new_chunks)):
+        first = len(chunks)
+        if key in new_chunks:
+            chunks.extend(new_chunks[key])
+            vector_rows.extend([-1] * len(new_chunks[key]))
+            records[key]["chunks"] = len(new_chunks[key])
+        else:
+            old = plan.kept[key]
+            rows = range(old["first_row"], old["first_row"] + old["chunks"])
+            chunks.extend(old_chunks[r] for r in rows)
+            vector_rows.extend(rows)
+            records[key] = dict(old)
+        records[key]["first_row"] = first
+    return chunks, vector_rows, old_vectors
+
+
+def _vectors(chunks: list[Chunk], vector_rows: list[int], old_vectors, config: IndexConfig,
+             reporter: BuildReporter, report: BuildReport) -> np.ndarray:
+    """Reused vectors where a chunk is unchanged; the embedder's for the rest."""
+    to_embed = [i for i, r in enumerate(vector_rows) if r < 0]
+    reused = [i for i, r in enumerate(vector_rows) if r >= 0]
+    if not to_embed:
+        return old_vectors[[vector_rows[i] for i in reused]]
+    embedder = Embedder(config.embedder, device=config.device)
+    reporter.start("embed", len(to_embed))
+    began = time.perf_counter()
+    fresh = embedder.encode([search_text(chunks[i]) for i in to_embed], batch_size=config.batch_size,
+                            on_progress=lambda n: reporter.advance("embed", n))
+    report.embed_seconds = time.perf_counter() - began
+    report.chunks_embedded = len(to_embed)
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    vectors[to_embed] = fresh
+    if reused:
+        vectors[reused] = old_vectors[[vector_rows[i] for i in reused]]
+    return vectors
+
+
 def build_collection(
     paths: list[Path],
     collection: Collection,
@@ -136,7 +259,6 @@ def build_collection(
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-    roots = [p.resolve() for p in paths]
     report = BuildReport(collection.name)
 
     with collection.lock():
@@ -148,125 +270,42 @@ def build_collection(
                 f"not {settings['embedder']}; add --rebuild to re-embed it, or use another --collection"
             )
         reusable = previous is not None and previous["settings"] == settings
-        old_files: dict = previous["files"] if previous else {}
+        plan = _plan(paths, previous, reusable)
+        report.files, report.removed = len(plan.walked), len(plan.removed)
+        report.unchanged = sum(1 for s in plan.walked if s.key in plan.kept or s.key in plan.problems)
 
-        walked = []
-        for path in discover(paths):
-            stat = path.stat()
-            walked.append(_FileState(str(path.resolve()), display_path(path), stat.st_size, stat.st_mtime_ns))
-        walked_keys = {f.key for f in walked}
-
-        kept: dict[str, dict] = {}  # key → old manifest record (chunks reused)
-        to_load: list[tuple[_FileState, str]] = []
-        for state in walked:
-            old = old_files.get(state.key) if reusable else None
-            if old and old["size"] == state.size and old["mtime_ns"] == state.mtime_ns:
-                kept[state.key] = old
-                continue
-            digest = sha256_file(Path(state.key))
-            if old and old["sha256"] == digest:
-                kept[state.key] = {**old, "mtime_ns": state.mtime_ns}
-            else:
-                to_load.append((state, digest))
-        # Files indexed earlier from other folders stay, unless they are gone from disk.
-        for key, old in old_files.items():
-            if reusable and key not in walked_keys and not _under(key, roots) and Path(key).exists():
-                kept[key] = old
-        removed = [k for k in old_files if k not in kept and k not in {s.key for s, _ in to_load}]
-        report.unchanged = len([k for k in kept if k in walked_keys])
-        report.files = len(walked)
-
-        if (previous is not None and reusable and not to_load and not removed
+        if (reusable and not plan.to_load and not plan.removed
                 and previous["index_settings"] == _index_settings(config)):
+            _report_problems(plan.problems, report, reporter)
             report.chunks = previous["counts"]["chunks"]
             report.seconds = time.perf_counter() - began
             return report
 
-        new_chunks: dict[str, list[Chunk]] = {}
-        records: dict[str, dict] = {}
         chunker = Chunker(load_tokenizer(config.embedder), config.chunk_tokens, config.chunk_overlap)
-        reporter.start("files", len(to_load))
-        for state, digest in to_load:
-            try:
-                documents = load_file(Path(state.key), state.source, loader)
-            except UnsupportedFile as err:
-                report.skipped.append((state.source, str(err)))
-                reporter.problem(state.source, str(err), failed=False)
-                documents = None
-            except LoadError as err:
-                report.failed.append((state.source, str(err)))
-                reporter.problem(state.source, str(err), failed=True)
-                documents = None
-                if state.key in old_files and reusable:
-                    kept[state.key] = old_files[state.key]  # keep what was indexed before
-            if documents is not None:
-                chunks = [c for doc in documents for c in chunker.chunk(doc)]
-                new_chunks[state.key] = chunks
-                records[state.key] = {"source": state.source, "sha256": digest, "size": state.size,
-                                      "mtime_ns": state.mtime_ns}
-            reporter.advance("files")
-        removed = [k for k in old_files if k not in kept and k not in new_chunks]
-        report.removed = len(removed)
+        new_chunks, records = _load_and_chunk(plan, previous if reusable else None, chunker, loader, reporter)
+        _report_problems(plan.problems, report, reporter)
         report.new_or_changed = len(new_chunks)
-
-        old_chunks: list[Chunk] = []
-        old_vectors = None
-        if kept:
-            version = collection.version_dir()
-            old_chunks = store.read_chunks(version / store.CHUNKS)
-            from .dense import DenseIndex
-
-            old_vectors = DenseIndex.load(version / store.DENSE).vectors()
-
-        all_chunks: list[Chunk] = []
-        vector_rows: list[int] = []  # row in old_vectors, or -1 for a chunk to embed
-        for key in sorted(set(kept) | set(new_chunks)):
-            first = len(all_chunks)
-            if key in new_chunks:
-                all_chunks.extend(new_chunks[key])
-                vector_rows.extend([-1] * len(new_chunks[key]))
-                records[key]["chunks"] = len(new_chunks[key])
-            else:
-                old = kept[key]
-                rows = range(old["first_row"], old["first_row"] + old["chunks"])
-                all_chunks.extend(old_chunks[r] for r in rows)
-                vector_rows.extend(rows)
-                records[key] = dict(old)
-            records[key]["first_row"] = first
-        if not all_chunks:
+        chunks, vector_rows, old_vectors = _assemble(collection, plan, new_chunks, records)
+        if not chunks:
             raise StoreError(
                 f"no text found to index in {', '.join(map(str, paths))} "
                 f"({len(report.skipped)} skipped, {len(report.failed)} unreadable)"
             )
-
-        to_embed = [i for i, r in enumerate(vector_rows) if r < 0]
-        dim = old_vectors.shape[1] if old_vectors is not None else None
-        new_vectors = None
-        if to_embed:
-            embedder = Embedder(config.embedder, device=config.device)
-            dim = embedder.dim
-            reporter.start("embed", len(to_embed))
-            embed_began = time.perf_counter()
-            new_vectors = embedder.encode([search_text(all_chunks[i]) for i in to_embed],
-                                          batch_size=config.batch_size,
-                                          on_progress=lambda n: reporter.advance("embed", n))
-            report.embed_seconds = time.perf_counter() - embed_began
-        vectors = np.zeros((len(all_chunks), dim), dtype=np.float32)
-        reused = [i for i, r in enumerate(vector_rows) if r >= 0]
-        if reused:
-            vectors[reused] = old_vectors[[vector_rows[i] for i in reused]]
-        if to_embed:
-            vectors[to_embed] = new_vectors
-
-        _write_version(collection, config, settings, records, all_chunks, vectors, previous)
-        report.chunks = len(all_chunks)
-        report.chunks_embedded = len(to_embed)
+        vectors = _vectors(chunks, vector_rows, old_vectors, config, reporter, report)
+        _write_version(collection, config, settings, records, plan.problems, chunks, vectors, previous)
+        report.chunks = len(chunks)
         report.written = True
         report.seconds = time.perf_counter() - began
         return report
 
 
-def _write_version(collection: Collection, config: IndexConfig, settings: dict, records: dict,
+def _report_problems(problems: dict[str, dict], report: BuildReport, reporter: BuildReporter) -> None:
+    for record in problems.values():
+        (report.failed if record["failed"] else report.skipped).append((record["source"], record["reason"]))
+        reporter.problem(record["source"], record["reason"], failed=record["failed"])
+
+
+def _write_version(collection: Collection, config: IndexConfig, settings: dict, records: dict, problems: dict,
                    chunks: list[Chunk], vectors: np.ndarray, previous: dict | None) -> None:
     from .dense import DenseIndex
     from .sparse import build_sparse
@@ -291,6 +330,7 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
         "index_settings": _index_settings(config),
         "counts": {"files": len(records), "chunks": len(chunks)},
         "files": records,
+        "problems": problems,
         "versions": _versions(),
     }
     (version / store.MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -212,3 +212,16 @@ def test_nothing_to_index_is_a_clear_error(tmp_path, collection):
         build_collection([empty], collection)
     with pytest.raises(FileNotFoundError, match="no such file"):
         build_collection([tmp_path / "missing"], collection)
+
+
+def test_a_file_that_stays_bad_does_not_force_a_rewrite(docs, collection):
+    (docs / "bad.txt").write_bytes(b"caf\xe9\n")
+    (docs / "blob.txt").write_bytes(b"\x00\x01binary")
+    first = build_collection([docs], collection)
+    assert first.written and len(first.failed) == 1 and len(first.skipped) == 1
+    again = build_collection([docs], collection)
+    assert not again.written
+    assert [Path(s).name for s, _ in again.failed] == ["bad.txt"]  # still reported
+    (docs / "bad.txt").write_text("now fine, the warranty is 5 years\n")
+    fixed = build_collection([docs], collection)
+    assert fixed.written and fixed.new_or_changed == 1 and not fixed.failed
