@@ -97,6 +97,7 @@ class Embedder:
                 self.model = SentenceTransformer(self.spec.location, device=device, trust_remote_code=False)
         except (OSError, ValueError) as err:
             raise EmbedderError(_missing_message(spec, err)) from err
+        self.model.eval()
         self.dim = int(self.model.get_embedding_dimension())
         self.tokenizer = self.model.tokenizer
 
@@ -133,5 +134,15 @@ class Embedder:
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=False)[0].astype(np.float32)
+        """One text → its normalised vector, the same as encode([text])[0].
+
+        Calls the model directly: SentenceTransformer.encode's per-call set-up (mode switches,
+        sorting, batching) costs as much as the forward pass of a short query.
+        """
+        import torch
+
+        features = self.model.preprocess([text])
+        features = {k: v.to(self.model.device) if torch.is_tensor(v) else v for k, v in features.items()}
+        with torch.inference_mode():
+            vector = self.model(features)["sentence_embedding"][0]
+        return torch.nn.functional.normalize(vector.float(), dim=0).cpu().numpy()
