@@ -1,0 +1,66 @@
+"""Shared bits of the benchmarks: where the data is, Markdown tables, atomic JSON + Markdown output.
+
+    >>> table(["method", "nDCG@10"], [["bm25", 0.91234]])
+    '| method | nDCG@10 |\\n|---|---|\\n| bm25 | 0.912 |'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def data_dir() -> Path:
+    """$ASSISTANT_DATA, else ../shared/data beside the repository."""
+    override = os.environ.get("ASSISTANT_DATA")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def cell(value) -> str:
+    """0.91234 → '0.912'; 12345.6 → '12,346'; True → 'pass'; None → '—'."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "pass" if value else "FAIL"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
+    return str(value)
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def environment() -> dict:
+    import numpy
+
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "numpy": numpy.__version__, "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write(name: str, payload: dict, markdown: str) -> Path:
+    """Write bench/results/<name>.json and <name>.md (each atomically); print the Markdown."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"benchmark": name, "environment": environment(), **payload}
+    atomic_write(RESULTS / f"{name}.json", json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+    atomic_write(RESULTS / f"{name}.md", markdown.rstrip() + "\n")
+    print(markdown)
+    return RESULTS / f"{name}.md"
