@@ -1,0 +1,1 @@
+"""Fine-tuning: data formats, RAFT-style data, QLoRA/LoRA training, adapters."""
