@@ -12,6 +12,17 @@ The TOML file is `assistant.toml` in the working directory, else
     [retrieval]
     mode = "hybrid"
     k = 10
+
+    [model]
+    name = "smollm2-135m-instruct"
+
+    [generation]
+    max_new_tokens = 256
+    temperature = 0.0
+
+    [chat]
+    mode = "rag"
+    collection = "default"
 """
 
 from __future__ import annotations
@@ -25,11 +36,73 @@ from pathlib import Path
 from index.config import IndexConfig, RetrievalConfig
 
 CONFIG_NAME = "assistant.toml"
-SECTIONS = {"index": IndexConfig, "retrieval": RetrievalConfig}
+MODES = ("base", "rag", "sft", "rag+sft")
 
 
 class ConfigError(Exception):
     """A config file or value is wrong; the message names the file and the key."""
+
+
+@dataclass
+class ModelConfig:
+    name: str = "smollm2-135m-instruct"
+    """The generator: the embedded default, a Hugging Face model id, or a local folder."""
+    device: str = "auto"
+    """auto (CUDA when present, else CPU), cpu, cuda, cuda:1 ..."""
+    dtype: str = "auto"
+    """auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16."""
+    load_in_4bit: bool = False
+    """Load linear layers in 4-bit NF4 through bitsandbytes (CUDA or CPU)."""
+    trust_remote_code: bool = False
+    """Run Python code shipped with a hub model. Off unless you trust its authors."""
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    """0 decodes greedily (repeatable answers); above 0 samples."""
+    top_p: float = 0.9
+    repetition_penalty: float = 1.1
+    seed: int = 0
+    """Seed for sampling, so that sampled answers repeat too."""
+    context_tokens: int | None = None
+    """Cap on prompt + answer tokens; default: the model's context window."""
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, not {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be 0 or more, not {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.context_tokens is not None and self.context_tokens <= self.max_new_tokens:
+            raise ValueError(f"context_tokens ({self.context_tokens}) must exceed max_new_tokens "
+                             f"({self.max_new_tokens})")
+
+
+@dataclass
+class ChatConfig:
+    mode: str = "rag"
+    """base (model alone), rag (with retrieval), sft (with adapter), rag+sft (both)."""
+    collection: str = "default"
+    """The collection that rag and rag+sft retrieve from."""
+    adapter: str | None = None
+    """The fine-tuned adapter for sft and rag+sft: a run folder or a run name."""
+    sources: int = 3
+    """Retrieved chunks put in the prompt (fewer are kept if they don't fit)."""
+    system_prompt: str | None = None
+    """Replaces the built-in instructions (RAG citation rules are still added)."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.sources < 1:
+            raise ValueError(f"sources must be at least 1, not {self.sources}")
+
+
+SECTIONS = {"index": IndexConfig, "retrieval": RetrievalConfig, "model": ModelConfig,
+            "generation": GenerationConfig, "chat": ChatConfig}
 
 
 @dataclass
@@ -38,6 +111,9 @@ class Config:
     """Where collections, runs and experiments live."""
     index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
     source: Path | None = None
     """The TOML file these settings came from, if any."""
 

@@ -1,0 +1,129 @@
+"""Turn chat messages into a streamed completion with a loaded model.
+
+    >>> result = generate(loaded, [{"role": "user", "content": "Hi"}], GenerationConfig(),
+    ...                   on_token=lambda text: print(text, end=""))          # doctest: +SKIP
+    >>> result.new_tokens, round(result.first_token_seconds, 2)
+    (12, 0.21)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .config import GenerationConfig
+from .models import LoadedModel
+
+OnToken = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    new_tokens: int
+    first_token_seconds: float
+    seconds: float
+    stopped: bool = False
+    """True when the caller's stop event ended generation early."""
+
+    @property
+    def tokens_per_second(self) -> float:
+        decode = self.seconds - self.first_token_seconds
+        return (self.new_tokens - 1) / decode if self.new_tokens > 1 and decode > 0 else 0.0
+
+
+def render_prompt(loaded: LoadedModel, messages: list[dict]) -> str:
+    """The chat template applied to `messages`, ending where the assistant's answer starts."""
+    return loaded.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def count_prompt_tokens(loaded: LoadedModel, messages: list[dict]) -> int:
+    return len(loaded.tokenizer(render_prompt(loaded, messages), add_special_tokens=False)["input_ids"])
+
+
+def _streamer(tokenizer, on_token: OnToken | None, marks: dict):
+    from transformers import TextStreamer
+
+    class Streamer(TextStreamer):
+        # TextStreamer holds text back until a word is complete, so callers never see half a
+        # multi-byte character; it calls on_finalized_text with each complete piece.
+        def put(self, value):
+            if not self.next_tokens_are_prompt and "first" not in marks:
+                marks["first"] = time.perf_counter()
+            super().put(value)
+
+        def on_finalized_text(self, text: str, stream_end: bool = False):
+            if text and on_token is not None:
+                on_token(text)
+
+    return Streamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+def _stop_criteria(stop: threading.Event):
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class StopOnEvent(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            import torch
+
+            return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([StopOnEvent()])
+
+
+def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConfig, *,
+             use_adapter: bool = True, on_token: OnToken | None = None,
+             stop: threading.Event | None = None) -> Generation:
+    """Complete `messages` with the model, calling `on_token` with each new piece of text.
+
+    `use_adapter=False` runs the base model of an adapter-carrying model (no second copy).
+    Setting `stop` ends generation after the current token.
+    """
+    import torch
+
+    tokenizer = loaded.tokenizer
+    prompt = render_prompt(loaded, messages)
+    inputs = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(loaded.device)
+    prompt_tokens = int(inputs["input_ids"].shape[1])
+    sampling = settings.temperature > 0
+    kwargs = dict(
+        max_new_tokens=settings.max_new_tokens,
+        do_sample=sampling,
+        repetition_penalty=settings.repetition_penalty,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    if sampling:
+        kwargs.update(temperature=settings.temperature, top_p=settings.top_p)
+        torch.manual_seed(settings.seed)
+    else:  # the model's generation_config may carry sampling defaults that greedy decoding ignores
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    if stop is not None:
+        kwargs["stopping_criteria"] = _stop_criteria(stop)
+    marks: dict = {}
+    pieces: list[str] = []
+
+    def collect(text: str) -> None:
+        pieces.append(text)
+        if on_token is not None:
+            on_token(text)
+
+    adapter_off = (loaded.model.disable_adapter() if (loaded.adapter and not use_adapter)
+                   else contextlib.nullcontext())
+    began = time.perf_counter()
+    with torch.inference_mode(), adapter_off:
+        output = loaded.model.generate(**inputs, streamer=_streamer(tokenizer, collect, marks), **kwargs)
+    ended = time.perf_counter()
+    new_ids = output[0, prompt_tokens:]
+    text = tokenizer.decode(new_ids, skip_special_tokens=True)
+    return Generation(
+        text=text.strip(),
+        prompt_tokens=prompt_tokens,
+        new_tokens=int(new_ids.shape[0]),
+        first_token_seconds=marks.get("first", ended) - began,
+        seconds=ended - began,
+        stopped=bool(stop is not None and stop.is_set()),
+    )
