@@ -186,6 +186,146 @@ def eval_retrieval(
         print_metrics(console, results, title=f"{beir_set.name} ({len(beir_set.queries)} queries)")
 
 
+def _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit):
+    from .config import ConfigError, override
+
+    cfg = config()
+    try:
+        cfg.chat = override(cfg.chat, mode=mode, collection=collection, adapter=adapter, sources=sources)
+        cfg.model = override(cfg.model, name=model, device=device, load_in_4bit=load_in_4bit)
+        cfg.generation = override(cfg.generation, max_new_tokens=max_new_tokens, temperature=temperature)
+    except ConfigError as err:
+        fail(str(err))
+    return cfg
+
+
+def _assistant(cfg):
+    from .answer import Assistant
+
+    def progress(message: str) -> None:
+        errors.print(f"[dim]{message}[/]", highlight=False)
+
+    return Assistant(cfg, progress=progress)
+
+
+def _answer_errors() -> tuple:
+    from index.embedder import EmbedderError
+    from index.store import StoreError
+
+    from .models import ModelError
+    from .prompts import ContextError
+
+    return (ModelError, StoreError, EmbedderError, ContextError)
+
+
+MODE_HELP = "base, rag, sft or rag+sft (default rag)."
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question."),
+    mode: Optional[str] = typer.Option(None, "--mode", "-m", help=MODE_HELP),
+    collection: Optional[str] = typer.Option(None, "--collection", "-c", help="Collection for rag modes."),
+    adapter: Optional[str] = typer.Option(None, "--adapter", "-a", help="Adapter run folder or name (sft modes)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Generator: embedded name, HF id or folder."),
+    sources: Optional[int] = typer.Option(None, "--sources", help="Chunks to put in the prompt (default 3)."),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="0 = greedy (default)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda ..."),
+    load_in_4bit: Optional[bool] = typer.Option(None, "--load-in-4bit", help="4-bit NF4 weights (bitsandbytes)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer, sources and metadata as JSON."),
+) -> None:
+    """Answer one question, streamed, then list the sources it cited."""
+    from .render import print_answer_footer
+
+    cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit)
+    helper = _assistant(cfg)
+    stream = None if as_json else (lambda text: console.print(text, end="", markup=False, highlight=False, soft_wrap=True))
+    try:
+        answer = helper.answer(question, on_token=stream)
+    except _answer_errors() as err:
+        fail(str(err))
+    if as_json:
+        print(json.dumps(answer.to_json(), indent=1, ensure_ascii=False))
+    else:
+        console.print()
+        print_answer_footer(console, answer)
+
+
+CHAT_HELP = """Commands: /mode base|rag|sft|rag+sft · /sources (of the last answer) · /reset (forget history) · /help · /quit"""
+
+
+@app.command()
+def chat(
+    mode: Optional[str] = typer.Option(None, "--mode", "-m", help=MODE_HELP),
+    collection: Optional[str] = typer.Option(None, "--collection", "-c", help="Collection for rag modes."),
+    adapter: Optional[str] = typer.Option(None, "--adapter", "-a", help="Adapter run folder or name (sft modes)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Generator: embedded name, HF id or folder."),
+    sources: Optional[int] = typer.Option(None, "--sources", help="Chunks to put in the prompt (default 3)."),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+    temperature: Optional[float] = typer.Option(None, "--temperature"),
+    device: Optional[str] = typer.Option(None, "--device"),
+    load_in_4bit: Optional[bool] = typer.Option(None, "--load-in-4bit"),
+) -> None:
+    """Chat in the terminal, with history; /mode, /sources, /reset, /quit."""
+    import threading
+
+    from .answer import Chat
+    from .render import print_answer_footer, print_sources
+
+    cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit)
+    session = Chat(_assistant(cfg))
+    console.print(f"[bold]assistant chat[/] · mode {session.mode} · model {cfg.model.name}"
+                  + (f" · collection {cfg.chat.collection}" if "rag" in session.mode else "")
+                  + (f" · adapter {cfg.chat.adapter}" if cfg.chat.adapter else ""), highlight=False)
+    console.print(f"[dim]{CHAT_HELP}[/]")
+    while True:
+        try:
+            line = console.input(f"[bold cyan]{session.mode}>[/] ").strip()
+        except EOFError:
+            console.print()
+            return
+        if not line:
+            continue
+        if line.startswith("/"):
+            command, _, argument = line[1:].partition(" ")
+            if command in ("quit", "exit", "q"):
+                return
+            if command == "mode":
+                try:
+                    session.set_mode(argument.strip())
+                except _answer_errors() as err:
+                    errors.print(f"[red]{err}[/]", highlight=False)
+                else:
+                    console.print(f"mode: {session.mode}")
+            elif command == "sources":
+                if session.last is None or not session.last.sources:
+                    console.print("No sources yet (the last answer used none).")
+                else:
+                    print_sources(console, session.last, full=True)
+            elif command == "reset":
+                session.reset()
+                console.print("History cleared.")
+            elif command == "help":
+                console.print(CHAT_HELP)
+            else:
+                errors.print(f"unknown command /{command}. {CHAT_HELP}", highlight=False)
+            continue
+        stop = threading.Event()
+        try:
+            answer = session.ask(line, on_token=lambda t: console.print(t, end="", markup=False, highlight=False,
+                                                                         soft_wrap=True), stop=stop)
+        except KeyboardInterrupt:
+            stop.set()
+            console.print("\n[dim](interrupted)[/]")
+            continue
+        except _answer_errors() as err:
+            errors.print(f"[bold red]error:[/] {err}", highlight=False)
+            continue
+        console.print()
+        print_answer_footer(console, answer)
+
+
 def main() -> None:
     try:
         app()

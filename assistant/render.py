@@ -69,3 +69,39 @@ def print_metrics(console: Console, results: dict[str, dict[str, float]], title:
     for mode, values in results.items():
         table.add_row(mode, *(f"{values[m]:.3f}" for m in metrics))
     console.print(table)
+
+
+def print_sources(console: Console, answer, full: bool = False) -> None:
+    """The sources an answer was given; cited ones first and marked."""
+    ordered = sorted(answer.sources, key=lambda s: (not s.cited, s.number))
+    for source in ordered:
+        mark = Text("cited  ", style="green") if source.cited else Text("given  ", style="dim")
+        console.print(Text.assemble(mark, (source.label(), "cyan")))
+        if full:
+            console.print(Text("    " + snippet(source.chunk.text, 600)))
+
+
+def print_answer_footer(console: Console, answer) -> None:
+    """After a streamed answer: its sources (RAG modes) and one dim line of metadata."""
+    if answer.collection is not None:
+        if answer.cited:
+            how = " (matched by content: the model wrote no [n])" if answer.attributed else ""
+            console.print(Text(f"Sources{how}:", style="bold"))
+            for source in answer.cited:
+                console.print(Text("  " + source.label(), style="cyan"))
+        elif answer.sources:
+            console.print(Text(f"No source cited; {len(answer.sources)} were given (see /sources or --json).",
+                               style="yellow"))
+        else:
+            console.print(Text(f"No sources found in collection {answer.collection!r}.", style="yellow"))
+    m = answer.metadata()
+    parts = [f"mode {m['mode']}", f"model {Path(m['model']).name}"]
+    if m["adapter"]:
+        parts.append(f"adapter {m['adapter']}")
+    if m["collection"]:
+        parts.append(f"collection {m['collection']}")
+    parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")
+    parts.append(f"first token {m['first_token_seconds']:.2f} s, {m['tokens_per_second']:.1f} tok/s")
+    if m["turns_dropped"] or m["sources_dropped"]:
+        parts.append(f"dropped to fit: {m['turns_dropped']} turns, {m['sources_dropped']} sources")
+    console.print(Text(" · ".join(parts), style="dim"))

@@ -11,3 +11,7 @@ $A search "what happens if a build is killed halfway?" --collection project-docs
 echo
 echo "== assistant collections"
 $A collections
+echo
+# The first run converts the embedded SmolLM2 (GGUF) to safetensors once, about 30 s.
+echo "== assistant ask 'How do I search only with BM25?' --collection project-docs --mode rag"
+$A ask "How do I search only with BM25?" --collection project-docs --mode rag

@@ -1,0 +1,67 @@
+"""`assistant ask` and `assistant chat` as a user runs them (tiny random model, real MiniLM index)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, tiny_model_dir, make_lora):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text("# Guide\n\n## Ports\n\nThe Zorblax daemon listens on port 7431.\n")
+    (docs / "keys.md").write_text("# Keys\n\nFirmware is signed with the key named amber-falcon.\n")
+    (tmp_path / "assistant.toml").write_text(
+        f'[model]\nname = "{tiny_model_dir}"\n\n[generation]\nmax_new_tokens = 6\n\n[chat]\ncollection = "kb"\n')
+    assert runner.invoke(app, ["index", "docs", "-c", "kb"]).exit_code == 0
+    make_lora(tiny_model_dir, tmp_path / ".assistant" / "runs" / "tuned" / "adapter")
+    return tmp_path
+
+
+def test_ask_json_reports_mode_collection_sources_and_timing(project):
+    result = runner.invoke(app, ["ask", "Which port does the daemon use?", "--json", "--sources", "2"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["mode"] == "rag" and answer["collection"] == "kb" and answer["adapter"] is None
+    assert [s["number"] for s in answer["sources"]] == [1, 2]
+    assert answer["sources"][0]["source"] == "docs/guide.md"
+    assert answer["new_tokens"] == 6 and answer["first_token_seconds"] > 0
+
+
+def test_ask_streams_text_then_prints_metadata(project):
+    result = runner.invoke(app, ["ask", "Hello", "--mode", "sft", "--adapter", "tuned"])
+    assert result.exit_code == 0, result.output
+    assert "mode sft" in result.stdout and "adapter" in result.stdout and "collection" not in result.stdout
+
+
+def test_ask_errors_are_one_line_with_the_fix(project):
+    result = runner.invoke(app, ["ask", "Hello", "--mode", "sft"])
+    assert result.exit_code == 1 and "needs a fine-tuned adapter: pass --adapter" in result.stderr
+    result = runner.invoke(app, ["ask", "Hello", "--mode", "telepathy"])
+    assert result.exit_code == 1 and "mode must be one of" in result.stderr
+    result = runner.invoke(app, ["ask", "Hello", "--collection", "missing"])
+    assert result.exit_code == 1 and "missing" in result.stderr
+    result = runner.invoke(app, ["ask", "Hello", "--model", "./no/such/model"])
+    assert result.exit_code == 1 and "no such model folder" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_chat_loop_commands(project):
+    script = "\n".join(["/help", "Which port?", "/sources", "/mode base", "Hello again", "/sources",
+                        "/mode nonsense", "/reset", "/quit"]) + "\n"
+    result = runner.invoke(app, ["chat"], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "mode rag" in out and "collection kb" in out
+    assert "docs/guide.md" in out  # /sources after the rag answer lists what it was given
+    assert "mode: base" in out
+    assert "No sources yet" in out  # the base answer used none
+    assert "choose one of" in result.stderr
+    assert "History cleared." in out
