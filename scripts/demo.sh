@@ -12,6 +12,10 @@ echo
 echo "== assistant collections"
 $A collections
 echo
-# The first run converts the embedded SmolLM2 (GGUF) to safetensors once, about 30 s.
-echo "== assistant ask 'How do I search only with BM25?' --collection project-docs --mode rag"
-$A ask "How do I search only with BM25?" --collection project-docs --mode rag
+# A made-up product's docs (with a few broken files, reported and skipped): only they hold the answer.
+echo "== assistant index tests/fixtures/docs_mixed --collection zorblax"
+$A index tests/fixtures/docs_mixed --collection zorblax
+echo
+# The first run converts the embedded SmolLM2 (GGUF) to safetensors once, about 20 s.
+echo "== assistant ask 'What is the default port of the Zorblax 3000?' --collection zorblax --mode rag"
+$A ask "What is the default port of the Zorblax 3000?" --collection zorblax --mode rag --max-new-tokens 96
