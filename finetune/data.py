@@ -1,0 +1,298 @@
+"""Training files → checked, de-duplicated `Example`s, and a reproducible train/eval split.
+
+    >>> data = load_examples(["qa.jsonl", "notes.md"])
+    >>> data.formats, len(data.examples), data.duplicates
+    ({'qa.jsonl': 'alpaca', 'notes.md': 'text'}, 120, 3)
+    >>> train, eval = split_examples(data.examples, eval_split=0.1, seed=0)
+
+File types: .jsonl, .json, .csv, .tsv, .parquet, a folder saved with `datasets`, and plain text
+(.txt, .md, .rst). Each file is read in one format, detected from its first record that has a
+known format's fields, or named with `format=`. Every bad record is found before any is reported,
+so one run lists them all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple
+
+from .formats import Format, describe, detect_format, formats_with
+from .formats.text import split_blocks
+from .types import BadRecord, DataError, Example, LoadedData
+
+TEXT_SUFFIXES = (".txt", ".md", ".rst")
+SHOWN_BAD = 5
+"""How many bad records after the first an error lists; the rest are counted."""
+
+Item = tuple[str, object] | BadRecord
+"""What readers yield: (origin, record) for a parsed record, BadRecord for one that did not parse."""
+
+
+# ---------------------------------------------------------------------------------------- readers
+
+
+def _decode(data: bytes, source: str) -> str:
+    """Bytes → text; bad UTF-8 fails the whole file, naming the line (the rest cannot be trusted)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(f"{source}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
+
+
+def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
+    """One record per line; a line that is not UTF-8 or not JSON is a bad record, not a dead file."""
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as err:
+            yield BadRecord(f"{source}:{number}", f"not valid UTF-8 (column {err.start + 1}); re-save the file as UTF-8")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield f"{source}:{number}", json.loads(line)
+        except json.JSONDecodeError as err:
+            yield BadRecord(f"{source}:{number}", f"invalid JSON ({err.msg} at column {err.colno})")
+
+
+def _read_json(path: Path, source: str) -> Iterator[Item]:
+    """A list of records, or an object holding one list of records ({"data": [...]}), or one record."""
+    text = _decode(path.read_bytes(), source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.msg == "Extra data":  # JSON Lines saved as .json: read it as what it is
+            yield from _read_jsonl(path, source)
+            return
+        raise DataError(f"{source}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno}); fix the file") from None
+    if isinstance(data, dict):
+        lists = [value for value in data.values() if isinstance(value, list)]
+        if detect_format(data):
+            data = [data]
+        elif len(lists) == 1:
+            data = lists[0]
+        else:
+            raise DataError(f"{source}: expected a list of records (or an object holding one list); "
+                            f"found an object with fields {', '.join(data) or 'none'}")
+    if not isinstance(data, list):
+        raise DataError(f"{source}: expected a list of records, found {type(data).__name__}")
+    for index, record in enumerate(data):
+        yield f"{source}[#{index}]", record
+
+
+def _read_csv(path: Path, source: str, delimiter: str = ",") -> Iterator[Item]:
+    """Rows as {header: cell}; origin is the line the row starts on (quoted cells may span lines)."""
+    kind = "TSV" if delimiter == "\t" else "CSV"
+    reader = csv.reader(io.StringIO(_decode(path.read_bytes(), source), newline=""), delimiter=delimiter)
+    try:
+        header = [name.strip() for name in next(reader)]
+        previous = reader.line_num
+        for row in reader:
+            origin, previous = f"{source}:{previous + 1}", reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                yield BadRecord(origin, f"{len(row)} cells but the header has {len(header)}; quote cells that hold '{delimiter}'")
+                continue
+            yield origin, dict(zip(header, row))
+    except StopIteration:
+        return
+    except csv.Error as err:
+        raise DataError(f"{source}:{reader.line_num}: unreadable {kind} ({err})") from None
+
+
+def _read_tsv(path: Path, source: str) -> Iterator[Item]:
+    return _read_csv(path, source, delimiter="\t")
+
+
+def _read_parquet(path: Path, source: str) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except Exception as err:  # pyarrow raises several types for a damaged file
+        raise DataError(f"{source}: not a readable Parquet file ({err})") from None
+    for index, record in enumerate(rows):
+        yield f"{source}[#{index}]", record
+
+
+def _read_dataset(path: Path, source: str) -> Iterator[Item]:
+    """A folder from `Dataset.save_to_disk`. A DatasetDict gives its "train" split when it has one,
+    otherwise all its splits one after another (origins then name the split: "dir[test#3]")."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except FileNotFoundError:
+        raise DataError(f"{source}: a folder, but not one saved with `datasets` (save_to_disk); "
+                        "name the data files in it instead") from None
+    if isinstance(loaded, datasets.DatasetDict):
+        splits = {"": loaded["train"]} if "train" in loaded else dict(loaded)
+    else:
+        splits = {"": loaded}
+    for split, rows in splits.items():
+        for index, record in enumerate(rows):
+            yield f"{source}[{split}#{index}]", record
+
+
+READERS = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_json, ".csv": _read_csv,
+           ".tsv": _read_tsv, ".parquet": _read_parquet}
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class FileData:
+    """One file's share of LoadedData."""
+
+    examples: list[Example]
+    bad: list[BadRecord]
+    format: str
+
+
+def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | None = None) -> FileData:
+    """One file (or saved dataset folder) → its examples and bad records, in file order.
+
+    Raises DataError for what spoils the whole file: missing, unreadable, empty, or no known format.
+    """
+    formats = formats or formats_with()
+    source = str(path)
+    if not path.exists():
+        raise DataError(f"{source}: no such file")
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in TEXT_SUFFIXES:
+        if format not in ("auto", "text"):
+            raise DataError(f"{source}: a plain-text file is read as format 'text', not {format!r}; "
+                            "put chat records in .jsonl, .json, .csv, .tsv or .parquet")
+        examples = split_blocks(_decode(path.read_bytes(), source), source)
+        if not examples:
+            raise DataError(f"{source}: no text")
+        return FileData(examples, [], "text")
+    reader = _read_dataset if path.is_dir() else READERS.get(suffix)
+    if reader is None:
+        known = ", ".join(list(READERS) + list(TEXT_SUFFIXES))
+        raise DataError(f"{source}: unsupported file type {suffix or '(none)'!r}; use one of {known}, "
+                        "or a folder saved with `datasets`")
+    items = list(reader(path, source))
+    if not items:
+        raise DataError(f"{source}: no records")
+    name = format if format != "auto" else _detect(items, source, formats)
+    if name is None:  # nothing parsed: the bad records say why
+        return FileData([], [item for item in items if isinstance(item, BadRecord)], "unknown")
+    examples, bad = [], []
+    for item in items:
+        if isinstance(item, BadRecord):
+            bad.append(item)
+            continue
+        origin, record = item
+        if not isinstance(record, dict):
+            bad.append(BadRecord(origin, f"expected an object with fields, found {type(record).__name__}"))
+            continue
+        try:
+            examples.append(formats[name].to_example(record, origin))
+        except ValueError as err:
+            bad.append(BadRecord(origin, str(err)))
+    return FileData(examples, bad, name)
+
+
+def _detect(items: list, source: str, formats: dict[str, Format]) -> str | None:
+    """The format of the first record one claims; DataError when records exist but none is claimed."""
+    records = [item[1] for item in items if not isinstance(item, BadRecord) and isinstance(item[1], dict)]
+    name = next((found for record in records if (found := detect_format(record, formats))), None)
+    if name is None and records:
+        raise DataError(f"{source}: records match no training format (first record's fields: "
+                        f"{', '.join(map(str, records[0])) or 'none'}).\nFormats and the fields they need:\n"
+                        f"{describe(formats)}\nRename the fields, or choose a format with --format "
+                        "(--text-field for plain text)")
+    return name
+
+
+def load_examples(paths: str | os.PathLike | Iterable[str | os.PathLike], format: str = "auto", *,
+                  text_field: str | None = None, skip_bad: bool = False) -> LoadedData:
+    """Files → LoadedData: examples (exact duplicates dropped, first kept), bad records, formats.
+
+    format: "auto" (per file) or a name in FORMATS. text_field: the field plain-text records keep
+    their text in (default "text"). Without skip_bad, any bad record raises a DataError that starts
+    with the first ("data.jsonl:7: missing field 'output'") and counts the rest; with skip_bad they
+    are left out and returned in `.bad`.
+    """
+    formats = formats_with(text_field)
+    if format != "auto" and format not in formats:
+        raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}")
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    data = LoadedData()
+    examples = []
+    for path in map(Path, paths):
+        loaded = load_file(path, format, formats)
+        examples += loaded.examples
+        data.bad += loaded.bad
+        data.formats[str(path)] = loaded.format
+    if data.bad and not skip_bad:
+        raise DataError(bad_records_message(data.bad))
+    data.examples, data.duplicates = drop_duplicates(examples)
+    if not data.examples:
+        where = ", ".join(data.formats) or "no files"
+        raise DataError(f"no training examples in {where}" + (f"; all {len(data.bad)} records were bad, "
+                                                               f"the first: {data.bad[0]}" if data.bad else ""))
+    return data
+
+
+def bad_records_message(bad: list[BadRecord]) -> str:
+    """The first bad record, a few more, how many in all, and what to do.
+
+    >>> print(bad_records_message([BadRecord("d.jsonl:7", "missing field 'output'")]))
+    d.jsonl:7: missing field 'output'
+    fix them or pass --skip-bad to leave them out
+    """
+    lines = [str(bad[0])]
+    if len(bad) > 1:
+        lines.append(f"and {len(bad) - 1} more bad record{'s' if len(bad) > 2 else ''}:")
+        lines += [f"  {record}" for record in bad[1 : 1 + SHOWN_BAD]]
+        if len(bad) > 1 + SHOWN_BAD:
+            lines.append(f"  ... ({len(bad) - 1 - SHOWN_BAD} more)")
+    lines.append("fix them or pass --skip-bad to leave them out")
+    return "\n".join(lines)
+
+
+def drop_duplicates(examples: list[Example]) -> tuple[list[Example], int]:
+    """Examples without exact repeats (same messages or text; the first is kept), and how many went."""
+    seen: set[str] = set()
+    kept = [e for e in examples if not (e.key() in seen or seen.add(e.key()))]
+    return kept, len(examples) - len(kept)
+
+
+# ---------------------------------------------------------------------------------------- split
+
+
+class Split(NamedTuple):
+    train: list[Example]
+    eval: list[Example]
+
+
+def split_examples(examples: list[Example], eval_split: float, seed: int) -> Split:
+    """A random (train, eval) split, the same for the same seed on any machine and Python run.
+
+    eval_split 0 → no eval; otherwise round(n * eval_split) eval examples, at least 1 (when n ≥ 2)
+    and never all of them. Both keep the input order.
+
+    >>> [len(part) for part in split_examples(list(range(10)), 0.2, seed=0)]
+    [8, 2]
+    """
+    if not 0 <= eval_split < 1:
+        raise ValueError(f"eval_split must be at least 0 and below 1, got {eval_split}")
+    count = 0
+    if eval_split > 0 and len(examples) >= 2:
+        count = min(max(1, round(len(examples) * eval_split)), len(examples) - 1)
+    # random.Random with an int seed does not depend on PYTHONHASHSEED, unlike set/str ordering.
+    chosen = set(random.Random(seed).sample(range(len(examples)), count))
+    return Split([e for i, e in enumerate(examples) if i not in chosen],
+                 [e for i, e in enumerate(examples) if i in chosen])

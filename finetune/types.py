@@ -1,0 +1,52 @@
+"""The records fine-tuning works on: every data format is normalised to `Example`s."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training record as chat messages, or as plain text for continued pre-training.
+
+    messages: ({"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}), with
+        roles from ROLES; empty for kind "text".
+    text: the document text when kind is "text" (trained on every token, no chat template).
+    origin: where it came from, for error messages and reports: "data/train.jsonl:12".
+    """
+
+    messages: tuple[dict, ...] = ()
+    kind: str = "chat"
+    text: str = ""
+    origin: str = ""
+
+    def key(self) -> str:
+        """Identity for exact-duplicate removal: same messages (or text), wherever they came from."""
+        return json.dumps([self.kind, list(self.messages), self.text], ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record that cannot be trained on: `origin` is "file:line", `reason` says what to fix."""
+
+    origin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.reason}"
+
+
+@dataclass
+class LoadedData:
+    examples: list[Example] = field(default_factory=list)
+    bad: list[BadRecord] = field(default_factory=list)
+    duplicates: int = 0
+    formats: dict[str, str] = field(default_factory=dict)
+    """file → the format it was read as ("alpaca", "sharegpt", ...)."""
+
+
+class DataError(Exception):
+    """Training data is wrong; the message names the file and line and says what to do."""
