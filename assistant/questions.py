@@ -1,0 +1,210 @@
+"""Question files: the questions (and their answers) that RAFT data is built from and that
+`assistant compare` asks.
+
+Two formats, told apart by their content:
+
+- JSONL, one question a line (`answer`, `source`, `context` and `id` optional):
+      {"question": "Which port does Zorblax use?", "answer": "7431", "source": "install.md"}
+  `answer` may be a string or a list of acceptable answers.
+- SQuAD JSON (`data[].paragraphs[].qas[]`); SQuAD 2.0's unanswerable questions are skipped
+  and counted. `source` is the article title and `context` the paragraph.
+
+    >>> questions = load_questions("shared/data/squad/dev-v2.0-first5.json")
+    >>> questions[0].question, questions[0].answers, questions[0].source, questions.impossible
+    ('In what country is Normandy located?', ('France',), 'Normans', 702)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_REPORTED = 5  # problems listed in one error; the rest are counted
+
+
+class QuestionError(Exception):
+    """A question file is wrong; the message names the file and line and says what to fix."""
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """One question with what counts as a right answer and where the answer is written.
+
+    answers: acceptable answers, in the file's order, duplicates removed; may be empty.
+    source: the document that holds the answer: a path, a file name or a title ("install.md").
+    context: the passage the answer comes from (the SQuAD paragraph), when the file gives it.
+    id: the file's id for the question, or "q<line>" when it has none.
+    origin: where it was read, for messages: "questions.jsonl:12".
+    """
+
+    question: str
+    answers: tuple[str, ...] = ()
+    source: str | None = None
+    context: str | None = None
+    id: str = ""
+    origin: str = ""
+
+
+class Questions(list):
+    """The QAPairs of one file (a plain list), plus what was read and skipped.
+
+    format: "jsonl" or "squad".
+    impossible: SQuAD 2.0 questions marked `is_impossible`, left out.
+    """
+
+    def __init__(self, pairs=(), format: str = "jsonl", impossible: int = 0) -> None:
+        super().__init__(pairs)
+        self.format = format
+        self.impossible = impossible
+
+
+def unique(texts) -> tuple[str, ...]:
+    """Stripped, non-empty, first occurrence kept: ["France", " France", ""] → ("France",)."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        if text.strip():
+            seen.setdefault(text.strip(), None)
+    return tuple(seen)
+
+
+def _answers(value, where: str) -> tuple[str, ...]:
+    """`answer` as a string, a list of strings, or SQuAD's list of {"text": ...}."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    texts = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
+            item = item["text"]
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            item = str(item)  # "answer": 7431 means the text "7431"
+        if not isinstance(item, str):
+            raise QuestionError(f'{where}: "answer" must be a string or a list of strings, got {item!r}')
+        texts.append(item)
+    return unique(texts)
+
+
+def _optional_text(record: dict, key: str, where: str) -> str | None:
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise QuestionError(f'{where}: "{key}" must be a string, got {value!r}')
+    return value
+
+
+def parse_record(record, where: str, default_id: str) -> QAPair:
+    """One JSONL record as a QAPair; `where` ("file:line") goes in errors and in `origin`.
+
+    >>> parse_record({"question": "Port?", "answer": ["7431", "port 7431"]}, "q.jsonl:1", "q1").answers
+    ('7431', 'port 7431')
+    """
+    if not isinstance(record, dict):
+        raise QuestionError(f'{where}: expected a JSON object like {{"question": "...", "answer": "..."}}, '
+                            f"got {type(record).__name__}")
+    question = record.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError(f'{where}: no "question"; every line needs a non-empty "question" string')
+    answers = _answers(record.get("answer", record.get("answers")), where)
+    raw_id = record.get("id", default_id)
+    if not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool) or str(raw_id) == "":
+        raise QuestionError(f'{where}: "id" must be a non-empty string or number, got {raw_id!r}')
+    return QAPair(question.strip(), answers, _optional_text(record, "source", where),
+                  _optional_text(record, "context", where), str(raw_id), where)
+
+
+def _raise_problems(path: Path, problems: list[str], total: int) -> None:
+    more = f"\n... and {total - MAX_REPORTED} more" if total > MAX_REPORTED else ""
+    raise QuestionError(f"{path}: {total} bad question(s); fix them and run again:\n"
+                        + "\n".join(problems[:MAX_REPORTED]) + more)
+
+
+def _check_ids(pairs: list[QAPair], problems: list[str]) -> None:
+    # `assistant compare` reports per question id, so two questions must not share one.
+    first: dict[str, str] = {}
+    for pair in pairs:
+        if pair.id in first:
+            problems.append(f"{pair.origin}: id {pair.id!r} is already used at {first[pair.id]}; ids must be unique")
+        first.setdefault(pair.id, pair.origin)
+
+
+def read_jsonl(path: Path, text: str) -> Questions:
+    """Questions from JSONL text, one object a line; blank lines are allowed."""
+    pairs, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            problems.append(f"{where}: not valid JSON ({error.msg} at column {error.colno}); "
+                            f"write one JSON object per line")
+            continue
+        try:
+            pairs.append(parse_record(record, where, f"q{number}"))
+        except QuestionError as error:
+            problems.append(str(error))
+    _check_ids(pairs, problems)
+    if problems:
+        _raise_problems(path, problems, len(problems))
+    return Questions(pairs, "jsonl")
+
+
+def read_squad(path: Path, squad: dict) -> Questions:
+    """Questions from a parsed SQuAD file (v1.1 or v2.0); `is_impossible` ones are counted, not kept."""
+    pairs, problems, impossible = [], [], 0
+    articles = squad.get("data")
+    if not isinstance(articles, list):
+        raise QuestionError(f'{path}: "data" must be a list of articles, as in SQuAD files')
+    for a, article in enumerate(articles):
+        title = article.get("title") if isinstance(article, dict) else None
+        for p, paragraph in enumerate(article.get("paragraphs", []) if isinstance(article, dict) else []):
+            context = paragraph.get("context") if isinstance(paragraph, dict) else None
+            for q, qa in enumerate(paragraph.get("qas", []) if isinstance(paragraph, dict) else []):
+                where = f"{path}:data[{a}].paragraphs[{p}].qas[{q}]"
+                if isinstance(qa, dict) and qa.get("is_impossible"):
+                    impossible += 1
+                    continue
+                try:
+                    record = {**qa, "source": title, "context": context} if isinstance(qa, dict) else qa
+                    pairs.append(parse_record(record, where, f"{a}.{p}.{q}"))
+                except QuestionError as error:
+                    problems.append(str(error))
+    _check_ids(pairs, problems)
+    if problems:
+        _raise_problems(path, problems, len(problems))
+    return Questions(pairs, "squad", impossible)
+
+
+def load_questions(path: Path | str) -> Questions:
+    """Every question in a JSONL or SQuAD JSON file, in file order.
+
+    Raises QuestionError naming each bad line (up to five) and what to fix.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise QuestionError(f"{path}: no such file; give a JSONL or SQuAD JSON file of questions") from None
+    except UnicodeDecodeError as error:
+        raise QuestionError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
+    if path.suffix.lower() != ".jsonl" and text.lstrip().startswith("{"):
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            whole = None  # several objects: JSONL under a .json name
+        if isinstance(whole, dict) and "data" in whole:
+            questions = read_squad(path, whole)
+            if not questions:
+                raise QuestionError(f"{path}: no answerable questions in this SQuAD file "
+                                    f"({questions.impossible} marked is_impossible)")
+            return questions
+    questions = read_jsonl(path, text)
+    if not questions:
+        raise QuestionError(f'{path}: no questions; write one JSON object per line with a "question" field')
+    return questions
+
+
+__all__ = ["QAPair", "Questions", "QuestionError", "load_questions", "parse_record"]
