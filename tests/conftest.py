@@ -24,7 +24,12 @@ def smollm2_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, smollm2_dir) -> Path:
-    """A randomly initialised 2-layer Llama with SmolLM2's tokenizer and chat template."""
+    """A randomly initialised 2-layer Llama with SmolLM2's tokenizer and chat template.
+
+    Weights are drawn wider than usual (std 0.3, not 0.02) so that such a narrow model can still move
+    its logits far enough to memorise a few answers in a dozen steps: tests can then check that
+    training lowers the loss.
+    """
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -32,7 +37,7 @@ def tiny_model_dir(tmp_path_factory, smollm2_dir) -> Path:
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         tie_word_embeddings=True)
+                         tie_word_embeddings=True, initializer_range=0.3)
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
     folder = tmp_path_factory.mktemp("tiny-llama")
