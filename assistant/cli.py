@@ -326,6 +326,10 @@ def chat(
         print_answer_footer(console, answer)
 
 
+# Registers finetune, data and adapters on `app`; imported last because it uses the helpers above.
+from . import cli_train  # noqa: E402,F401
+
+
 def main() -> None:
     try:
         app()

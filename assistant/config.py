@@ -33,6 +33,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
 
 CONFIG_NAME = "assistant.toml"
@@ -102,7 +103,7 @@ class ChatConfig:
 
 
 SECTIONS = {"index": IndexConfig, "retrieval": RetrievalConfig, "model": ModelConfig,
-            "generation": GenerationConfig, "chat": ChatConfig}
+            "generation": GenerationConfig, "chat": ChatConfig, "finetune": TrainConfig}
 
 
 @dataclass
@@ -114,6 +115,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    finetune: TrainConfig = field(default_factory=TrainConfig)
     source: Path | None = None
     """The TOML file these settings came from, if any."""
 

@@ -1,0 +1,229 @@
+"""CLI for fine-tuning: `assistant finetune`, `assistant data raft`, `assistant adapters ...`."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .cli import app, config, console, errors, fail
+
+data_app = typer.Typer(help="Prepare training data.", no_args_is_help=True)
+adapters_app = typer.Typer(help="List, merge or remove fine-tuned adapters.", invoke_without_command=True)
+app.add_typer(data_app, name="data")
+app.add_typer(adapters_app, name="adapters")
+
+
+def _method(qlora: bool, lora: bool, dora: bool, full: bool, freeze: Optional[int], prefix: bool,
+            prompt_tuning: bool) -> tuple[Optional[str], Optional[int]]:
+    chosen = [name for name, on in (("qlora", qlora), ("lora", lora), ("dora", dora), ("full", full),
+                                    ("freeze", freeze is not None), ("prefix", prefix),
+                                    ("prompt-tuning", prompt_tuning)) if on]
+    if len(chosen) > 1:
+        fail(f"choose one method, not {' and '.join('--' + c for c in chosen)}")
+    return (chosen[0] if chosen else None), freeze
+
+
+@app.command()
+def finetune(
+    qlora: bool = typer.Option(False, "--qlora", help="4-bit NF4 base + LoRA on all linear layers (default)."),
+    lora: bool = typer.Option(False, "--lora", help="LoRA on a full-precision base."),
+    dora: bool = typer.Option(False, "--dora", help="Weight-decomposed LoRA."),
+    full: bool = typer.Option(False, "--full", help="Train every weight."),
+    freeze: Optional[int] = typer.Option(None, "--freeze", metavar="N", help="Train only the top N layers."),
+    prefix: bool = typer.Option(False, "--prefix", help="Prefix tuning (PEFT)."),
+    prompt_tuning: bool = typer.Option(False, "--prompt-tuning", help="Prompt tuning (PEFT)."),
+    data: Optional[list[Path]] = typer.Option(None, "--data", help="Training file (repeat for several)."),
+    eval_data: Optional[list[Path]] = typer.Option(None, "--eval-data", help="Evaluation file(s)."),
+    eval_split: Optional[float] = typer.Option(None, "--eval-split", help="Share held out for eval (0.05)."),
+    data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text."),
+    skip_bad: Optional[bool] = typer.Option(None, "--skip-bad", help="Skip and count bad records."),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model (default: embedded SmolLM2)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Run folder (default: new one under runs/)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Run name under <project>/runs/."),
+    epochs: Optional[float] = typer.Option(None, "--epochs"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default per method)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    grad_accum: Optional[int] = typer.Option(None, "--grad-accum"),
+    max_length: Optional[int] = typer.Option(None, "--max-length"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    eval_steps: Optional[int] = typer.Option(None, "--eval-steps"),
+    save_steps: Optional[int] = typer.Option(None, "--save-steps"),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Early stopping: evaluations without gain."),
+    raft: bool = typer.Option(False, "--raft", help="Data are question/answer files: build RAFT examples."),
+    collection: Optional[str] = typer.Option(None, "--collection", "-c", help="Collection for --raft."),
+    device: Optional[str] = typer.Option(None, "--device"),
+    train_config: Optional[Path] = typer.Option(None, "--config", help="TOML with the same keys ([finetune])."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Run name or folder to continue."),
+) -> None:
+    """Fine-tune the generator (QLoRA by default) on instruction, chat or text data."""
+    from assistant.config import ConfigError, override
+    from finetune.config import load_train_config
+
+    cfg = config()
+    method, freeze_layers = _method(qlora, lora, dora, full, freeze, prefix, prompt_tuning)
+    try:
+        settings = load_train_config(train_config, cfg.finetune) if train_config else cfg.finetune
+        settings = override(
+            settings, method=method, freeze_layers=freeze_layers, base=base,
+            data=[str(p) for p in data] if data else None,
+            eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
+            format=data_format, skip_bad=skip_bad, output=str(output) if output else None, name=name,
+            epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
+            max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
+            raft=raft or None, collection=collection, device=device)
+    except (ConfigError, ValueError) as err:
+        fail(str(err))
+    run_training(settings, cfg.project_dir, resume)
+
+
+def run_training(settings, project_dir: Path, resume: Optional[str]) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from assistant.models import ModelError
+    from finetune.runs import find_run
+    from finetune.tokenize import render_summary
+    from finetune.train import TrainHooks, train
+    from finetune.types import DataError
+    from index.store import StoreError
+
+    resume_dir = None
+    if resume is not None:
+        try:
+            resume_dir = find_run(resume, project_dir)
+        except FileNotFoundError as err:
+            fail(str(err))
+    progress = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
+                        TimeRemainingColumn(), console=console)
+    task = progress.add_task("train", total=None, loss="–", rate="")
+
+    def on_step(step: int, total: int, loss: float | None) -> None:
+        progress.update(task, completed=step, total=total, loss=f"{loss:.4f}" if loss is not None else "–")
+
+    def on_metrics(row: dict) -> None:
+        if row.get("tokens_per_second"):
+            progress.update(task, rate=f"{row['tokens_per_second']:.0f} tok/s")
+        if "eval_loss" in row:
+            progress.console.print(f"step {row['step']}: eval loss {row['eval_loss']:.4f} "
+                                   f"(perplexity {row['perplexity']:.2f})", highlight=False)
+
+    stop = threading.Event()
+
+    def on_interrupt(signum, frame) -> None:
+        stop.set()
+        errors.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    hooks = TrainHooks(on_message=lambda text: console.print(f"[dim]{text}[/]", highlight=False),
+                       on_summary=lambda summary: render_summary(summary, console),
+                       on_step=on_step, on_metrics=on_metrics)
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        with progress:
+            result = train(settings, project_dir, resume=resume_dir, hooks=hooks, stop=stop)
+    except (DataError, ModelError, StoreError, FileExistsError, FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    metrics = result.metrics
+    if result.status != "finished":
+        console.print(f"Stopped at step {metrics['steps']}. Continue with: "
+                      f"assistant finetune --resume {result.run_dir}")
+        raise typer.Exit(130)
+    evals = f", best eval loss {metrics['best_eval_loss']:.4f}" if metrics.get("best_eval_loss") else ""
+    console.print(f"Finished {metrics['steps']} steps in {metrics['seconds']:.0f} s: train loss "
+                  f"{metrics['train_loss']:.4f}{evals}.\nSaved {result.output}\n"
+                  f"Use it: assistant ask \"...\" --mode sft --adapter {result.run_dir.name}", highlight=False)
+
+
+@data_app.command("raft")
+def data_raft(
+    questions: list[Path] = typer.Argument(..., help="Question files: JSONL (question, answer, source) or SQuAD."),
+    collection: str = typer.Option(..., "--collection", "-c", help="Collection to retrieve sources from."),
+    out: Path = typer.Option(..., "--out", help="Where to write the examples (OpenAI messages JSONL)."),
+    distractors: int = typer.Option(3, "--distractors", help="Chunks besides the oracle."),
+    oracle_share: float = typer.Option(0.8, "--oracle-share", help="Share of examples that hold the oracle."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Build RAFT-style examples (question + oracle and distractor chunks → cited answer)."""
+    from assistant.questions import QuestionError, load_questions
+    from finetune.raft import RaftConfig, build_raft, write_examples_jsonl
+    from index.retriever import open_collection
+    from index.store import StoreError
+
+    cfg = config()
+    try:
+        pairs = [pair for path in questions for pair in load_questions(path)]
+        retriever = open_collection(cfg.project_dir, collection)
+        built = build_raft(pairs, retriever, RaftConfig(distractors=distractors, oracle_share=oracle_share,
+                                                        seed=seed))
+    except (StoreError, QuestionError, ValueError, FileNotFoundError) as err:
+        fail(str(err))
+    write_examples_jsonl(built.examples, out)
+    stats = built.stats
+    console.print(f"Wrote {len(built.examples)} examples to {out}: {stats.with_oracle} with the oracle chunk, "
+                  f"{stats.without_oracle} with distractors only; skipped {stats.no_oracle} questions whose "
+                  f"answer no chunk holds and {stats.no_answer} without an answer.", highlight=False)
+
+
+@adapters_app.callback()
+def adapters_default(ctx: typer.Context) -> None:
+    """Training runs with their status, base model, method and eval loss."""
+    if ctx.invoked_subcommand is None:
+        adapters_list()
+
+
+@adapters_app.command("list")
+def adapters_list() -> None:
+    """Training runs with their status, base model, method and eval loss."""
+    from rich.table import Table
+
+    from finetune.runs import list_runs
+
+    cfg = config()
+    runs = list_runs(cfg.project_dir)
+    if not runs:
+        console.print(f"No training runs in {cfg.project_dir / 'runs'} yet: assistant finetune --data FILE")
+        return
+    table = Table(title=f"Runs in {cfg.project_dir / 'runs'}")
+    for column in ("name", "status", "method", "base", "steps", "best eval loss", "created"):
+        table.add_column(column)
+    for run in runs:
+        table.add_row(run.name, run.status, run.method, run.base, str(run.steps),
+                      f"{run.eval_loss:.4f}" if run.eval_loss is not None else "–", run.created)
+    console.print(table)
+
+
+@adapters_app.command("merge")
+def adapters_merge(
+    run: str = typer.Argument(..., help="Run name or folder, or an adapter folder."),
+    out: Path = typer.Option(..., "--out", help="Folder for the merged model."),
+) -> None:
+    """Fold an adapter into its base model: a folder plain transformers can load."""
+    from assistant.models import ModelError
+    from finetune.adapters import merge_adapter, run_adapter
+
+    cfg = config()
+    try:
+        merged = merge_adapter(run_adapter(run, cfg.project_dir), out)
+    except (FileNotFoundError, FileExistsError, ModelError) as err:
+        fail(str(err))
+    console.print(f"Merged model saved in {merged}: AutoModelForCausalLM.from_pretrained({str(merged)!r})",
+                  highlight=False)
+
+
+@adapters_app.command("rm")
+def adapters_rm(run: str = typer.Argument(..., help="Run name or folder.")) -> None:
+    """Delete a training run (adapter, checkpoints, metrics)."""
+    from finetune.runs import remove_run
+
+    try:
+        removed = remove_run(run, config().project_dir)
+    except FileNotFoundError as err:
+        fail(str(err))
+    console.print(f"Removed {removed}")
