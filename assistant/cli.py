@@ -331,6 +331,10 @@ from . import cli_train  # noqa: E402,F401
 
 
 def main() -> None:
+    import warnings
+
+    # transformers 5 renamed gradient checkpointing; PEFT and TRL still call the old names.
+    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
     try:
         app()
     except KeyboardInterrupt:

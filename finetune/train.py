@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -235,7 +236,8 @@ def save_output(model, tokenizer, run_dir: Path, adapter: bool) -> Path:
     target = run_dir / ("adapter" if adapter else "model")
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=run_dir))
     try:
-        model.save_pretrained(staging)
+        # No adapter method trains the embeddings; saying so spares PEFT a hub lookup of the base.
+        model.save_pretrained(staging, **({"save_embedding_layers": False} if adapter else {}))
         tokenizer.save_pretrained(staging)
         if target.exists():
             old = run_dir / f".old-{target.name}"
@@ -339,7 +341,10 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
                              processing_class=tokenizer, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # our hooks report progress; no log dicts on stdout
     try:
-        outcome = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        with warnings.catch_warnings():
+            # Checkpoints of a base named like "smollm2-135m-instruct" make PEFT look it up on the hub.
+            warnings.filterwarnings("ignore", message="(Unable to fetch remote file|Could not find a config file)")
+            outcome = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as err:
         manifest["status"] = "failed" if not isinstance(err, KeyboardInterrupt) else "stopped"
         manifest["error"] = f"{type(err).__name__}: {err}"
