@@ -55,7 +55,7 @@ class MetricsLog(TrainerCallback):
         if "eval_loss" in logs:
             row["eval_loss"] = logs["eval_loss"]
             row["perplexity"] = math.exp(min(logs["eval_loss"], 50))
-        if len(row) == 2:  # the end-of-training summary: kept in the manifest instead
+        if len(row) == 2 or not state.is_world_process_zero:  # end-of-run summary, or not rank 0
             return
         row["memory_mb"] = round(memory_mb(), 1)
         with open(self.path, "a", encoding="utf-8") as out:

@@ -60,8 +60,10 @@ class TrainConfig:
     warmup_ratio: float = 0.03
     max_grad_norm: float = 1.0
     weight_decay: float = 0.0
-    packing: bool = True
-    """Pack examples into full rows, padding-free (position ids keep examples apart)."""
+    padding_free: bool = True
+    """Batch examples end to end in one row, without padding (position ids keep them apart)."""
+    packing: bool = False
+    """Also pack examples across batches into rows of max_length tokens (bigger steps, fewer of them)."""
     gradient_checkpointing: bool = True
 
     lora_r: int = 16

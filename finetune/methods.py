@@ -93,7 +93,7 @@ METHOD_SETUP: dict[str, Callable] = {
     "freeze": setup_freeze, "prefix": setup_prefix, "prompt-tuning": setup_prompt_tuning,
 }
 
-# Virtual-token methods prepend tokens inside the model: packed rows and checkpointing don't fit them.
+# Virtual-token methods prepend tokens inside the model: padding-free rows and checkpointing don't fit them.
 PACKABLE = {"qlora", "lora", "dora", "full", "freeze"}
 
 

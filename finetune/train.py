@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from finetune.config import TrainConfig
-from finetune.runs import METRICS, new_run_name, plot_loss, read_manifest, runs_dir, file_hash, write_json_atomic
+from finetune.runs import METRICS, file_hash, new_run_name, plot_loss, read_manifest, runs_dir, write_json_atomic
 from finetune.types import DataError, Example
 
 
@@ -135,7 +135,10 @@ def setup_model(config: TrainConfig):
     from assistant.models import load_model
     from finetune.methods import METHOD_SETUP
 
-    loaded = load_model(config.base, device=config.device, dtype="auto", load_in_4bit=config.method == "qlora",
+    device = config.device
+    if device == "auto" and distributed() and "LOCAL_RANK" in os.environ:
+        device = f"cuda:{os.environ['LOCAL_RANK']}"  # one GPU per process, 4-bit weights placed there
+    loaded = load_model(config.base, device=device, dtype="auto", load_in_4bit=config.method == "qlora",
                         trust_remote_code=config.trust_remote_code)
     model = loaded.model
     model.config.use_cache = False  # the cache only costs memory while training
@@ -150,6 +153,7 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
     from finetune.methods import PACKABLE
 
     packing = config.packing and config.method in PACKABLE
+    padding_free = (config.padding_free or config.packing) and config.method in PACKABLE
     on_cuda = device.startswith("cuda")
     evaluating = "steps" if has_eval else "no"
     return SFTConfig(
@@ -164,9 +168,10 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
         warmup_steps=config.warmup_ratio,
         max_grad_norm=config.max_grad_norm,
         weight_decay=config.weight_decay,
-        max_length=config.max_length,
+        # Examples arrive tokenized and cut to max_length; without packing TRL must not cut them again.
+        max_length=config.max_length if packing or not padding_free else None,
         packing=packing,
-        padding_free=packing,
+        padding_free=padding_free,
         **_checkpointing(config.gradient_checkpointing and config.method in PACKABLE),
         bf16=on_cuda and torch.cuda.is_bf16_supported(),
         use_cpu=not on_cuda,
@@ -231,22 +236,35 @@ def _row_step(line: str) -> int:
         return 1 << 62
 
 
-def save_output(model, tokenizer, run_dir: Path, adapter: bool) -> Path:
-    """The adapter (or whole model) and tokenizer, written to a temp folder and renamed into place."""
+def save_output(trainer, tokenizer, run_dir: Path, adapter: bool) -> Path:
+    """The adapter (or whole model) and tokenizer, saved beside the run and renamed into place.
+
+    trainer.save_model gathers sharded weights (FSDP, DeepSpeed) and writes on the main process only.
+    """
     target = run_dir / ("adapter" if adapter else "model")
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=run_dir))
-    try:
-        # No adapter method trains the embeddings; saying so spares PEFT a hub lookup of the base.
-        model.save_pretrained(staging, **({"save_embedding_layers": False} if adapter else {}))
-        tokenizer.save_pretrained(staging)
-        if target.exists():
-            old = run_dir / f".old-{target.name}"
-            os.rename(target, old)
-            shutil.rmtree(old)
-        os.rename(staging, target)
-    finally:
+    staging = run_dir / f".saving-{target.name}"  # the same path on every process
+    if is_main_process():
         shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    if not is_main_process():
+        return target
+    tokenizer.save_pretrained(staging)
+    (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing here reads it
+    if target.exists():
+        old = run_dir / f".old-{target.name}"
+        os.rename(target, old)
+        shutil.rmtree(old)
+    os.rename(staging, target)
     return target
+
+
+def is_main_process() -> bool:
+    """True unless this is a non-zero rank of an `accelerate launch` / torchrun job."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def distributed() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def versions() -> dict:
@@ -262,6 +280,14 @@ def versions() -> dict:
 
 
 def new_run_dir(config: TrainConfig, project_dir: Path) -> Path:
+    if distributed():
+        if not (config.output or config.name):
+            raise ValueError("under accelerate launch or torchrun, pass --name or --output so that every "
+                             "process writes to the same run")
+        run_dir = Path(config.output) if config.output else runs_dir(project_dir) / config.name
+        if not is_main_process():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            return run_dir
     if config.output:
         run_dir = Path(config.output)
         if (run_dir / "run.json").exists():
@@ -273,6 +299,11 @@ def new_run_dir(config: TrainConfig, project_dir: Path) -> Path:
                                   f"pick another --name, or --resume it")
     run_dir.mkdir(parents=True)
     return run_dir
+
+
+def _write_manifest(run_dir: Path, manifest: dict) -> None:
+    if is_main_process():
+        write_json_atomic(run_dir / "run.json", manifest)
 
 
 def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume: Path | None = None,
@@ -313,7 +344,7 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     manifest |= {"status": "running", "data": prepared.files, "versions": versions(),
                  "data_summary": dataclasses.asdict(prepared.summary),
                  "skipped_records": prepared.bad, "duplicates_removed": prepared.duplicates}
-    write_json_atomic(run_dir / "run.json", manifest)
+    _write_manifest(run_dir, manifest)
 
     # Stage 2: model and method.
     hooks.message(f"loading {config.base} for {config.method}")
@@ -348,8 +379,9 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     except BaseException as err:
         manifest["status"] = "failed" if not isinstance(err, KeyboardInterrupt) else "stopped"
         manifest["error"] = f"{type(err).__name__}: {err}"
-        write_json_atomic(run_dir / "run.json", manifest)
-        plot_loss(run_dir)
+        _write_manifest(run_dir, manifest)
+        if is_main_process():
+            plot_loss(run_dir)
         raise
 
     # Stage 4: save.
@@ -363,14 +395,18 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
                "best_checkpoint": state.best_model_checkpoint}
     if stopper.stopped:
         manifest |= {"status": "stopped", "metrics": metrics}
-        write_json_atomic(run_dir / "run.json", manifest)
-        plot_loss(run_dir)
+        _write_manifest(run_dir, manifest)
+        if is_main_process():
+            plot_loss(run_dir)
         hooks.message(f"stopped at step {state.global_step}; a checkpoint is saved: "
                       f"assistant finetune --resume {run_dir}")
         return RunResult(run_dir, None, "stopped", metrics)
-    output = save_output(trainer.model, tokenizer, run_dir, adapter=config.saves_adapter)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="(Unable to fetch remote file|Could not find a config file)")
+        output = save_output(trainer, tokenizer, run_dir, adapter=config.saves_adapter)
     manifest |= {"status": "finished", "metrics": metrics, "output": str(output),
                  "finished": datetime.now().isoformat(timespec="seconds")}
-    write_json_atomic(run_dir / "run.json", manifest)
-    plot_loss(run_dir)
+    _write_manifest(run_dir, manifest)
+    if is_main_process():
+        plot_loss(run_dir)
     return RunResult(run_dir, output, "finished", metrics)
