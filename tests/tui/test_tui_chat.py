@@ -1,0 +1,77 @@
+"""The Chat screen: streamed answers in two modes, sources that open, history, errors as notices."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select
+
+from tui.app import make_app
+from tui.messages import AnswerFinished, AnswerToken
+from tui.screens.chat import ChatScreen
+from tui.screens.chunk import ChunkScreen
+from tui.widgets.answer_view import AnswerView
+from tui.widgets.sources_list import SourcesList
+
+from conftest import SIZE, Inbox, screen_text, wait_until
+
+
+async def ask(pilot, screen, question: str) -> None:
+    box = screen.query_one("#question", Input)
+    box.focus()
+    box.value = question
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.answering is None, what=f"the answer to {question!r}")
+
+
+async def test_two_modes_stream_answers_and_rag_sources_open_their_chunk(tui_config):
+    app = make_app(tui_config, start="chat")
+    inbox = Inbox(AnswerToken, AnswerFinished)
+    async with app.run_test(size=SIZE, message_hook=inbox) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        screen.query_one("#mode", Select).value = "base"
+        await pilot.pause()
+        await ask(pilot, screen, "Hello there?")
+        base = inbox.of(AnswerFinished)[0].answer
+        assert base.mode == "base" and base.sources == ()
+        assert "".join(t.text for t in inbox.of(AnswerToken)).strip() == base.text.strip()
+
+        screen.query_one("#mode", Select).value = "rag"
+        await pilot.pause()
+        await ask(pilot, screen, "What is the Zorblax default port?")
+        rag = inbox.of(AnswerFinished)[1].answer
+        assert rag.mode == "rag" and rag.collection == "docs" and len(rag.sources) == 3
+        history = [turn.question for turn in screen.session.history]
+        assert history == ["Hello there?", "What is the Zorblax default port?"]
+
+        views = list(screen.query(AnswerView))
+        assert [v.heading for v in views] == ["base", "rag"]
+        assert "collection docs" in screen_text(app) and "new tokens" in screen_text(app)
+        sources = views[1].query_one(SourcesList)
+        assert sources.option_count == 3 and sources.display
+        assert not views[0].query_one(SourcesList).display
+        sources.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ChunkScreen) and app.screen.chunk == rag.sources[0].chunk
+        await pilot.press("escape")
+
+        await pilot.press("ctrl+n")
+        assert screen.session.history == [] and not list(screen.query(AnswerView))
+
+
+async def test_sft_answers_with_the_picked_adapter_and_errors_are_notified(tui_config):
+    app = make_app(tui_config, start="chat")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one("#mode", Select).value = "sft"
+        await pilot.pause()
+        await ask(pilot, screen, "Hi?")
+        assert any("needs a fine-tuned adapter" in n.message for n in app._notifications)
+        assert "-failed" in screen.query(AnswerView).last().classes  # shown, not crashed
+
+        screen.query_one("#chat-adapter", Select).value = "tuned"
+        await pilot.pause()
+        await ask(pilot, screen, "Hi again?")
+        answer = screen.session.last
+        assert answer.mode == "sft" and answer.adapter.endswith("tuned/adapter")
+        assert "adapter tuned" in screen_text(app)

@@ -1,0 +1,1 @@
+"""One screen per job: index, train, chat, compare (plus small modal screens)."""

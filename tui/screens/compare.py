@@ -1,0 +1,227 @@
+"""Compare: one question answered in several modes side by side, or a question file scored and
+summarised as `assistant compare` does (metrics table and chart; saved under experiments/)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressBar, TabbedContent, TabPane
+
+from assistant.config import MODES
+
+from ..messages import AnswerFinished, AnswerToken, CompareFinished, CompareProgress
+from ..widgets.adapter_select import AdapterSelect
+from ..widgets.answer_view import AnswerView
+from ..widgets.collection_select import CollectionSelect
+from ..widgets.metrics_chart import MetricsChart
+from .base import JobScreen
+
+
+def slug(mode: str) -> str:
+    """'rag+sft' → 'rag-sft' (a usable widget id)."""
+    return mode.replace("+", "-")
+
+
+def row_meta(row) -> str:
+    """'1.52 s · 30.1 tokens/s · 38 new tokens' for one compare Row."""
+    speed = row.metrics.get("tokens_per_second")
+    parts = [f"{row.metrics['latency']:.2f} s", f"{speed:.1f} tokens/s" if speed else "",
+             f"{row.new_tokens} new tokens"]
+    if row.adapter:
+        parts.append(f"adapter {Path(row.adapter).parent.name}")
+    return " · ".join(p for p in parts if p)
+
+
+class CompareScreen(JobScreen):
+    MODE = "compare"
+    BINDINGS = [
+        Binding("escape", "stop", "Stop"),
+        Binding("ctrl+r", "run_file", "Run question file"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stop_event = threading.Event()
+        self.running = False
+        self.columns: dict[str, AnswerView] = {}
+
+    @property
+    def project_dir(self) -> Path:
+        return Path(self.app.config.project_dir)
+
+    def compose_body(self) -> ComposeResult:
+        chat = self.app.config.chat
+        chosen = MODES if chat.adapter else ("base", "rag")
+        with Horizontal(classes="form-row", id="compare-options"):
+            for mode in MODES:
+                yield Checkbox(mode, mode in chosen, id=f"use-{slug(mode)}", compact=True)
+            yield CollectionSelect(self.project_dir, chat.collection, id="compare-collection", compact=True)
+            yield AdapterSelect(self.project_dir, chat.adapter, id="compare-adapter", compact=True)
+        with TabbedContent(id="compare-tabs"):
+            with TabPane("One question", id="single"):
+                yield Input(placeholder="A question to answer in each chosen mode (enter)", id="compare-question")
+                yield Horizontal(id="columns")
+            with TabPane("Question file", id="file"):
+                with Horizontal(classes="form-row"):
+                    yield Input(placeholder="questions.jsonl (question, answer, source) or SQuAD .json", compact=True,
+                                id="questions-file")
+                    yield Input(placeholder="limit", id="limit", type="integer", compact=True)
+                    yield Button("Run", id="run-file", variant="primary", compact=True)
+                with VerticalScroll(id="file-results"):
+                    yield Label("Scores every question in every chosen mode and saves the run under "
+                                "experiments/.", id="file-status", markup=False)
+                    yield ProgressBar(total=1, id="file-bar", show_eta=False)
+                    yield DataTable(id="metrics", zebra_stripes=True, cursor_type="row")
+                    yield MetricsChart(id="chart")
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-question", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(CollectionSelect).reload()
+        self.query_one(AdapterSelect).reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.running
+        if action == "run_file":
+            return not self.running or None
+        return True
+
+    def settings(self, **extra):
+        """A CompareConfig from the chosen modes, collection and adapter (None: nothing chosen)."""
+        from assistant.compare import CompareConfig
+
+        modes = tuple(mode for mode in MODES if self.query_one(f"#use-{slug(mode)}", Checkbox).value)
+        if not modes:
+            self.notify("Choose at least one mode.", severity="warning")
+            return None
+        collection = self.query_one(CollectionSelect).name_or_none
+        return CompareConfig(modes=modes, collection=collection, adapter=self.query_one(AdapterSelect).name_or_none,
+                             **extra)
+
+    def _set_running(self, on: bool) -> None:
+        self.running = on
+        self.query_one("#run-file", Button).disabled = on
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ one question
+
+    @on(Input.Submitted, "#compare-question")
+    def ask(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        settings = self.settings() if question and not self.running else None
+        if settings is None:
+            return
+        columns = self.query_one("#columns", Horizontal)
+        columns.remove_children()
+        self.columns = {mode: AnswerView(mode, id=f"column-{slug(mode)}") for mode in settings.modes}
+        columns.mount_all(VerticalScroll(view, classes="column") for view in self.columns.values())
+        self.stop_event.clear()
+        self._set_running(True)
+        self.run_question(question, settings)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def run_question(self, question: str, settings) -> None:
+        from assistant.compare import compare
+        from assistant.questions import QAPair
+
+        post = self.post_message
+        with self.app.generating:
+            result = compare([QAPair(question, id="q1")], self.app.assistant, settings, stop=self.stop_event,
+                             on_progress=lambda p: post(AnswerFinished(p.row.mode, p.row)),
+                             on_token=lambda mode, text: post(AnswerToken(mode, text)))
+        post(CompareFinished(result))
+
+    def on_answer_token(self, event: AnswerToken) -> None:
+        if event.key in self.columns:
+            self.columns[event.key].append(event.text)
+
+    def on_answer_finished(self, event: AnswerFinished) -> None:
+        row = event.answer
+        if event.key in self.columns and row is not None:
+            sources = [(source.label(), source.cited, None) for source in row.sources]
+            self.columns[event.key].finish(row.answer, sources, row_meta(row))
+
+    # ------------------------------------------------------------------ question file
+
+    def action_run_file(self) -> None:
+        path = self.query_one("#questions-file", Input).value.strip()
+        limit = self.query_one("#limit", Input).value.strip()
+        if self.running:
+            return
+        if not path:
+            self.query_one("#compare-tabs", TabbedContent).active = "file"
+            self.query_one("#questions-file", Input).focus()
+            self.notify("Type the path of a question file first.", severity="warning")
+            return
+        settings = self.settings(question_file=path, limit=int(limit) if limit else None)
+        if settings is None:
+            return
+        self.query_one("#metrics", DataTable).clear(columns=True)
+        self.query_one("#file-status", Label).update(f"Answering the questions in {path} …")
+        self.query_one("#file-bar", ProgressBar).update(total=None, progress=0)
+        self.stop_event.clear()
+        self._set_running(True)
+        self.run_file(Path(path), settings)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def run_file(self, path: Path, settings) -> None:
+        from assistant.compare import compare, experiments_dir, save_compare
+        from assistant.questions import load_questions
+
+        post = self.post_message
+        pairs = load_questions(path)
+        with self.app.generating:
+            result = compare(pairs, self.app.assistant, settings, stop=self.stop_event,
+                             on_progress=lambda p: post(CompareProgress(p.done, p.total,
+                                                                        f"{p.row.mode} · {p.row.id}")))
+        folder = save_compare(result, experiments_dir(self.project_dir) / result.name)
+        post(CompareFinished(result, folder))
+
+    def on_compare_progress(self, event: CompareProgress) -> None:
+        self.query_one("#file-bar", ProgressBar).update(total=event.total, progress=event.done)
+        self.query_one("#file-status", Label).update(f"{event.done}/{event.total} answers · {event.text}")
+
+    def on_compare_finished(self, event: CompareFinished) -> None:
+        self._set_running(False)
+        result = event.result
+        if event.folder is None:
+            for mode, view in self.columns.items():
+                if not any(row.mode == mode for row in result.rows):
+                    view.fail("stopped" if result.stopped else "no answer")
+            return
+        from assistant.compare_report import summary_rows
+
+        table = self.query_one("#metrics", DataTable)
+        table.clear(columns=True)
+        table.add_columns("metric", *result.modes)
+        for row in summary_rows(result):
+            table.add_row(*row)
+        self.query_one(MetricsChart).show(result)
+        stopped = " (stopped early)" if result.stopped else ""
+        self.query_one("#file-status", Label).update(
+            f"{len(result.rows)} answers{stopped}; saved {event.folder} (report.md, results.json, metrics.png).")
+
+    def stop_work(self) -> None:
+        self.stop_event.set()
+
+    def worker_failed(self, worker) -> None:
+        if worker.group == "compare":
+            self._set_running(False)
+            for view in self.columns.values():
+                if "-failed" not in view.classes and not view.text:
+                    view.fail("failed (see the notification)")
+
+    def action_stop(self) -> None:
+        if self.running:
+            self.stop_event.set()
+
+    @on(Button.Pressed, "#run-file")
+    def run_pressed(self) -> None:
+        self.action_run_file()
