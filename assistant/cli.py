@@ -328,6 +328,8 @@ def chat(
 
 # Registers finetune, data and adapters on `app`; imported last because it uses the helpers above.
 from . import cli_train  # noqa: E402,F401
+from . import cli_compare  # noqa: E402,F401
+from . import cli_tui  # noqa: E402,F401
 
 
 def main() -> None:
@@ -335,6 +337,8 @@ def main() -> None:
 
     # transformers 5 renamed gradient checkpointing; PEFT and TRL still call the old names.
     warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
+    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
+        sys.argv.append("tui")  # `assistant` alone in a terminal opens the app; elsewhere, the help
     try:
         app()
     except KeyboardInterrupt:

@@ -1,0 +1,390 @@
+"""Side-by-side answers: every question in every mode, scored, summarised and saved.
+
+    >>> helper = Assistant(config)                                                    # doctest: +SKIP
+    >>> result = compare(load_questions("qa.jsonl"), helper, CompareConfig(collection="docs", adapter="run1"))
+    >>> result.summary["rag"]["f1"]
+    CI(mean=0.41, low=0.35, high=0.47, n=120)
+    >>> save_compare(result, experiments_dir(config.project_dir) / "docs-v1")
+
+Each mode answers every question with the same generation settings and seed. What a folder holds:
+
+    <project_dir>/experiments/<name>/
+        report.md      summary table (mean [95% CI] per metric and mode), chart, answers side by side
+        results.json   manifest, summary and every row, readable by `load_compare`
+        rows.jsonl     one line per (question, mode)
+        metrics.png    grouped bars, metric × mode, with CI error bars
+        manifest.json  model, adapters, collection, question file hash, generation settings, versions, seed
+
+The TUI's Compare screen calls `compare` with one question: nothing is written unless
+`save_compare` is called, and models stay loaded in the `Assistant` between calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
+
+from .config import MODES
+from .compare_report import format_ci, markdown_report, plot_metrics, render_table, summary_rows
+from .metrics import CI, METRICS, bootstrap_ci, exact_match, faithfulness, rouge_l, strip_citations, token_f1
+from .questions import QAPair
+
+RAG_MODES = ("rag", "rag+sft")
+SFT_MODES = ("sft", "rag+sft")
+
+Judge = Callable[[str, Sequence[str]], "float | None"]
+"""(answer, retrieved texts) → faithfulness in [0, 1]; an NLI model or an LLM judge can stand in for
+the default token-support score."""
+
+
+class ExperimentError(Exception):
+    """A saved experiment is missing or unreadable; the message says which and what exists."""
+
+
+def parse_modes(text: str) -> tuple[str, ...]:
+    """ "base, rag+sft" → ("base", "rag+sft"); raises ValueError naming an unknown mode."""
+    modes = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise ValueError(f"unknown mode(s) {', '.join(unknown) or '(none)'}: choose from {','.join(MODES)}")
+    return modes
+
+
+@dataclass
+class CompareConfig:
+    modes: tuple[str, ...] = MODES
+    """Modes to answer in, in this order: base, rag, sft, rag+sft."""
+    collection: str | None = None
+    """Collection for the rag modes; default: the [chat] collection."""
+    adapter: str | None = None
+    """Adapter (run name or folder) for the sft modes; default: the [chat] adapter."""
+    adapters: dict[str, str] = field(default_factory=dict)
+    """Per-mode adapters that override `adapter`: {"sft": "plain-run", "rag+sft": "raft-run"}."""
+    limit: int | None = None
+    """Ask only the first N questions."""
+    name: str | None = None
+    """Folder name under <project_dir>/experiments/; default compare-<date>-<time>."""
+    question_file: str | None = None
+    """The file the questions came from, recorded with its sha256 in the manifest."""
+    confidence: float = 0.95
+    resamples: int = 1000
+    """Bootstrap resamples for the confidence intervals."""
+    seed: int = 0
+    """Seeds the bootstrap (generation uses the [generation] seed)."""
+    warmup: bool | None = None
+    """Answer the first question once, unscored, before each mode, so that one-time costs (an
+    adapter's first forward pass) stay out of its latency. None: only for more than one question."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.modes, str):
+            self.modes = parse_modes(self.modes)
+        parse_modes(",".join(self.modes))
+        stray = sorted(set(self.adapters) - set(SFT_MODES))
+        if stray:
+            raise ValueError(f"adapters given for {', '.join(stray)}: only {' and '.join(SFT_MODES)} use one")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be at least 1, not {self.limit}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"confidence must be between 0 and 1, not {self.confidence}")
+
+    def adapter_for(self, mode: str) -> str | None:
+        return self.adapters.get(mode, self.adapter) if mode in SFT_MODES else None
+
+
+class SourceRef(NamedTuple):
+    """A chunk that was in the prompt: its number, where it is from, whether it was cited and
+    whether it comes from the question's gold source (None when the question names none)."""
+
+    number: int
+    source: str
+    locator: str
+    heading: str
+    cited: bool
+    gold: bool | None
+
+    def label(self) -> str:
+        where = f" ({self.locator})" if self.locator else ""
+        return f"[{self.number}{'*' if self.cited else ''}] {self.source}{where}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One question answered in one mode, with its scores (None where a metric does not apply)."""
+
+    id: str
+    question: str
+    mode: str
+    answer: str
+    references: tuple[str, ...]
+    source: str | None
+    sources: tuple[SourceRef, ...]
+    metrics: dict
+    adapter: str | None = None
+    new_tokens: int = 0
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self) | {"sources": [s._asdict() for s in self.sources]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Row":
+        return cls(**{**data, "references": tuple(data["references"]),
+                      "sources": tuple(SourceRef(**s) for s in data["sources"])})
+
+
+@dataclass
+class CompareResult:
+    rows: list[Row]
+    summary: dict[str, dict[str, CI]]
+    """mode → metric → mean with its confidence interval; metrics without values are left out."""
+    modes: tuple[str, ...]
+    manifest: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    stopped: bool = False
+    """True when the stop event ended the run early; rows hold what was answered."""
+
+    @property
+    def name(self) -> str:
+        return self.manifest.get("name", "")
+
+    @property
+    def has_references(self) -> bool:
+        return any(row.references for row in self.rows)
+
+    def by_question(self) -> list[tuple[Row, dict[str, Row]]]:
+        """[(first row of a question, {mode: row})] in question order: the side-by-side view."""
+        grouped: dict[str, dict[str, Row]] = {}
+        for row in self.rows:
+            grouped.setdefault(row.id, {})[row.mode] = row
+        return [(next(iter(modes.values())), modes) for modes in grouped.values()]
+
+    def to_json(self) -> dict:
+        return {"manifest": self.manifest, "modes": list(self.modes), "seconds": round(self.seconds, 2),
+                "stopped": self.stopped,
+                "summary": {m: {k: ci._asdict() for k, ci in v.items()} for m, v in self.summary.items()},
+                "rows": [row.to_json() for row in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CompareResult":
+        summary = {m: {k: CI(**ci) for k, ci in v.items()} for m, v in data["summary"].items()}
+        return cls([Row.from_json(r) for r in data["rows"]], summary, tuple(data["modes"]), data["manifest"],
+                   data.get("seconds", 0.0), data.get("stopped", False))
+
+
+class Progress(NamedTuple):
+    done: int
+    total: int
+    row: Row
+
+
+# ------------------------------------------------------------------------------------ scoring
+
+def score(pair: QAPair, answer, judge: Judge | None = None) -> dict[str, float | None]:
+    """Every metric for one `Answer` to `pair`; None where it does not apply (no reference
+    answers, no gold source, or no retrieval in this mode)."""
+    from finetune.raft import source_matches
+
+    text = strip_citations(answer.text)
+    answers = pair.answers
+    retrieved = answer.mode in RAG_MODES
+    gold = [source_matches(s.chunk, pair.source) for s in answer.sources] if retrieved and pair.source else None
+    contexts = [s.chunk.text for s in answer.sources] if retrieved else None
+    generation = answer.generation
+    return {
+        "exact_match": exact_match(text, answers) if answers else None,
+        "f1": token_f1(text, answers) if answers else None,
+        "rouge_l": rouge_l(text, answers) if answers else None,
+        "hit_rate": float(any(gold)) if gold is not None else None,
+        "citation_accuracy": (float(any(g and s.cited for g, s in zip(gold, answer.sources)))
+                              if gold is not None else None),
+        "faithfulness": (judge or faithfulness)(answer.text, contexts) if contexts else None,
+        "length": float(len(text.split())),
+        "latency": answer.retrieval_seconds + generation.seconds,
+        "tokens_per_second": generation.tokens_per_second or None,
+    }
+
+
+def make_row(pair: QAPair, answer, judge: Judge | None = None) -> Row:
+    from finetune.raft import source_matches
+
+    refs = tuple(SourceRef(s.number, s.chunk.source, s.chunk.locator, s.chunk.heading(), s.cited,
+                           source_matches(s.chunk, pair.source) if pair.source else None) for s in answer.sources)
+    return Row(pair.id, pair.question, answer.mode, answer.text, pair.answers, pair.source, refs,
+               score(pair, answer, judge), answer.adapter, answer.generation.new_tokens)
+
+
+def summarize(rows: Sequence[Row], modes: Sequence[str], confidence: float = 0.95, resamples: int = 1000,
+              seed: int = 0) -> dict[str, dict[str, CI]]:
+    """mode → metric → CI over the rows that have a value for it."""
+    summary: dict[str, dict[str, CI]] = {}
+    for mode in modes:
+        mine = [row for row in rows if row.mode == mode]
+        summary[mode] = {}
+        for metric in METRICS:
+            ci = bootstrap_ci([r.metrics.get(metric.key) for r in mine], confidence, resamples, seed)
+            if ci is not None:
+                summary[mode][metric.key] = ci
+    return summary
+
+
+def difference(result: CompareResult, better: str, worse: str, metric: str = "f1", resamples: int = 1000,
+               seed: int = 0) -> CI | None:
+    """Paired difference `better` − `worse` over the questions both answered, with a bootstrap CI."""
+    values = {mode: {r.id: r.metrics.get(metric) for r in result.rows if r.mode == mode} for mode in (better, worse)}
+    paired = [a - values[worse][q] for q, a in values[better].items()
+              if a is not None and values[worse].get(q) is not None]
+    return bootstrap_ci(paired, resamples=resamples, seed=seed)
+
+
+# ------------------------------------------------------------------------------------ running
+
+def check_modes(config: CompareConfig, assistant) -> dict[str, str | None]:
+    """Fail before any answer when a mode lacks what it needs; returns mode → adapter folder."""
+    from .models import ModelError
+
+    chat = assistant.config.chat
+    adapters = {}
+    for mode in config.modes:
+        wanted = config.adapter_for(mode) or (chat.adapter if mode in SFT_MODES else None)
+        if mode in SFT_MODES and not wanted:
+            flag = "--sft-adapter" if mode == "sft" else "--raft-adapter"
+            raise ModelError(f"mode {mode} needs a fine-tuned adapter: pass --adapter RUN (or {flag} RUN), "
+                             f"or leave {mode} out of --modes")
+        adapters[mode] = assistant.adapter_path(wanted) if wanted else None
+    if any(mode in RAG_MODES for mode in config.modes):
+        assistant.retriever(config.collection or chat.collection)  # a missing collection fails now
+    return adapters
+
+
+def build_manifest(assistant, config: CompareConfig, adapters: dict, questions: int) -> dict:
+    from finetune.runs import file_hash
+    from finetune.train import versions
+
+    cfg = assistant.config
+    collection = None
+    if any(mode in RAG_MODES for mode in config.modes):
+        name = config.collection or cfg.chat.collection
+        built = assistant.retriever(name).manifest
+        collection = {"name": name, "embedder": built["embedder"]["name"], "counts": built.get("counts"),
+                      "updated": built.get("updated")}
+    source = None
+    if config.question_file:
+        path = Path(config.question_file)
+        source = {"file": str(path.resolve()), "sha256": file_hash(path) if path.is_file() else None}
+    return {"name": config.name or f"compare-{datetime.now().strftime('%Y%m%d-%H%M%S')}",
+            "created": datetime.now().isoformat(timespec="seconds"), "modes": list(config.modes),
+            "model": cfg.model.name, "model_settings": dataclasses.asdict(cfg.model), "adapters": adapters,
+            "collection": collection, "questions": {"count": questions, **(source or {})},
+            "generation": dataclasses.asdict(cfg.generation), "retrieval": dataclasses.asdict(cfg.retrieval),
+            "sources": cfg.chat.sources, "seed": cfg.generation.seed,
+            "bootstrap": {"confidence": config.confidence, "resamples": config.resamples, "seed": config.seed},
+            "versions": versions()}
+
+
+def compare(questions: Sequence[QAPair], assistant, config: CompareConfig | None = None,
+            on_progress: Callable[[Progress], None] | None = None, stop: threading.Event | None = None, *,
+            on_token: Callable[[str, str], None] | None = None, judge: Judge | None = None) -> CompareResult:
+    """Answer each question in each mode with `assistant` (an `answer.Assistant`) and score it.
+
+    Modes run one after another over all questions, so each adapter is loaded once.
+    `on_progress` hears each finished row; `on_token(mode, text)` hears the text as it streams;
+    setting `stop` ends the run after the current token, keeping only finished rows.
+    Raises ModelError / StoreError before any answer when an adapter or collection is missing.
+    """
+    config = config or CompareConfig()
+    pairs = list(questions)[: config.limit]
+    adapters = check_modes(config, assistant)
+    manifest = build_manifest(assistant, config, adapters, len(pairs))
+    collection = config.collection or assistant.config.chat.collection
+    rows: list[Row] = []
+    total, stopped, began = len(pairs) * len(config.modes), False, time.perf_counter()
+    for mode in config.modes:
+        stream = (lambda text, mode=mode: on_token(mode, text)) if on_token else None
+        if pairs and (config.warmup if config.warmup is not None else len(pairs) > 1):
+            assistant.answer(pairs[0].question, mode, collection=collection, adapter=adapters[mode], stop=stop)
+        for pair in pairs:
+            if stop is not None and stop.is_set():
+                stopped = True
+                break
+            answer = assistant.answer(pair.question, mode, collection=collection, adapter=adapters[mode],
+                                      on_token=stream, stop=stop)
+            if answer.generation.stopped:
+                stopped = True
+                break
+            rows.append(make_row(pair, answer, judge))
+            if on_progress:
+                on_progress(Progress(len(rows), total, rows[-1]))
+        if stopped:
+            break
+    summary = summarize(rows, config.modes, config.confidence, config.resamples, config.seed)
+    return CompareResult(rows, summary, tuple(config.modes), manifest, time.perf_counter() - began, stopped)
+
+
+# ------------------------------------------------------------------------------------ saving
+
+def experiments_dir(project_dir: Path) -> Path:
+    return Path(project_dir) / "experiments"
+
+
+def save_compare(result: CompareResult, folder: Path, against: CompareResult | None = None, notes: str = "") -> Path:
+    """Write report.md, results.json, rows.jsonl, metrics.png and manifest.json into `folder`;
+    `against` adds a saved run's means to the report's table, `notes` a paragraph under it."""
+    from finetune.runs import write_json_atomic
+    from index.store import atomic_write_text
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "manifest.json", result.manifest)
+    write_json_atomic(folder / "results.json", result.to_json())
+    atomic_write_text(folder / "rows.jsonl",
+                      "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in result.rows))
+    plot_metrics(result, folder / "metrics.png")
+    atomic_write_text(folder / "report.md", markdown_report(result, against, notes))
+    return folder
+
+
+class ExperimentInfo(NamedTuple):
+    name: str
+    path: Path
+    created: str
+    modes: tuple[str, ...]
+    questions: int
+    model: str
+
+
+def list_experiments(project_dir: Path) -> list[ExperimentInfo]:
+    """Saved comparisons under <project_dir>/experiments, newest first (unreadable ones left out)."""
+    found = []
+    for manifest in experiments_dir(project_dir).glob("*/manifest.json"):
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found.append(ExperimentInfo(manifest.parent.name, manifest.parent, data.get("created", ""),
+                                    tuple(data.get("modes", ())), data.get("questions", {}).get("count", 0),
+                                    data.get("model", "?")))
+    return sorted(found, key=lambda e: e.created, reverse=True)
+
+
+def load_compare(value: str | Path, project_dir: Path) -> CompareResult:
+    """A saved comparison from its folder or its name under <project_dir>/experiments."""
+    for folder in (Path(value), experiments_dir(project_dir) / str(value)):
+        path = folder / "results.json"
+        if path.is_file():
+            try:
+                return CompareResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError) as err:
+                raise ExperimentError(f"{path}: unreadable results ({err}); run the comparison again") from err
+    names = ", ".join(e.name for e in list_experiments(project_dir)) or "none yet"
+    raise ExperimentError(f"no saved experiment {str(value)!r} (in {experiments_dir(project_dir)}: {names})")
+
+
+__all__ = ["CompareConfig", "CompareResult", "ExperimentError", "ExperimentInfo", "METRICS", "Progress", "Row",
+           "SourceRef", "compare", "difference", "experiments_dir", "format_ci", "list_experiments",
+           "load_compare", "markdown_report", "parse_modes", "plot_metrics", "render_table", "save_compare",
+           "score", "summarize"]
