@@ -112,6 +112,10 @@ class Assistant:
             self._retrievers[collection] = open_collection(self.config.project_dir, collection)
         return self._retrievers[collection]
 
+    def forget(self, collection: str) -> None:
+        """Drop the cached retriever of `collection`, so the next answer reads its rebuilt index."""
+        self._retrievers.pop(collection, None)
+
     def adapter_path(self, adapter: str | None) -> str | None:
         if adapter is None:
             return None
