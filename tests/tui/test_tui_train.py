@@ -46,7 +46,9 @@ async def test_a_tiny_run_plots_its_loss_and_is_listed(tiny_model_dir, tmp_path)
     async with app.run_test(size=SIZE, message_hook=inbox) as pilot:
         screen = app.screen
         await pilot.press("ctrl+r")
-        assert screen.training and screen.query_one("#train-tabs").active == "progress"
+        # A 3-step run of the tiny model can finish before the key press returns: check the switch
+        # to the progress tab, not that training is still going.
+        assert screen.query_one("#train-tabs").active == "progress"
         await wait_until(pilot, lambda: finished, what="training")
         result = finished[0].result
         assert result.status == "finished" and result.output.is_dir()
