@@ -94,14 +94,26 @@ def print_answer_footer(console: Console, answer) -> None:
                                style="yellow"))
         else:
             console.print(Text(f"No sources found in collection {answer.collection!r}.", style="yellow"))
+    console.print(Text(answer_line(answer), style="dim"))
+
+
+def answer_line(answer) -> str:
+    """One line of metadata under an answer, for the CLI footer and the TUI.
+
+    'mode rag · model smollm2-135m-instruct · collection docs · 412 prompt + 38 new tokens ·
+    first token 0.21 s, 30.1 tok/s'
+    """
     m = answer.metadata()
     parts = [f"mode {m['mode']}", f"model {Path(m['model']).name}"]
     if m["adapter"]:
-        parts.append(f"adapter {m['adapter']}")
+        adapter = Path(m["adapter"])  # a run's adapter/ folder reads best as the run's name
+        parts.append(f"adapter {adapter.parent.name if adapter.name == 'adapter' else adapter.name}")
     if m["collection"]:
         parts.append(f"collection {m['collection']}")
     parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")
     parts.append(f"first token {m['first_token_seconds']:.2f} s, {m['tokens_per_second']:.1f} tok/s")
     if m["turns_dropped"] or m["sources_dropped"]:
         parts.append(f"dropped to fit: {m['turns_dropped']} turns, {m['sources_dropped']} sources")
-    console.print(Text(" · ".join(parts), style="dim"))
+    if m["stopped"]:
+        parts.append("stopped")
+    return " · ".join(parts)

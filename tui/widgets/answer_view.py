@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -12,21 +11,10 @@ from .sources_list import SourcesList
 
 
 def answer_meta(answer) -> str:
-    """'rag · collection docs · 412 prompt + 38 new tokens · 1.52 s (first token 0.21 s) · 30.1 tokens/s'"""
-    m = answer.metadata()
-    parts = [m["mode"], f"model {Path(m['model']).name}"]
-    if m["adapter"]:
-        parts.append(f"adapter {Path(m['adapter']).parent.name}")
-    if m["collection"]:
-        parts.append(f"collection {m['collection']}")
-    parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")
-    parts.append(f"{m['retrieval_seconds'] + m['seconds']:.2f} s (first token {m['first_token_seconds']:.2f} s)")
-    parts.append(f"{m['tokens_per_second']:.1f} tokens/s")
-    if m["turns_dropped"] or m["sources_dropped"]:
-        parts.append(f"dropped to fit: {m['turns_dropped']} turns, {m['sources_dropped']} sources")
-    if m["stopped"]:
-        parts.append("stopped")
-    return " · ".join(parts)
+    """The same metadata line the CLI prints under an answer."""
+    from assistant.render import answer_line
+
+    return answer_line(answer)
 
 
 def answer_sources(answer) -> list[tuple[str, bool, object]]:
