@@ -21,8 +21,9 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from .types import Chunk
 
@@ -143,6 +144,7 @@ class Collection:
 
 
 def list_collections(root: Path) -> list[CollectionInfo]:
+    """The collections under `root` that can be opened, sorted by name (broken ones left out)."""
     out = []
     for folder in sorted((root / "collections").glob("*")):
         collection = Collection(root, folder.name)
@@ -156,3 +158,34 @@ def list_collections(root: Path) -> list[CollectionInfo]:
         size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
         out.append(CollectionInfo(folder.name, folder, manifest, size))
     return out
+
+
+def built_at(info: CollectionInfo) -> tuple[float, int]:
+    """When `info`'s index was last built or updated, as a sort key: the manifest's "updated"
+    timestamp in seconds, then the CURRENT pointer's mtime (the manifest only counts whole seconds).
+
+    A manifest without a readable "updated" (or "created") sorts before every dated one.
+    """
+    stamp = info.manifest.get("updated") or info.manifest.get("created")
+    try:
+        seconds = datetime.fromisoformat(stamp).timestamp()
+    except (TypeError, ValueError):
+        seconds = float("-inf")
+    try:
+        published = (info.path / CURRENT).stat().st_mtime_ns
+    except OSError:
+        published = 0
+    return seconds, published
+
+
+def pick_collection(collections: Sequence[CollectionInfo], wanted: str | None = None) -> str | None:
+    """The collection to open: `wanted` when it is among `collections`, else the one built or
+    updated most recently; None when there are none.
+
+        >>> pick_collection(list_collections(root), "handbook")  # "handbook" exists → "handbook"
+        >>> pick_collection(list_collections(root), "default")   # no "default"; "notes" indexed last → "notes"
+    """
+    names = [info.name for info in collections]
+    if wanted is not None and wanted in names:
+        return wanted
+    return max(collections, key=built_at).name if collections else None

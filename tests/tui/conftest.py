@@ -98,3 +98,24 @@ def make_config(project: Path, tiny_model_dir: Path, **finetune):
 @pytest.fixture
 def tui_config(tui_project, tiny_model_dir):
     return make_config(tui_project, tiny_model_dir)
+
+
+@pytest.fixture
+def two_collections(tmp_path, tui_project) -> Path:
+    """A project with collections "alpha" and "zulu" (copies of "docs"): "zulu" was updated last
+    but sorts last by name, and "alpha"'s CURRENT pointer was written last."""
+    import os
+    import shutil
+
+    from index.store import CURRENT, Collection
+
+    root = tmp_path / "two"
+    for name, updated, published_ns in [("zulu", "2026-03-01T09:00:00+0000", 1_000_000_000),
+                                        ("alpha", "2026-01-01T09:00:00+0000", 2_000_000_000)]:
+        shutil.copytree(tui_project / "collections" / "docs", root / "collections" / name)
+        manifest_path = Collection(root, name).version_dir() / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest.update(name=name, updated=updated)
+        manifest_path.write_text(json.dumps(manifest))
+        os.utime(root / "collections" / name / CURRENT, ns=(published_ns, published_ns))
+    return root

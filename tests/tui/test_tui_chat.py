@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select
 
+from assistant.config import ChatConfig
 from tui.app import make_app
 from tui.messages import AnswerFinished, AnswerToken
 from tui.screens.chat import ChatScreen
 from tui.screens.chunk import ChunkScreen
 from tui.widgets.answer_view import AnswerView
+from tui.widgets.collection_select import CollectionSelect
 from tui.widgets.sources_list import SourcesList
 
-from conftest import SIZE, Inbox, screen_text, wait_until
+from conftest import SIZE, Inbox, make_config, screen_text, wait_until
 
 
 async def ask(pilot, screen, question: str) -> None:
@@ -75,3 +77,23 @@ async def test_sft_answers_with_the_picked_adapter_and_errors_are_notified(tui_c
         answer = screen.session.last
         assert answer.mode == "sft" and answer.adapter.endswith("tuned/adapter")
         assert "adapter tuned" in screen_text(app)
+
+
+async def test_chat_opens_on_the_collection_built_last_when_the_configured_one_is_missing(two_collections,
+                                                                                        tiny_model_dir):
+    config = make_config(two_collections, tiny_model_dir)
+    config.chat = ChatConfig(collection="default", mode="rag")  # the default name; no such collection
+    app = make_app(config, start="chat")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert screen.query_one(CollectionSelect).value == "zulu"
+        await ask(pilot, screen, "What is the Zorblax default port?")
+        assert screen.session.last.collection == "zulu"
+
+
+async def test_chat_keeps_a_configured_collection_that_exists(two_collections, tiny_model_dir):
+    config = make_config(two_collections, tiny_model_dir)
+    config.chat = ChatConfig(collection="alpha")
+    app = make_app(config, start="chat")
+    async with app.run_test(size=SIZE):
+        assert app.screen.query_one(CollectionSelect).value == "alpha"

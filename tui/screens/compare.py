@@ -1,10 +1,15 @@
 """Compare: one question answered in several modes side by side, or a question file scored and
-summarised as `assistant compare` does (metrics table and chart; saved under experiments/)."""
+summarised as `assistant compare` does (metrics table and chart; saved under experiments/).
+
+Every mode starts chosen. With no adapter chosen, sft and rag+sft do not run: their panes say what
+they need (a question file run leaves them out with a notice) instead of disappearing.
+"""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Sequence
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +20,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressB
 from assistant.config import MODES
 
 from ..messages import AnswerFinished, AnswerToken, CompareFinished, CompareProgress
-from ..widgets.adapter_select import AdapterSelect
+from ..widgets.adapter_select import AdapterSelect, adapter_names
 from ..widgets.answer_view import AnswerView
 from ..widgets.collection_select import CollectionSelect
 from ..widgets.metrics_chart import MetricsChart
@@ -25,6 +30,23 @@ from .base import JobScreen
 def slug(mode: str) -> str:
     """'rag+sft' → 'rag-sft' (a usable widget id)."""
     return mode.replace("+", "-")
+
+
+def adapter_note(modes: Sequence[str], have_adapters: bool) -> str:
+    """Why sft modes cannot run without an adapter, and what to do:
+    ("sft",), True → 'sft needs a fine-tuned adapter: choose one in the "no adapter" list above.'"""
+    need = f"{' and '.join(modes)} {'needs' if len(modes) == 1 else 'need'} a fine-tuned adapter"
+    if have_adapters:
+        return f'{need}: choose one in the "no adapter" list above.'
+    return (f"{need}, and none is trained yet: train one in Train (F2) or with `assistant finetune`, "
+            "then choose it above.")
+
+
+def needs_adapter(modes: Sequence[str], adapter: str | None) -> tuple[str, ...]:
+    """The chosen modes that cannot run because no adapter is chosen: ("base", "sft"), None → ("sft",)."""
+    from assistant.compare import SFT_MODES
+
+    return () if adapter else tuple(mode for mode in modes if mode in SFT_MODES)
 
 
 def row_meta(row) -> str:
@@ -56,10 +78,10 @@ class CompareScreen(JobScreen):
 
     def compose_body(self) -> ComposeResult:
         chat = self.app.config.chat
-        chosen = MODES if chat.adapter else ("base", "rag")
+        # Every mode starts chosen: without an adapter the sft panes say why they did not run.
         with Horizontal(classes="form-row", id="compare-options"):
             for mode in MODES:
-                yield Checkbox(mode, mode in chosen, id=f"use-{slug(mode)}", compact=True)
+                yield Checkbox(mode, True, id=f"use-{slug(mode)}", compact=True)
             yield CollectionSelect(self.project_dir, chat.collection, id="compare-collection", compact=True)
             yield AdapterSelect(self.project_dir, chat.adapter, id="compare-adapter", compact=True)
         with TabbedContent(id="compare-tabs"):
@@ -93,17 +115,24 @@ class CompareScreen(JobScreen):
             return not self.running or None
         return True
 
-    def settings(self, **extra):
-        """A CompareConfig from the chosen modes, collection and adapter (None: nothing chosen)."""
-        from assistant.compare import CompareConfig
-
+    def chosen_modes(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(modes to run, chosen modes left out for want of an adapter); a notice when none is chosen."""
         modes = tuple(mode for mode in MODES if self.query_one(f"#use-{slug(mode)}", Checkbox).value)
         if not modes:
             self.notify("Choose at least one mode.", severity="warning")
-            return None
-        collection = self.query_one(CollectionSelect).name_or_none
-        return CompareConfig(modes=modes, collection=collection, adapter=self.query_one(AdapterSelect).name_or_none,
-                             **extra)
+        blocked = needs_adapter(modes, self.query_one(AdapterSelect).name_or_none)
+        return tuple(mode for mode in modes if mode not in blocked), blocked
+
+    def settings(self, modes: tuple[str, ...], **extra):
+        """A CompareConfig for `modes` with the chosen collection and adapter."""
+        from assistant.compare import CompareConfig
+
+        return CompareConfig(modes=modes, collection=self.query_one(CollectionSelect).name_or_none,
+                             adapter=self.query_one(AdapterSelect).name_or_none, **extra)
+
+    def missing_adapter(self, modes: Sequence[str]) -> str:
+        """The note for `modes`, pointing at Train when the project has no adapter yet."""
+        return adapter_note(modes, bool(adapter_names(self.project_dir)))
 
     def _set_running(self, on: bool) -> None:
         self.running = on
@@ -113,18 +142,26 @@ class CompareScreen(JobScreen):
     # ------------------------------------------------------------------ one question
 
     @on(Input.Submitted, "#compare-question")
-    def ask(self, event: Input.Submitted) -> None:
+    async def ask(self, event: Input.Submitted) -> None:
         question = event.value.strip()
-        settings = self.settings() if question and not self.running else None
-        if settings is None:
+        if not question or self.running:
             return
+        modes, blocked = self.chosen_modes()
+        if not modes and not blocked:
+            return
+        views = {mode: AnswerView(mode, id=f"column-{slug(mode)}") for mode in MODES if mode in modes + blocked}
         columns = self.query_one("#columns", Horizontal)
-        columns.remove_children()
-        self.columns = {mode: AnswerView(mode, id=f"column-{slug(mode)}") for mode in settings.modes}
-        columns.mount_all(VerticalScroll(view, classes="column") for view in self.columns.values())
+        await columns.remove_children()
+        await columns.mount_all(VerticalScroll(view, classes="column") for view in views.values())
+        for mode in blocked:  # shown, not dropped: the user sees the mode and what it needs
+            views[mode].fail(self.missing_adapter([mode]))
+            views[mode].add_class("-needs-adapter")
+        self.columns = {mode: views[mode] for mode in modes}
+        if not modes:
+            return
         self.stop_event.clear()
         self._set_running(True)
-        self.run_question(question, settings)
+        self.run_question(question, self.settings(modes))
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def run_question(self, question: str, settings) -> None:
@@ -160,9 +197,14 @@ class CompareScreen(JobScreen):
             self.query_one("#questions-file", Input).focus()
             self.notify("Type the path of a question file first.", severity="warning")
             return
-        settings = self.settings(question_file=path, limit=int(limit) if limit else None)
-        if settings is None:
+        modes, blocked = self.chosen_modes()
+        if blocked:
+            left_out = "" if modes else " Nothing else is chosen to run."
+            self.notify(f"{self.missing_adapter(blocked)} Left out of this run.{left_out}", severity="warning",
+                        timeout=10)
+        if not modes:
             return
+        settings = self.settings(modes, question_file=path, limit=int(limit) if limit else None)
         self.query_one("#metrics", DataTable).clear(columns=True)
         self.query_one("#file-status", Label).update(f"Answering the questions in {path} …")
         self.query_one("#file-bar", ProgressBar).update(total=None, progress=0)

@@ -7,27 +7,28 @@ from pathlib import Path
 from textual.widgets import Select
 
 
-def collection_names(project_dir: Path) -> list[str]:
-    """Names of the collections that can be opened, as `assistant collections` lists them."""
-    from index.store import list_collections
+def collection_choice(project_dir: Path, wanted: str | None = None) -> tuple[list[str], str | None]:
+    """The names `assistant collections` lists, and the one to show: `wanted` when it exists, else
+    the collection built or updated most recently (None when there is none)."""
+    from index.store import list_collections, pick_collection
 
-    return [info.name for info in list_collections(Path(project_dir))]
+    infos = list_collections(Path(project_dir))
+    return [info.name for info in infos], pick_collection(infos, wanted)
 
 
 class CollectionSelect(Select[str]):
     def __init__(self, project_dir: Path, value: str | None = None, **kwargs) -> None:
         self.project_dir = Path(project_dir)
-        names = collection_names(self.project_dir)
-        if value is not None and value not in names:
-            value = None
-        super().__init__([(n, n) for n in names], prompt="collection", value=value or (names[0] if names else
-                                                                                         Select.NULL), **kwargs)
+        names, chosen = collection_choice(self.project_dir, value)
+        super().__init__([(n, n) for n in names], prompt="collection",
+                         value=Select.NULL if chosen is None else chosen, **kwargs)
 
     def reload(self) -> None:
-        """Read the collections again, keeping the current choice when it still exists."""
-        names = collection_names(self.project_dir)
+        """Read the collections again, keeping the current choice when it still exists (else the
+        most recently built one)."""
         before = self.value
-        current = before if before in names else (names[0] if names else Select.NULL)
+        names, current = collection_choice(self.project_dir, None if before is Select.NULL else str(before))
+        current = Select.NULL if current is None else current
         with self.prevent(Select.Changed):
             self.set_options([(n, n) for n in names])
             if current is not Select.NULL:
