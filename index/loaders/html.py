@@ -17,6 +17,28 @@ _BLOCKS = {
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 
+def table_rows(table) -> list[str]:
+    """A <table> → one line per row, each cell named by its column header when the table has one,
+    so that a row reads on its own (in a chunk, a sentence, a prompt):
+
+    <tr><th>Country</th><th>Per diem</th></tr><tr><td>Germany</td><td>€62</td></tr> → ["Country: Germany; Per diem: €62"]
+    """
+    rows = [[" ".join(cell.get_text().split()) for cell in row.find_all(["th", "td"])]
+            for row in table.find_all("tr")]
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        return []
+    first = table.find("tr")
+    header = rows[0] if first is not None and first.find("th") and not first.find("td") else None
+    if header is None:
+        return [" | ".join(row) for row in rows]
+    lines = []
+    for row in rows[1:]:
+        named = [f"{name}: {value}" if name else value for name, value in zip(header + [""] * len(row), row) if value]
+        lines.append("; ".join(named))
+    return lines or [" | ".join(header)]
+
+
 def blocks(root) -> list[tuple[int, str]]:
     """An element → its text as (heading level or 0, text) blocks, in page order.
 
@@ -47,6 +69,12 @@ def blocks(root) -> list[tuple[int, str]]:
                 text = child.get_text().strip("\n") if child.name == "pre" else " ".join(child.get_text().split())
                 if text.strip():
                     out.append((_HEADINGS.get(child.name, 0), text))
+            elif child.name == "table":
+                flush()
+                caption = child.find("caption")
+                if caption is not None and caption.get_text().strip():
+                    out.append((0, " ".join(caption.get_text().split())))
+                out.extend((0, line) for line in table_rows(child))
             elif child.name in _BLOCKS:
                 flush()
                 walk(child)

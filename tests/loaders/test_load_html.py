@@ -48,3 +48,17 @@ def test_text_directly_inside_divs_is_kept(tmp_path):
 def test_pre_keeps_line_breaks(tmp_path):
     doc = load_html(tmp_path, "<body><h1>Code</h1><pre>line 1\n  line 2</pre></body>")
     assert "line 1\n  line 2" in doc.text
+
+
+def test_a_table_row_reads_on_its_own_with_its_column_names(tmp_path):
+    doc = load_html(tmp_path, "<body><p>Limits:</p><table><caption>Per diem</caption>"
+                              "<tr><th>Country</th><th>Per diem</th><th>Hotel</th></tr>"
+                              "<tr><td>Germany</td><td>€62</td><td>€140</td></tr>"
+                              "<tr><td>Japan</td><td>€74</td><td></td></tr></table><p>After.</p></body>")
+    assert doc.text.split("\n\n") == ["Limits:", "Per diem", "Country: Germany; Per diem: €62; Hotel: €140",
+                                      "Country: Japan; Per diem: €74", "After."]
+
+
+def test_a_table_without_header_cells_joins_each_row(tmp_path):
+    doc = load_html(tmp_path, "<body><table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table></body>")
+    assert doc.text.split("\n\n") == ["a | b", "c | d"]
