@@ -36,6 +36,8 @@ class QAPair:
     context: the passage the answer comes from (the SQuAD paragraph), when the file gives it.
     id: the file's id for the question, or "q<line>" when it has none.
     origin: where it was read, for messages: "questions.jsonl:12".
+    answerable: False for a question the documents do not answer (JSONL `"unanswerable": true`,
+        SQuAD 2.0 `is_impossible`): the right reply is to say so.
     """
 
     question: str
@@ -44,6 +46,7 @@ class QAPair:
     context: str | None = None
     id: str = ""
     origin: str = ""
+    answerable: bool = True
 
 
 class Questions(list):
@@ -110,8 +113,13 @@ def parse_record(record, where: str, default_id: str) -> QAPair:
     raw_id = record.get("id", default_id)
     if not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool) or str(raw_id) == "":
         raise QuestionError(f'{where}: "id" must be a non-empty string or number, got {raw_id!r}')
+    unanswerable = record.get("unanswerable", record.get("is_impossible", False))
+    if not isinstance(unanswerable, bool):
+        raise QuestionError(f'{where}: "unanswerable" must be true or false, got {unanswerable!r}')
+    if unanswerable:
+        answers = ()  # SQuAD 2.0 lists "plausible" answers for these; none of them is right
     return QAPair(question.strip(), answers, _optional_text(record, "source", where),
-                  _optional_text(record, "context", where), str(raw_id), where)
+                  _optional_text(record, "context", where), str(raw_id), where, not unanswerable)
 
 
 def _raise_problems(path: Path, problems: list[str], total: int) -> None:
@@ -152,8 +160,9 @@ def read_jsonl(path: Path, text: str) -> Questions:
     return Questions(pairs, "jsonl")
 
 
-def read_squad(path: Path, squad: dict) -> Questions:
-    """Questions from a parsed SQuAD file (v1.1 or v2.0); `is_impossible` ones are counted, not kept."""
+def read_squad(path: Path, squad: dict, unanswerable: bool = False) -> Questions:
+    """Questions from a parsed SQuAD file (v1.1 or v2.0); `is_impossible` ones are counted, and kept
+    (as answerable=False) only when `unanswerable` is set."""
     pairs, problems, impossible = [], [], 0
     articles = squad.get("data")
     if not isinstance(articles, list):
@@ -166,7 +175,8 @@ def read_squad(path: Path, squad: dict) -> Questions:
                 where = f"{path}:data[{a}].paragraphs[{p}].qas[{q}]"
                 if isinstance(qa, dict) and qa.get("is_impossible"):
                     impossible += 1
-                    continue
+                    if not unanswerable:
+                        continue
                 try:
                     record = {**qa, "source": title, "context": context} if isinstance(qa, dict) else qa
                     pairs.append(parse_record(record, where, f"{a}.{p}.{q}"))
@@ -178,8 +188,9 @@ def read_squad(path: Path, squad: dict) -> Questions:
     return Questions(pairs, "squad", impossible)
 
 
-def load_questions(path: Path | str) -> Questions:
-    """Every question in a JSONL or SQuAD JSON file, in file order.
+def load_questions(path: Path | str, unanswerable: bool = False) -> Questions:
+    """Every question in a JSONL or SQuAD JSON file, in file order; SQuAD 2.0's unanswerable
+    questions too when `unanswerable` is set (JSONL files always keep theirs).
 
     Raises QuestionError naming each bad line (up to five) and what to fix.
     """
@@ -196,7 +207,7 @@ def load_questions(path: Path | str) -> Questions:
         except json.JSONDecodeError:
             whole = None  # several objects: JSONL under a .json name
         if isinstance(whole, dict) and "data" in whole:
-            questions = read_squad(path, whole)
+            questions = read_squad(path, whole, unanswerable)
             if not questions:
                 raise QuestionError(f"{path}: no answerable questions in this SQuAD file "
                                     f"({questions.impossible} marked is_impossible)")
