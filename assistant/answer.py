@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -22,8 +23,21 @@ from index.types import Chunk
 
 from .config import MODES, Config
 from .generation import Generation, OnToken, count_prompt_tokens, generate
-from .models import LoadedModel, ModelError, Progress, find_adapter, load_model
-from .prompts import Turn, attribute, fit_prompt, parse_citations
+from .grounded_adapter import shipped_adapter
+from .grounding import (NOT_FOUND, Evidence, Sentence, SentenceScorer, excerpts, says_not_found, split_sentences,
+                        support_answer)
+from .models import LoadedModel, ModelError, Progress, find_adapter, load_model, resolve_model
+from .prompts import STYLES, Turn, attribute, fit_prompt, parse_citations
+
+SMALL_MODEL = 1_000_000_000
+"""Models below this many parameters get the `small` prompt profile."""
+PROFILE_SETTINGS = {
+    # Measured on bench/answer_quality.py with SmolLM2-135M (bench/results/answer_quality.md).
+    "small": {"style": "short-unnamed", "sentences": 2, "copy_bias": 6.0},
+    # Unmeasured here (no model this size runs on this machine): the original prompt with whole
+    # chunks, which larger models read well; abstention and evidence apply to both.
+    "large": {"style": "long", "sentences": 0, "copy_bias": 0.0},
+}
 
 
 @dataclass(frozen=True)
@@ -39,8 +53,12 @@ class Source:
         where = f" ({self.chunk.locator})" if self.chunk.locator else ""
         return f"[{self.number}] {self.chunk.source}{where}{heading}"
 
+    excerpt: str | None = None
+    """The sentences of the chunk that the model was shown, when it was not shown the whole chunk."""
+
     def to_json(self) -> dict:
-        return {"number": self.number, "cited": self.cited, "score": self.score, **self.chunk.to_json()}
+        return {"number": self.number, "cited": self.cited, "score": self.score, "excerpt": self.excerpt,
+                **self.chunk.to_json()}
 
 
 @dataclass(frozen=True)
@@ -58,7 +76,17 @@ class Answer:
     turns_dropped: int = 0
     sources_dropped: int = 0
     attributed: bool = False
-    """True when the model wrote no [n] and the cited sources were matched by content."""
+    """True when the cited sources were matched by content, not taken from the [n] the model wrote."""
+    evidence: tuple[Evidence, ...] = ()
+    """The source sentences that back the answer's claims."""
+    supported: bool | None = None
+    """Every claim of the answer is backed by a source sentence; None when not checked (no retrieval,
+    grounding off, or the answer says the documents don't hold it)."""
+    abstained: bool = False
+    """The answer says the documents don't hold it: retrieval found nothing relevant (the model was
+    not asked), or the model said so."""
+    relevance: float | None = None
+    """Score of the best-matching source sentence (0..1), compared with grounding.min_relevance."""
 
     @property
     def cited(self) -> list[Source]:
@@ -74,11 +102,14 @@ class Answer:
             "retrieval_seconds": round(self.retrieval_seconds, 3),
             "turns_dropped": self.turns_dropped, "sources_dropped": self.sources_dropped,
             "stopped": g.stopped, "citations": "matched" if self.attributed else "written",
+            "supported": self.supported, "abstained": self.abstained,
+            "relevance": None if self.relevance is None else round(self.relevance, 3),
         }
 
     def to_json(self) -> dict:
         return {"question": self.question, "answer": self.text, **self.metadata(),
-                "cited": [s.number for s in self.cited], "sources": [s.to_json() for s in self.sources]}
+                "cited": [s.number for s in self.cited], "evidence": [e.to_json() for e in self.evidence],
+                "sources": [s.to_json() for s in self.sources]}
 
 
 class Assistant:
@@ -121,10 +152,11 @@ class Assistant:
             return None
         return str(find_adapter(adapter, self.config.project_dir))
 
-    def answer(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
-               collection: str | None = None, adapter: str | None = None, on_token: OnToken | None = None,
-               stop: threading.Event | None = None) -> Answer:
-        """Answer `question` in `mode` (default from the config), streaming text to `on_token`."""
+    def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
+             collection: str | None = None, adapter: str | None = None) -> "Plan":
+        """Everything before generation: retrieval, the sentences that match the question, the
+        abstention check, the model and the prompt. RAFT-style training data is built from plans,
+        so the adapter learns on exactly the prompts `answer` sends."""
         chat = self.config.chat
         mode = mode or chat.mode
         if mode not in MODES:
@@ -137,29 +169,137 @@ class Assistant:
                              f"(a folder from `assistant finetune`), or use mode {mode.replace('sft', '').strip('+') or 'base'}")
         adapter_dir = self.adapter_path(adapter) if uses_adapter else None
         collection = (collection or chat.collection) if retrieves else None
-
-        hits, retrieval_seconds = [], 0.0
+        grounding = self.config.grounding
+        if mode == "rag" and grounding.enabled and grounding.adapter:
+            shipped = shipped_adapter(self.config.model.name)
+            if shipped is not None:  # the embedded model answers from sources with its grounding adapter
+                adapter_dir, uses_adapter = str(shipped), True
+        if not self._models:  # a wrong model name is reported even when retrieval finds nothing
+            resolve_model(self.config.model.name, self.progress)
+        plan = Plan(question, mode, adapter_dir, collection, uses_adapter, retrieves and grounding.enabled)
         if retrieves:
             began = time.perf_counter()
-            hits = self.retriever(collection).search(question, self.config.retrieval, k=chat.sources)
-            retrieval_seconds = time.perf_counter() - began
+            retriever = self.retriever(collection)
+            k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
+            plan.hits = retriever.search(question, self.config.retrieval, k=k)
+            if plan.grounded:
+                plan.scorer = SentenceScorer(retriever.embedder, terms=retriever.terms)
+                plan.ranked = plan.scorer.rank(question, [h.chunk.text for h in plan.hits],
+                                               [h.chunk.heading() for h in plan.hits])
+                plan.relevance = plan.ranked[0].score if plan.ranked else 0.0
+            plan.retrieval_seconds = time.perf_counter() - began
+            if plan.grounded and plan.relevance < grounding.min_relevance:
+                plan.not_found = True
+                plan.given = plan.hits[: chat.sources]
+                return plan
 
-        loaded = self.model(adapter_dir)
+        plan.loaded = loaded = self.model(adapter_dir)
+        plan.profile = self.profile(loaded)
+        plan.given = plan.hits[: chat.sources]
+        if plan.grounded and plan.profile["sentences"]:
+            groups = excerpts(plan.ranked, plan.profile["sentences"], chat.sources)
+            plan.given = [plan.hits[n - 1] for n in groups]
+            plan.shown = ["\n".join(s.text for s in group) for group in groups.values()]
+        chunks = ([dataclasses.replace(h.chunk, text=text) for h, text in zip(plan.given, plan.shown)]
+                  if plan.shown else [h.chunk for h in plan.given])
         settings = self.config.generation
         window = min(loaded.context_window, settings.context_tokens or loaded.context_window)
-        prompt = fit_prompt(question, [h.chunk for h in hits] if retrieves else None, history,
-                            budget=window - settings.max_new_tokens,
-                            count_tokens=lambda messages: count_prompt_tokens(loaded, messages),
-                            system_prompt=chat.system_prompt)
-        result = generate(loaded, prompt.messages, settings, use_adapter=uses_adapter, on_token=on_token, stop=stop)
-        cited = parse_citations(result.text, len(prompt.sources))
-        attributed = not cited and bool(prompt.sources)
-        if attributed:
-            cited = attribute(result.text, question, [c.text for c in prompt.sources])
-        sources = tuple(Source(n, hit.chunk, hit.score, n in cited)
-                        for n, hit in enumerate(hits[: len(prompt.sources)], start=1))
-        return Answer(question, result.text, mode, loaded.name, adapter_dir, collection, sources, result,
-                      retrieval_seconds, prompt.turns_dropped, prompt.sources_dropped, attributed and bool(cited))
+        plan.prompt = fit_prompt(question, chunks if retrieves else None, history,
+                                 budget=window - settings.max_new_tokens,
+                                 count_tokens=lambda messages: count_prompt_tokens(loaded, messages),
+                                 system_prompt=chat.system_prompt, style=STYLES[plan.profile["style"]])
+        return plan
+
+    def answer(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
+               collection: str | None = None, adapter: str | None = None, on_token: OnToken | None = None,
+               stop: threading.Event | None = None) -> Answer:
+        """Answer `question` in `mode` (default from the config), streaming text to `on_token`."""
+        plan = self.plan(question, mode, history, collection=collection, adapter=adapter)
+        if plan.not_found:
+            return self._not_found(plan, on_token)
+        prompt, grounding = plan.prompt, self.config.grounding
+        result = generate(plan.loaded, prompt.messages, self.config.generation, use_adapter=plan.uses_adapter,
+                          on_token=on_token, stop=stop,
+                          copy_from="\n".join(c.text for c in prompt.sources) if plan.grounded else None,
+                          copy_bias=plan.profile["copy_bias"])
+        written = parse_citations(result.text, len(prompt.sources))
+        evidence, supported, abstained = (), None, False
+        if plan.grounded:
+            abstained = says_not_found(result.text)
+            if abstained:
+                cited = []
+            else:
+                pool = [Sentence(n, text, 0.0, i) for n, chunk in enumerate(prompt.sources, start=1)
+                        for i, text in enumerate(split_sentences(chunk.text))]
+                support = support_answer(result.text, question, pool, plan.scorer, grounding.min_support)
+                evidence, supported = support.evidence, support.supported
+                cited = support.sources or written
+            attributed = sorted(cited) != sorted(written)
+        else:
+            cited = written
+            attributed = not cited and bool(prompt.sources)
+            if attributed:
+                cited = attribute(result.text, question, [c.text for c in prompt.sources])
+            attributed = attributed and bool(cited)
+        shown = plan.shown or [None] * len(plan.given)
+        sources = tuple(Source(n, hit.chunk, hit.score, n in cited, text)
+                        for n, (hit, text) in enumerate(zip(plan.given[: len(prompt.sources)], shown), start=1))
+        return Answer(question, result.text, plan.mode, plan.loaded.name, plan.adapter_dir, plan.collection, sources,
+                      result, plan.retrieval_seconds, prompt.turns_dropped, prompt.sources_dropped, attributed,
+                      evidence, supported, abstained, plan.relevance)
+
+    def profile(self, loaded: LoadedModel) -> dict:
+        """The prompt settings for this model: the size class's, with the config's overrides."""
+        grounding = self.config.grounding
+        name = grounding.profile
+        if name == "auto":
+            if "parameters" not in loaded.info:
+                loaded.info["parameters"] = sum(p.numel() for p in loaded.model.parameters())
+            name = "small" if loaded.info["parameters"] < SMALL_MODEL else "large"
+        settings = dict(PROFILE_SETTINGS[name])
+        for key in ("style", "sentences", "copy_bias"):
+            if getattr(grounding, key) is not None:
+                settings[key] = getattr(grounding, key)
+        if not grounding.enabled:  # the prompt as it was before grounding
+            settings = {"style": grounding.style or "long", "sentences": 0, "copy_bias": 0.0}
+        return {**settings, "profile": name}
+
+    def _not_found(self, plan: "Plan", on_token: OnToken | None) -> Answer:
+        """The answer when retrieval found nothing relevant: say so, and give the nearest passages."""
+        if on_token is not None:
+            on_token(NOT_FOUND)
+        sources = tuple(Source(n, hit.chunk, hit.score, False) for n, hit in enumerate(plan.given, start=1))
+        return Answer(plan.question, NOT_FOUND, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
+                      sources, Generation(NOT_FOUND, 0, 0, 0.0, 0.0), plan.retrieval_seconds, abstained=True,
+                      relevance=plan.relevance)
+
+
+@dataclass
+class Plan:
+    """One answer up to the point of generation (`Assistant.plan`)."""
+
+    question: str
+    mode: str
+    adapter_dir: str | None
+    collection: str | None
+    uses_adapter: bool
+    grounded: bool
+    """Retrieval with grounding on: sentences ranked, evidence checked, abstention possible."""
+    hits: list = dataclasses.field(default_factory=list)
+    ranked: list[Sentence] = dataclasses.field(default_factory=list)
+    """Sentences of the retrieved chunks, best match to the question first."""
+    relevance: float | None = None
+    scorer: SentenceScorer | None = None
+    retrieval_seconds: float = 0.0
+    not_found: bool = False
+    """Nothing retrieved is relevant enough: the model is not asked."""
+    given: list = dataclasses.field(default_factory=list)
+    """The hits whose text goes in the prompt (or, when not found, the nearest ones)."""
+    shown: list[str] | None = None
+    """The excerpt of each given hit that the model sees; None when it sees whole chunks."""
+    loaded: LoadedModel | None = None
+    profile: dict = dataclasses.field(default_factory=dict)
+    prompt: object = None
 
 
 class Chat:

@@ -186,12 +186,14 @@ def eval_retrieval(
         print_metrics(console, results, title=f"{beir_set.name} ({len(beir_set.queries)} queries)")
 
 
-def _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit):
+def _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
+                   grounding=None, grounding_adapter=None):
     from .config import ConfigError, override
 
     cfg = config()
     try:
         cfg.chat = override(cfg.chat, mode=mode, collection=collection, adapter=adapter, sources=sources)
+        cfg.grounding = override(cfg.grounding, enabled=grounding, adapter=grounding_adapter)
         cfg.model = override(cfg.model, name=model, device=device, load_in_4bit=load_in_4bit)
         cfg.generation = override(cfg.generation, max_new_tokens=max_new_tokens, temperature=temperature)
     except ConfigError as err:
@@ -219,6 +221,9 @@ def _answer_errors() -> tuple:
 
 
 MODE_HELP = "base, rag, sft or rag+sft (default rag)."
+GROUNDING_HELP = ("Answer from the best-matching sentences, show the evidence, say when the documents "
+                  "don't hold the answer (default on).")
+GROUNDING_ADAPTER_HELP = "Use the shipped grounded-answering adapter in rag mode on the embedded model (default on)."
 
 
 @app.command()
@@ -234,11 +239,15 @@ def ask(
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda ..."),
     load_in_4bit: Optional[bool] = typer.Option(None, "--load-in-4bit", help="4-bit NF4 weights (bitsandbytes)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer, sources and metadata as JSON."),
+    grounding: Optional[bool] = typer.Option(None, "--grounding/--no-grounding", help=GROUNDING_HELP),
+    grounding_adapter: Optional[bool] = typer.Option(None, "--grounding-adapter/--no-grounding-adapter",
+                                                     help=GROUNDING_ADAPTER_HELP),
 ) -> None:
-    """Answer one question, streamed, then list the sources it cited."""
+    """Answer one question, streamed, then the evidence under it and the sources it cited."""
     from .render import print_answer_footer
 
-    cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit)
+    cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
+                         grounding, grounding_adapter)
     helper = _assistant(cfg)
     stream = None if as_json else (lambda text: console.print(text, end="", markup=False, highlight=False, soft_wrap=True))
     try:
@@ -266,6 +275,9 @@ def chat(
     temperature: Optional[float] = typer.Option(None, "--temperature"),
     device: Optional[str] = typer.Option(None, "--device"),
     load_in_4bit: Optional[bool] = typer.Option(None, "--load-in-4bit"),
+    grounding: Optional[bool] = typer.Option(None, "--grounding/--no-grounding", help=GROUNDING_HELP),
+    grounding_adapter: Optional[bool] = typer.Option(None, "--grounding-adapter/--no-grounding-adapter",
+                                                     help=GROUNDING_ADAPTER_HELP),
 ) -> None:
     """Chat in the terminal, with history; /mode, /sources, /reset, /quit."""
     import threading
@@ -273,7 +285,8 @@ def chat(
     from .answer import Chat
     from .render import print_answer_footer, print_sources
 
-    cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit)
+    cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
+                         grounding, grounding_adapter)
     session = Chat(_assistant(cfg))
     console.print(f"[bold]assistant chat[/] · mode {session.mode} · model {cfg.model.name}"
                   + (f" · collection {cfg.chat.collection}" if "rag" in session.mode else "")

@@ -127,13 +127,17 @@ class Row:
     metrics: dict
     adapter: str | None = None
     new_tokens: int = 0
+    evidence: tuple[dict, ...] = ()
+    """The source sentences that back the answer (Evidence.to_json), when grounding checked it."""
+    supported: bool | None = None
+    abstained: bool = False
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self) | {"sources": [s._asdict() for s in self.sources]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Row":
-        return cls(**{**data, "references": tuple(data["references"]),
+        return cls(**{**data, "references": tuple(data["references"]), "evidence": tuple(data.get("evidence", ())),
                       "sources": tuple(SourceRef(**s) for s in data["sources"])})
 
 
@@ -203,6 +207,9 @@ def score(pair: QAPair, answer, judge: Judge | None = None) -> dict[str, float |
         "citation_accuracy": (float(any(g and s.cited for g, s in zip(gold, answer.sources)))
                               if gold is not None else None),
         "faithfulness": (judge or faithfulness)(answer.text, contexts) if contexts else None,
+        "supported": float(answer.supported) if answer.supported is not None else None,
+        "abstention": float(answer.abstained) if retrieved and not pair.answerable else None,
+        "false_abstention": float(answer.abstained) if retrieved and pair.answerable else None,
         "length": float(len(text.split())),
         "latency": answer.retrieval_seconds + generation.seconds,
         "tokens_per_second": generation.tokens_per_second or None,
@@ -215,7 +222,8 @@ def make_row(pair: QAPair, answer, judge: Judge | None = None) -> Row:
     refs = tuple(SourceRef(s.number, s.chunk.source, s.chunk.locator, s.chunk.heading(), s.cited,
                            source_matches(s.chunk, pair.source) if pair.source else None) for s in answer.sources)
     return Row(pair.id, pair.question, answer.mode, answer.text, pair.answers, pair.source, refs,
-               score(pair, answer, judge), answer.adapter, answer.generation.new_tokens)
+               score(pair, answer, judge), answer.adapter, answer.generation.new_tokens,
+               tuple(e.to_json() for e in answer.evidence), answer.supported, answer.abstained)
 
 
 def summarize(rows: Sequence[Row], modes: Sequence[str], confidence: float = 0.95, resamples: int = 1000,

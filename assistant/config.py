@@ -23,6 +23,9 @@ The TOML file is `assistant.toml` in the working directory, else
     [chat]
     mode = "rag"
     collection = "default"
+
+    [grounding]
+    enabled = true
 """
 
 from __future__ import annotations
@@ -102,8 +105,53 @@ class ChatConfig:
             raise ValueError(f"sources must be at least 1, not {self.sources}")
 
 
+PROFILES = ("auto", "small", "large")
+
+
+@dataclass
+class GroundingConfig:
+    enabled: bool = True
+    """Answer from the sentences of the sources that match the question, show the sentences that back
+    the answer, and say so when the documents hold nothing relevant. false: whole chunks go in the
+    prompt and the answer is shown as the model wrote it."""
+    profile: str = "auto"
+    """Prompt settings by model size (bench/results/answer_quality.md): auto (small below 1B
+    parameters, else large), small, large."""
+    style: str | None = None
+    """Overrides the profile's prompt layout: long, short, short-question-first, short-example, long-example."""
+    sentences: int | None = None
+    """Overrides the profile: the best-matching sentences put in the prompt; 0 puts whole chunks."""
+    copy_bias: float | None = None
+    """Overrides the profile: logits added to the tokens of the sources while the answer is
+    written, so that a small model copies facts instead of making them up; 0 turns it off."""
+    candidates: int = 5
+    """Retrieved chunks whose sentences are scored against the question."""
+    min_relevance: float = 0.4
+    """Below this score of the best sentence (0..1), the documents are taken not to hold the answer."""
+    min_support: float = 0.5
+    """A claim of the answer is backed when a source sentence scores this much against it (0..1)."""
+    adapter: bool = True
+    """Use the shipped grounded-answering adapter with the embedded model in rag mode, when one ships."""
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        from .prompts import STYLES
+
+        if self.style is not None and self.style not in STYLES:
+            raise ValueError(f"style must be one of {', '.join(STYLES)}, not {self.style!r}")
+        if self.sentences is not None and self.sentences < 0:
+            raise ValueError(f"sentences must be 0 or more, not {self.sentences}")
+        if self.candidates < 1:
+            raise ValueError(f"candidates must be at least 1, not {self.candidates}")
+        for name in ("min_relevance", "min_support"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
+
+
 SECTIONS = {"index": IndexConfig, "retrieval": RetrievalConfig, "model": ModelConfig,
-            "generation": GenerationConfig, "chat": ChatConfig, "finetune": TrainConfig}
+            "generation": GenerationConfig, "chat": ChatConfig, "grounding": GroundingConfig,
+            "finetune": TrainConfig}
 
 
 @dataclass
@@ -115,6 +163,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    grounding: GroundingConfig = field(default_factory=GroundingConfig)
     finetune: TrainConfig = field(default_factory=TrainConfig)
     source: Path | None = None
     """The TOML file these settings came from, if any."""

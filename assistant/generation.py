@@ -75,13 +75,41 @@ def _stop_criteria(stop: threading.Event):
     return StoppingCriteriaList([StopOnEvent()])
 
 
+def source_tokens(tokenizer, text: str) -> list[int]:
+    """The token ids a copy of `text` can be written with: as it stands, and each word with and
+    without a leading space (a word that starts a sentence in the source may sit mid-answer)."""
+    words = sorted(set(text.split()))
+    pieces = [text] + words + [f" {w}" for w in words]
+    encoded = tokenizer(pieces, add_special_tokens=False)["input_ids"]  # one batched call
+    return sorted({i for ids in encoded for i in ids})
+
+
+def _copy_bias(token_ids: list[int], bias: float, eos: int | None):
+    """A logits processor that adds `bias` to the given tokens (and the end of text)."""
+    import torch
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class CopyBias(LogitsProcessor):
+        def __init__(self):
+            self.ids = torch.tensor(token_ids + ([eos] if eos is not None else []), dtype=torch.long)
+
+        def __call__(self, input_ids, scores):
+            scores[:, self.ids.to(scores.device)] += bias
+            return scores
+
+    return LogitsProcessorList([CopyBias()])
+
+
 def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConfig, *,
              use_adapter: bool = True, on_token: OnToken | None = None,
-             stop: threading.Event | None = None) -> Generation:
+             stop: threading.Event | None = None, copy_from: str | None = None,
+             copy_bias: float = 0.0) -> Generation:
     """Complete `messages` with the model, calling `on_token` with each new piece of text.
 
     `use_adapter=False` runs the base model of an adapter-carrying model (no second copy).
-    Setting `stop` ends generation after the current token.
+    Setting `stop` ends generation after the current token. With `copy_from` and a `copy_bias`,
+    the tokens of that text are favoured by `copy_bias` logits: a small model then copies facts
+    from its sources instead of making them up.
     """
     import torch
 
@@ -103,6 +131,9 @@ def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConf
         kwargs.update(temperature=None, top_p=None, top_k=None)
     if stop is not None:
         kwargs["stopping_criteria"] = _stop_criteria(stop)
+    if copy_from and copy_bias:
+        kwargs["logits_processor"] = _copy_bias(source_tokens(tokenizer, copy_from), copy_bias,
+                                                tokenizer.eos_token_id)
     marks: dict = {}
     pieces: list[str] = []
 

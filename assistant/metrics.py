@@ -57,7 +57,9 @@ class Metric(NamedTuple):
 METRICS = (
     Metric("exact_match", "exact match", True), Metric("f1", "F1", True), Metric("rouge_l", "ROUGE-L", True),
     Metric("hit_rate", "retrieval hit rate", True), Metric("citation_accuracy", "citation accuracy", True),
-    Metric("faithfulness", "faithfulness", True), Metric("length", "answer words", False),
+    Metric("faithfulness", "faithfulness", True), Metric("supported", "supported by evidence", True),
+    Metric("abstention", "abstained (unanswerable)", True),
+    Metric("false_abstention", "abstained (answerable)", True), Metric("length", "answer words", False),
     Metric("latency", "latency (s)", False), Metric("tokens_per_second", "tokens/s", False),
 )
 METRIC = {m.key: m for m in METRICS}
@@ -119,6 +121,16 @@ def token_f1(prediction: str, answers: str | Sequence[str]) -> float:
     """
     said = answer_tokens(prediction)
     return max(_f1(said, answer_tokens(a)) for a in _references(answers))
+
+
+def contains_answer(prediction: str, answers: str | Sequence[str]) -> float:
+    """1.0 when a normalised answer appears, as whole words, in the normalised prediction.
+
+    >>> contains_answer("The warranty lasts 30 months [1].", ["30 months"]), contains_answer("It lasts 300 months", "30 months")
+    (1.0, 0.0)
+    """
+    said = f" {normalize_answer(prediction)} "
+    return max(float(bool(a) and f" {a} " in said) for a in map(normalize_answer, _references(answers)))
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:

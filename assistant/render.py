@@ -81,8 +81,54 @@ def print_sources(console: Console, answer, full: bool = False) -> None:
             console.print(Text("    " + snippet(source.chunk.text, 600)))
 
 
+def grounding_notes(abstained: bool, supported: bool | None, evidence, labels: dict[int, str],
+                    relevance: float | None = None) -> list[tuple[str, str]]:
+    """What grounding found, as (kind, text) lines under an answer; kind is "evidence" (a source
+    sentence that backs the answer), "warning" or "note". `evidence` holds Evidence.to_json() dicts,
+    `labels` the sources' labels by number. The CLI and the TUI print the same lines.
+
+    >>> grounding_notes(False, True, [{"source": 1, "sentence": "Port 7431 is the default."}], {1: "[1] a.md"})
+    [('note', 'Evidence:'), ('evidence', '[1] a.md: “Port 7431 is the default.”')]
+    """
+    if abstained:
+        where = f" (best match {relevance:.2f})" if relevance is not None else ""
+        return [("warning", f"Not found in the documents{where}. Nearest passages:" if labels else
+                 "Not found in the documents.")] + [("note", "  " + label) for label in labels.values()]
+    lines: list[tuple[str, str]] = []
+    if supported is False:
+        lines.append(("warning", "Unsupported: no sentence of the sources backs "
+                                 f"{'all of ' if evidence else ''}this answer; check it against the sources."))
+    if evidence:
+        lines.append(("note", "Evidence:"))
+        seen = set()
+        for item in evidence:
+            if item["sentence"] not in seen:
+                seen.add(item["sentence"])
+                lines.append(("evidence", f"{labels.get(item['source'], '[' + str(item['source']) + ']')}: "
+                                          f"“{item['sentence']}”"))
+    return lines
+
+
+def answer_notes(answer) -> list[tuple[str, str]]:
+    """grounding_notes for an Answer; nothing when grounding did not check it."""
+    if answer.collection is None or (answer.supported is None and not answer.abstained):
+        return []
+    return grounding_notes(answer.abstained, answer.supported, [e.to_json() for e in answer.evidence],
+                           {s.number: s.label() for s in answer.sources}, answer.relevance)
+
+
+NOTE_STYLES = {"warning": "yellow", "evidence": "green", "note": "bold"}
+
+
 def print_answer_footer(console: Console, answer) -> None:
-    """After a streamed answer: its sources (RAG modes) and one dim line of metadata."""
+    """After a streamed answer: the evidence or a warning (grounded RAG), its sources, and one dim
+    line of metadata."""
+    notes = answer_notes(answer)
+    for kind, text in notes:
+        console.print(Text(text, style=NOTE_STYLES[kind]))
+    if answer.abstained:
+        console.print(Text(answer_line(answer), style="dim"))
+        return
     if answer.collection is not None:
         if answer.cited:
             how = " (matched by content: the model wrote no [n])" if answer.attributed else ""
@@ -114,6 +160,8 @@ def answer_line(answer) -> str:
     parts.append(f"first token {m['first_token_seconds']:.2f} s, {m['tokens_per_second']:.1f} tok/s")
     if m["turns_dropped"] or m["sources_dropped"]:
         parts.append(f"dropped to fit: {m['turns_dropped']} turns, {m['sources_dropped']} sources")
+    if m["relevance"] is not None:
+        parts.append(f"best match {m['relevance']:.2f}")
     if m["stopped"]:
         parts.append("stopped")
     return " · ".join(parts)

@@ -14,6 +14,8 @@ from finetune.config import TrainConfig
 def _targets(config: TrainConfig):
     if config.target_modules == "all-linear":
         return "all-linear"
+    if config.target_modules.startswith("re:"):  # PEFT matches a string as a regular expression
+        return config.target_modules[3:]
     return [name.strip() for name in config.target_modules.split(",") if name.strip()]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import Assistant, Chat
-from assistant.config import ChatConfig, Config, GenerationConfig, ModelConfig
+from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
 from assistant.models import ModelError
 from assistant.prompts import ContextError, Turn
 from index.build import build_collection
@@ -68,6 +68,7 @@ def test_switching_modes_reuses_one_model_and_base_ignores_the_adapter(project, 
 
 def test_small_context_drops_sources_but_never_cuts_the_prompt(project, tiny_model_dir):
     config = make_config(project, tiny_model_dir, sources=5)
+    config.grounding = GroundingConfig(sentences=0)  # whole chunks, which overflow 400 tokens
     config.generation = GenerationConfig(max_new_tokens=8, context_tokens=400)
     answer = Assistant(config).answer("What key signs the firmware?", mode="rag")
     assert answer.sources_dropped > 0 and len(answer.sources) == 5 - answer.sources_dropped

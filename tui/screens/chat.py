@@ -20,6 +20,8 @@ from assistant.config import MODES
 
 from ..messages import AnswerFinished, AnswerToken
 from ..widgets.adapter_select import AdapterSelect
+from assistant.render import answer_notes
+
 from ..widgets.answer_view import AnswerView, answer_meta, answer_sources
 from ..widgets.collection_select import CollectionSelect
 from .base import JobScreen
@@ -126,7 +128,7 @@ class ChatScreen(JobScreen):
         if view is None:
             return
         answer = event.answer
-        view.finish(answer.text, answer_sources(answer), answer_meta(answer))
+        view.finish(answer.text, answer_sources(answer), answer_meta(answer), answer_notes(answer))
         self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
 
     def stop_work(self) -> None:

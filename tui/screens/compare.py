@@ -182,8 +182,13 @@ class CompareScreen(JobScreen):
     def on_answer_finished(self, event: AnswerFinished) -> None:
         row = event.answer
         if event.key in self.columns and row is not None:
+            from assistant.render import grounding_notes
+
             sources = [(source.label(), source.cited, None) for source in row.sources]
-            self.columns[event.key].finish(row.answer, sources, row_meta(row))
+            notes = (grounding_notes(row.abstained, row.supported, row.evidence,
+                                     {s.number: s.label() for s in row.sources})
+                     if row.supported is not None or row.abstained else [])
+            self.columns[event.key].finish(row.answer, sources, row_meta(row), notes)
 
     # ------------------------------------------------------------------ question file
 

@@ -1,7 +1,7 @@
-"""One answer as it streams in: a title, the text, its numbered sources, a line of metadata."""
+"""One answer as it streams in: a title, the text, its evidence or a warning, its numbered
+sources, a line of metadata."""
 
 from __future__ import annotations
-
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -27,6 +27,7 @@ class AnswerView(Vertical):
     AnswerView .answer-title { text-style: bold; color: $accent; width: 1fr; }
     AnswerView .answer-text { height: auto; }
     AnswerView .answer-meta { color: $text-muted; width: 1fr; }
+    AnswerView .answer-notes { height: auto; }
     """
 
     def __init__(self, title: str, **kwargs) -> None:
@@ -37,19 +38,31 @@ class AnswerView(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(self.heading, classes="answer-title", markup=False)
         yield Static("…", classes="answer-text", markup=False)
+        yield Static("", classes="answer-notes", markup=False)
         yield SourcesList()
         yield Label("", classes="answer-meta", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(SourcesList).display = False
+        self.query_one(".answer-notes", Static).display = False
 
     def append(self, text: str) -> None:
         self.text += text
         self.query_one(".answer-text", Static).update(self.text.lstrip())
 
-    def finish(self, text: str, sources: list[tuple[str, bool, object]], meta: str) -> None:
+    def finish(self, text: str, sources: list[tuple[str, bool, object]], meta: str,
+               notes: list[tuple[str, str]] = ()) -> None:
+        """Show the whole answer; `notes` are the (kind, text) lines of assistant.render.grounding_notes."""
+        from rich.text import Text
+
+        from assistant.render import NOTE_STYLES
+
         self.text = text
         self.query_one(".answer-text", Static).update(text.strip() or "(empty answer)")
+        box = self.query_one(".answer-notes", Static)
+        box.update(Text("\n").join(Text(line, style=NOTE_STYLES[kind]) for kind, line in notes))
+        box.display = bool(notes)
+        self.set_class(any(kind == "warning" for kind, _ in notes), "-unsupported")
         self.query_one(SourcesList).show(sources)
         self.query_one(".answer-meta", Label).update(meta)
 

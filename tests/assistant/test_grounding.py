@@ -1,0 +1,176 @@
+"""Grounding: sentences, their ranking with the real MiniLM, evidence for answers, abstention,
+and which adapter the embedded model answers with."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import Assistant
+from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
+from assistant.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, says_not_found, split_sentences,
+                                 support_answer)
+from assistant.render import answer_notes, grounding_notes
+from index.build import build_collection
+from index.embedder import Embedder
+from index.store import Collection
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "docs_mixed"
+MANUAL = """The kettle is covered for 30 months from the date of
+purchase. Keep the receipt!
+
+- Descale it every 45 days.
+- Use citric acid, never vinegar.
+
+| part | price |
+|---|---|
+| lid | 14.90 euros |
+
+## Can I pay by card?
+
+Yes. We take Visa and Mastercard."""
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return SentenceScorer(Embedder())
+
+
+def test_sentences_join_wrapped_prose_keep_items_apart_and_keep_a_question_with_its_answer():
+    assert split_sentences(MANUAL) == [
+        "The kettle is covered for 30 months from the date of purchase.", "Keep the receipt!",
+        "Descale it every 45 days.", "Use citric acid, never vinegar.", "part ; price", "lid ; 14.90 euros",
+        "Yes.", "We take Visa and Mastercard."]
+    assert split_sentences("Can I return it? Yes, within 14 days.") == ["Can I return it? Yes, within 14 days."]
+
+
+def test_excerpts_keep_the_best_sentences_from_few_sources_in_document_order():
+    ranked = [Sentence(2, "b2", 0.9, 5), Sentence(1, "a1", 0.8, 1), Sentence(3, "c", 0.7, 0),
+              Sentence(2, "b1", 0.6, 2), Sentence(1, "a0", 0.1, 0)]
+    groups = excerpts(ranked, sentences=3, sources=2)
+    assert list(groups) == [2, 1]  # sources in the order of their best sentence; source 3 is over the cap
+    assert [s.text for s in groups[2]] == ["b1", "b2"] and [s.text for s in groups[1]] == ["a1"]
+
+
+def test_the_sentence_that_answers_ranks_first(scorer):
+    ranked = scorer.rank("How long is the warranty on the kettle?", [MANUAL, "Our office opens at 9."],
+                         ["Kettle manual > Warranty", "Office"])
+    assert ranked[0].text.startswith("The kettle is covered for 30 months") and ranked[0].source == 1
+    assert ranked[0].score > ranked[-1].score
+    assert all(0 <= s.score <= 1 for s in ranked)
+
+
+def test_an_answer_from_the_sources_is_supported_and_a_made_up_one_is_not(scorer):
+    question = "How long is the kettle covered?"
+    pool = scorer.rank(question, [MANUAL])
+    good = support_answer("It is covered for 30 months [1].", question, pool, scorer)
+    assert good.supported and good.sources == [1]
+    assert "30 months" in good.evidence[0].sentence.text
+    bad = support_answer("The kettle comes with a lifetime guarantee from Zeus Industries.", question, pool, scorer)
+    assert not bad.supported and bad.evidence == () and bad.unsupported_claims
+    assert not support_answer("Anything at all.", question, [], scorer).supported
+
+
+def test_saying_the_sources_do_not_answer_is_recognised():
+    for text in ("I don't know.", "The sources do not mention the lid.", "I could not find that.", NOT_FOUND,
+                 "This is not mentioned in the documents."):
+        assert says_not_found(text), text
+    assert not says_not_found("The kettle is covered for 30 months [1].")
+
+
+def test_notes_show_evidence_or_say_why_not():
+    labels = {1: "[1] manual.md", 2: "[2] faq.md"}
+    assert grounding_notes(True, None, [], labels, 0.21) == [
+        ("warning", "Not found in the documents (best match 0.21). Nearest passages:"),
+        ("note", "  [1] manual.md"), ("note", "  [2] faq.md")]
+    unsupported = grounding_notes(False, False, [], labels)
+    assert unsupported[0][0] == "warning" and "Unsupported" in unsupported[0][1]
+    backed = grounding_notes(False, True, [{"source": 2, "sentence": "We take Visa."}] * 2, labels)
+    assert backed == [("note", "Evidence:"), ("evidence", "[2] faq.md: “We take Visa.”")]
+
+
+# ----------------------------------------------------------------- through Assistant.answer
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("grounding-project")
+    build_collection([FIXTURES], Collection(root, "zorblax"))
+    return root
+
+
+def config(project: Path, model_dir: Path, **grounding) -> Config:
+    return Config(project_dir=project, model=ModelConfig(name=str(model_dir)),
+                  generation=GenerationConfig(max_new_tokens=8, repetition_penalty=1.0),
+                  chat=ChatConfig(collection="zorblax"), grounding=GroundingConfig(**grounding))
+
+
+def test_nothing_relevant_means_no_generation_and_the_nearest_passages(project, tiny_model_dir):
+    streamed = []
+    answer = Assistant(config(project, tiny_model_dir, min_relevance=0.95)).answer(
+        "Who painted the Mona Lisa?", mode="rag", on_token=streamed.append)
+    assert answer.abstained and answer.text == NOT_FOUND and "".join(streamed) == NOT_FOUND
+    assert answer.generation.new_tokens == 0 and answer.sources and not answer.cited
+    assert answer.relevance < 0.95
+    data = answer.to_json()
+    assert data["abstained"] is True and data["supported"] is None and data["evidence"] == []
+    assert answer_notes(answer)[0][1].startswith("Not found in the documents")
+
+
+def test_a_relevant_question_is_answered_from_excerpts_and_checked(project, tiny_model_dir):
+    answer = Assistant(config(project, tiny_model_dir, min_relevance=0.0, sentences=2)).answer(
+        "What is the default port of the Zorblax 3000?", mode="rag")
+    assert not answer.abstained and answer.relevance > 0.3
+    assert answer.supported is not None  # the random model's words were checked against the sources
+    excerpted = [s for s in answer.sources if s.excerpt]
+    assert excerpted and any("7431" in s.excerpt for s in excerpted)
+    assert all(len(s.excerpt) <= len(s.chunk.text) for s in excerpted)
+    assert answer.generation.prompt_tokens > 0 and "evidence" in answer.to_json()
+
+
+def test_grounding_off_is_the_plain_pipeline(project, tiny_model_dir):
+    answer = Assistant(config(project, tiny_model_dir, enabled=False)).answer("Which port?", mode="rag")
+    assert answer.relevance is None and answer.supported is None and not answer.abstained
+    assert all(s.excerpt is None for s in answer.sources) and answer.adapter is None
+
+
+def test_the_shipped_grounding_adapter_is_used_for_rag_on_the_embedded_model_only(project, smollm2_dir, monkeypatch,
+                                                                                  tmp_path, make_lora):
+    import assistant.grounded_adapter as shipped
+
+    monkeypatch.setattr(shipped, "ADAPTERS", tmp_path)
+    assert shipped.shipped_adapter("smollm2-135m-instruct") is None  # nothing installed there
+    folder = make_lora(smollm2_dir, tmp_path / shipped.FOR_MODEL["smollm2-135m-instruct"], "smollm2-135m-instruct")
+    assert shipped.shipped_adapter("smollm2-135m-instruct") == folder
+    assert shipped.shipped_adapter(str(smollm2_dir)) is None  # a folder is the user's own model
+
+    def plan(mode, **grounding):
+        cfg = config(project, Path("smollm2-135m-instruct"), min_relevance=0.0, **grounding)
+        cfg.model = ModelConfig()
+        return Assistant(cfg).plan("Which port?", mode)
+
+    assert plan("rag").adapter_dir == str(folder) and plan("rag").uses_adapter
+    assert plan("rag", adapter=False).adapter_dir is None
+    assert plan("rag", enabled=False).adapter_dir is None
+    assert plan("base").adapter_dir is None and not plan("base").uses_adapter
+
+
+def test_grounded_training_targets_cite_the_excerpt_that_holds_the_answer():
+    from assistant.grounded_adapter import DONT_KNOW, target
+    from assistant.questions import QAPair
+
+    shown = ["Spare parts are kept for 8 years.", "The element is covered for 30 months."]
+    assert target(QAPair("How long is the element covered?", ("30 months",)), shown) == "30 months [2]."
+    assert target(QAPair("How long is the lid covered?", ("12 months",)), shown) == DONT_KNOW  # not shown
+    assert target(QAPair("Who won in 2018?", (), answerable=False), shown) == DONT_KNOW
+
+
+def test_grounded_training_prompts_are_the_prompts_answer_sends(project, tiny_model_dir):
+    from assistant.grounded_adapter import grounded_examples
+    from assistant.questions import QAPair
+
+    helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0))
+    pair = QAPair("What is the default port of the Zorblax 3000?", ("7431",))
+    [record] = grounded_examples([pair], helper, "zorblax")
+    *prompt, reply = record["messages"]
+    assert prompt == helper.plan(pair.question, "rag", collection="zorblax").prompt.messages
+    assert reply["role"] == "assistant" and reply["content"].startswith("7431 [")
