@@ -194,7 +194,7 @@ class Assistant:
                 return plan
 
         plan.loaded = loaded = self.model(adapter_dir)
-        plan.profile = self.profile(loaded)
+        plan.profile = self.profile(loaded, mode)
         plan.given = plan.hits[: chat.sources]
         if plan.grounded and plan.profile["sentences"]:
             groups = excerpts(plan.ranked, plan.profile["sentences"], chat.sources)
@@ -248,10 +248,12 @@ class Assistant:
                       result, plan.retrieval_seconds, prompt.turns_dropped, prompt.sources_dropped, attributed,
                       evidence, supported, abstained, plan.relevance)
 
-    def profile(self, loaded: LoadedModel) -> dict:
-        """The prompt settings for this model: the size class's, with the config's overrides."""
+    def profile(self, loaded: LoadedModel, mode: str = "rag") -> dict:
+        """The prompt settings for this model: the size class's, with the config's overrides. In
+        rag+sft the user's adapter answers, so it gets the prompt `assistant finetune --raft` trains
+        on (whole chunks, the long rules)."""
         grounding = self.config.grounding
-        name = grounding.profile
+        name = "large" if mode == "rag+sft" else grounding.profile
         if name == "auto":
             if "parameters" not in loaded.info:
                 loaded.info["parameters"] = sum(p.numel() for p in loaded.model.parameters())

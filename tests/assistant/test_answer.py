@@ -33,12 +33,13 @@ def test_rag_answer_carries_numbered_sources_and_its_metadata(project, tiny_mode
     streamed = []
     answer = helper.answer("What is the Zorblax default port?", mode="rag", on_token=streamed.append)
     assert answer.mode == "rag" and answer.collection == "zorblax" and answer.adapter is None
-    assert [s.number for s in answer.sources] == [1, 2, 3]
-    assert any(s.chunk.source.endswith("guide.md") for s in answer.sources)
+    # Grounded (the default): the best 2 sentences, from at most 3 sources, numbered as the model saw them.
+    assert [s.number for s in answer.sources] == list(range(1, len(answer.sources) + 1)) and len(answer.sources) <= 3
+    assert any(s.chunk.source.endswith("guide.md") and "7431" in s.excerpt for s in answer.sources)
     assert "".join(streamed).strip() == answer.text
     data = answer.to_json()
-    assert data["mode"] == "rag" and data["collection"] == "zorblax" and len(data["sources"]) == 3
-    assert data["prompt_tokens"] > 0 and data["new_tokens"] == 8
+    assert data["mode"] == "rag" and data["collection"] == "zorblax" and len(data["sources"]) == len(answer.sources)
+    assert data["prompt_tokens"] > 0 and 1 <= data["new_tokens"] <= 8  # the copy bias favours the end of text too
 
 
 def test_base_answer_has_no_sources_and_no_collection(project, tiny_model_dir):
@@ -68,7 +69,7 @@ def test_switching_modes_reuses_one_model_and_base_ignores_the_adapter(project, 
 
 def test_small_context_drops_sources_but_never_cuts_the_prompt(project, tiny_model_dir):
     config = make_config(project, tiny_model_dir, sources=5)
-    config.grounding = GroundingConfig(sentences=0)  # whole chunks, which overflow 400 tokens
+    config.grounding = GroundingConfig(sentences=0, style="long")  # whole chunks, which overflow 400 tokens
     config.generation = GenerationConfig(max_new_tokens=8, context_tokens=400)
     answer = Assistant(config).answer("What key signs the firmware?", mode="rag")
     assert answer.sources_dropped > 0 and len(answer.sources) == 5 - answer.sources_dropped

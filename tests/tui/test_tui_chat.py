@@ -41,7 +41,7 @@ async def test_two_modes_stream_answers_and_rag_sources_open_their_chunk(tui_con
         await pilot.pause()
         await ask(pilot, screen, "What is the Zorblax default port?")
         rag = inbox.of(AnswerFinished)[1].answer
-        assert rag.mode == "rag" and rag.collection == "docs" and len(rag.sources) == 3
+        assert rag.mode == "rag" and rag.collection == "docs" and 1 <= len(rag.sources) <= 3
         history = [turn.question for turn in screen.session.history]
         assert history == ["Hello there?", "What is the Zorblax default port?"]
 
@@ -49,8 +49,10 @@ async def test_two_modes_stream_answers_and_rag_sources_open_their_chunk(tui_con
         assert [v.heading for v in views] == ["base", "rag"]
         assert "collection docs" in screen_text(app) and "new tokens" in screen_text(app)
         sources = views[1].query_one(SourcesList)
-        assert sources.option_count == 3 and sources.display
+        assert sources.option_count == len(rag.sources) and sources.display
         assert not views[0].query_one(SourcesList).display
+        # Grounding's lines (evidence, or a warning that nothing backs the random model's words)
+        assert views[1].query_one(".answer-notes").display and not views[0].query_one(".answer-notes").display
         sources.focus()
         await pilot.press("enter")
         await pilot.pause()
