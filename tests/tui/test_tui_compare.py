@@ -46,9 +46,13 @@ async def test_one_question_answered_side_by_side(tui_config):
             assert views[row.mode].text == row.answer
         for mode in ("sft", "rag+sft"):
             assert views[mode].query_one(".answer-meta").render().plain == f"{mode} {NEEDS_ADAPTER}"
-        assert views["rag"].query_one(SourcesList).option_count == 3
+        rag = next(row for row in result.rows if row.mode == "rag")
+        assert views["rag"].query_one(SourcesList).option_count == len(rag.sources) >= 1
+        assert views["rag"].query_one(".answer-notes").display  # evidence, or why nothing backs it
         assert not views["base"].query_one(SourcesList).display
-        assert "new tokens" in screen_text(app) and " s · " in screen_text(app)
+        for mode in ("base", "rag"):  # the evidence may push it below the fold of 80×24
+            meta = views[mode].query_one(".answer-meta").render().plain
+            assert "new tokens" in meta and " s · " in meta
 
 
 async def test_question_file_shows_the_metrics_table_and_chart_and_saves_the_run(tui_config, tmp_path):
