@@ -223,7 +223,7 @@ def _answer_errors() -> tuple:
 MODE_HELP = "base, rag, sft or rag+sft (default rag)."
 GROUNDING_HELP = ("Answer from the best-matching sentences, show the evidence, say when the documents "
                   "don't hold the answer (default on).")
-GROUNDING_ADAPTER_HELP = "Use the shipped grounded-answering adapter in rag mode on the embedded model (default on)."
+GROUNDING_ADAPTER_HELP = "Use the shipped grounded-answering adapter in rag mode on the embedded model (default off)."
 
 
 @app.command()
