@@ -46,15 +46,14 @@ class Source:
     chunk: Chunk
     score: float
     cited: bool
+    excerpt: str | None = None
+    """The sentences of the chunk that the model was shown, when it was not shown the whole chunk."""
 
     def label(self) -> str:
         """'[1] docs/guide.md > Install > Linux'"""
         heading = f" > {self.chunk.heading()}" if self.chunk.title_path else ""
         where = f" ({self.chunk.locator})" if self.chunk.locator else ""
         return f"[{self.number}] {self.chunk.source}{where}{heading}"
-
-    excerpt: str | None = None
-    """The sentences of the chunk that the model was shown, when it was not shown the whole chunk."""
 
     def to_json(self) -> dict:
         return {"number": self.number, "cited": self.cited, "score": self.score, "excerpt": self.excerpt,

@@ -23,8 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .grounding import split_sentences
-from .metrics import normalize_answer
+from .metrics import contains_answer
 from .questions import QAPair
 
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
@@ -44,11 +43,6 @@ def shipped_adapter(model: str) -> Path | None:
     return path if path is not None and (path / "adapter_config.json").is_file() else None
 
 
-def holds(text: str, answers: Sequence[str]) -> bool:
-    said = f" {normalize_answer(text)} "
-    return any(normalize_answer(a) and f" {normalize_answer(a)} " in said for a in answers)
-
-
 def target(pair: QAPair, shown: Sequence[str]) -> str:
     """What the model should answer, given the excerpts it is shown (numbered from 1): the gold
     answer with the number of the first excerpt holding it, else "I don't know.".
@@ -58,7 +52,7 @@ def target(pair: QAPair, shown: Sequence[str]) -> str:
     """
     if pair.answerable and pair.answers:
         for number, text in enumerate(shown, start=1):
-            if holds(text, pair.answers):
+            if contains_answer(text, pair.answers):
                 return f"{pair.answers[0]} [{number}]."
     return DONT_KNOW
 

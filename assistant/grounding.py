@@ -152,17 +152,6 @@ class SentenceScorer:
         total = sum(idf.values())
         return np.array([sum(idf[t] for t in wanted & terms) / total for terms in pool_terms], dtype=np.float32)
 
-    def scores(self, text: str, pool: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
-        """The blended score of each pool text against `text`; `vectors` may hold the pool's embeddings."""
-        if not pool:
-            return np.zeros(0, dtype=np.float32)
-        if vectors is None:
-            vectors = self._vectors(list(pool))
-        query = self.embedder.encode_query(text)
-        cosine = np.clip(vectors @ query, 0.0, 1.0)
-        overlap = self._overlap(self.terms.split(text), [set(self.terms.split(p)) for p in pool])
-        return self.dense_share * cosine + (1 - self.dense_share) * overlap
-
     def rank(self, question: str, sources: Sequence[str], headings: Sequence[str] = (),
              rescore: int = 8) -> list[Sentence]:
         """Every sentence of `sources` (numbered from 1, best-retrieved first), best match to

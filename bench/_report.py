@@ -37,6 +37,14 @@ def cell(value) -> str:
     return str(value)
 
 
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile by nearest rank: pct([1, 2, 3, 4], 0.5) → 3; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

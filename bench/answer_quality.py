@@ -68,13 +68,6 @@ TODAY_EVERY = int(os.environ.get("BENCH_AQ_TODAY_EVERY", "2"))
 """`today` answers every n-th devset question: its 600-token prompts take ~9 s a question here."""
 
 
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def squad_questions(path: Path, per_kind: int):
     """`per_kind` answerable and `per_kind` unanswerable questions of the file's last article (held
     out from the grounding adapter's training), spread over it (every n-th); the collection holds
@@ -165,7 +158,7 @@ def score(rows: list[dict], threshold: float) -> dict:
         "abstention": share(unanswerable, abstains),
         "false_abstention": share(answerable, abstains),
         "supported": share(judged, lambda r: r["supported"]),
-        "ttft_p50": pct([r["ttft"] for r in generated], 0.5),
+        "ttft_p50": _report.pct([r["ttft"] for r in generated], 0.5),
         "tokens_per_second": statistics.mean([r["tokens_per_second"] for r in generated if r["new_tokens"] > 1] or [0]),
     }
 

@@ -31,11 +31,6 @@ QUESTIONS = int(os.environ.get("BENCH_GEN_QUESTIONS", "20"))
 TTFT_TARGET_S = 1.0
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def main() -> None:
     import torch
 
@@ -94,7 +89,7 @@ def main() -> None:
     summary = {
         "questions": len(rows), "model_load_s": load_seconds, "threads": torch.get_num_threads(),
         "prompt_tokens_median": med("prompt_tokens"),
-        "ttft_end_to_end_p50_s": pct(e2e, 0.5), "ttft_end_to_end_p90_s": pct(e2e, 0.9),
+        "ttft_end_to_end_p50_s": _report.pct(e2e, 0.5), "ttft_end_to_end_p90_s": _report.pct(e2e, 0.9),
         "ttft_generation_p50_s": med("ttft_generation_s"), "retrieval_p50_s": med("retrieval_s"),
         "decode_tokens_per_s_p50": med("decode_tokens_per_s"),
         "peer_prefill_p50_s": med("peer_prefill_s"), "peer_decode_tokens_per_s_p50": med("peer_decode_tokens_per_s"),
@@ -109,10 +104,10 @@ def main() -> None:
             ["first token, end to end (retrieval + prompt + prefill), s", summary["ttft_end_to_end_p50_s"],
              summary["ttft_end_to_end_p90_s"]],
             ["first token, generation only, s", summary["ttft_generation_p50_s"],
-             pct([r["ttft_generation_s"] for r in rows], 0.9)],
-            ["retrieval (hybrid, 3 chunks), s", summary["retrieval_p50_s"], pct([r["retrieval_s"] for r in rows], 0.9)],
+             _report.pct([r["ttft_generation_s"] for r in rows], 0.9)],
+            ["retrieval (hybrid, 3 chunks), s", summary["retrieval_p50_s"], _report.pct([r["retrieval_s"] for r in rows], 0.9)],
             ["peer: plain generate, 1 token (prefill floor), s", summary["peer_prefill_p50_s"],
-             pct([r["peer_prefill_s"] for r in rows], 0.9)],
+             _report.pct([r["peer_prefill_s"] for r in rows], 0.9)],
             ["decode tokens/s (ours, streamed)", summary["decode_tokens_per_s_p50"], None],
             ["decode tokens/s (peer: plain generate)", summary["peer_decode_tokens_per_s_p50"], None],
         ]),
