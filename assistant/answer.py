@@ -24,19 +24,22 @@ from index.types import Chunk
 from .config import MODES, Config
 from .generation import Generation, OnToken, count_prompt_tokens, generate
 from .grounded_adapter import shipped_adapter
-from .grounding import (NOT_FOUND, Evidence, Sentence, SentenceScorer, excerpts, says_not_found, split_sentences,
-                        support_answer)
+from .grounding import (Evidence, Sentence, SentenceScorer, excerpts, not_found_text, says_not_found,
+                        split_sentences, support_answer, unknown_names, with_section)
 from .models import LoadedModel, ModelError, Progress, find_adapter, load_model, resolve_model
+from .metrics import strip_citations
 from .prompts import STYLES, Turn, attribute, fit_prompt, parse_citations
 
 SMALL_MODEL = 1_000_000_000
 """Models below this many parameters get the `small` prompt profile."""
 PROFILE_SETTINGS = {
-    # Measured on bench/answer_quality.py with SmolLM2-135M (bench/results/answer_quality.md).
-    "small": {"style": "short-unnamed", "sentences": 2, "copy_bias": 6.0},
+    # Measured on bench/answer_quality.py with SmolLM2-135M (bench/results/answer_quality.md): the
+    # best-matching sentence, quoted under its heading, is right far more often than anything the
+    # model writes or copies itself; the prompt settings still serve `answer = "generate"`.
+    "small": {"style": "short-unnamed", "sentences": 2, "copy_bias": 6.0, "answer": "extract"},
     # Unmeasured here (no model this size runs on this machine): the original prompt with whole
     # chunks, which larger models read well; abstention and evidence apply to both.
-    "large": {"style": "long", "sentences": 0, "copy_bias": 0.0},
+    "large": {"style": "long", "sentences": 0, "copy_bias": 0.0, "answer": "generate"},
 }
 
 
@@ -86,6 +89,9 @@ class Answer:
     not asked), or the model said so."""
     relevance: float | None = None
     """Score of the best-matching source sentence (0..1), compared with grounding.min_relevance."""
+    style: str = "generate"
+    """How the answer was written: generate (by the model), quote (the model copied a stretch of a
+    source sentence) or extract (a source sentence itself; the model was not asked)."""
 
     @property
     def cited(self) -> list[Source]:
@@ -103,6 +109,7 @@ class Answer:
             "stopped": g.stopped, "citations": "matched" if self.attributed else "written",
             "supported": self.supported, "abstained": self.abstained,
             "relevance": None if self.relevance is None else round(self.relevance, 3),
+            "style": self.style,
         }
 
     def to_json(self) -> dict:
@@ -186,8 +193,10 @@ class Assistant:
                 plan.ranked = plan.scorer.rank(question, [h.chunk.text for h in plan.hits],
                                                [h.chunk.heading() for h in plan.hits])
                 plan.relevance = plan.ranked[0].score if plan.ranked else 0.0
+            if plan.grounded and grounding.check_names:
+                plan.unknown = unknown_names(question, retriever.mentions)
             plan.retrieval_seconds = time.perf_counter() - began
-            if plan.grounded and plan.relevance < grounding.min_relevance:
+            if plan.grounded and (plan.relevance < grounding.min_relevance or plan.unknown):
                 plan.not_found = True
                 plan.given = plan.hits[: chat.sources]
                 return plan
@@ -198,7 +207,10 @@ class Assistant:
         if plan.grounded and plan.profile["sentences"]:
             groups = excerpts(plan.ranked, plan.profile["sentences"], chat.sources)
             plan.given = [plan.hits[n - 1] for n in groups]
-            plan.shown = ["\n".join(s.text for s in group) for group in groups.values()]
+            plan.excerpts = [[dataclasses.replace(s, source=n) for s in group]
+                             for n, group in enumerate(groups.values(), start=1)]
+            # a blank line between sentences, so that table rows and items are not read as wrapped prose
+            plan.shown = ["\n\n".join(s.text for s in group) for group in groups.values()]
         chunks = ([dataclasses.replace(h.chunk, text=text) for h, text in zip(plan.given, plan.shown)]
                   if plan.shown else [h.chunk for h in plan.given])
         settings = self.config.generation
@@ -217,19 +229,33 @@ class Assistant:
         if plan.not_found:
             return self._not_found(plan, on_token)
         prompt, grounding = plan.prompt, self.config.grounding
-        result = generate(plan.loaded, prompt.messages, self.config.generation, use_adapter=plan.uses_adapter,
-                          on_token=on_token, stop=stop,
-                          copy_from="\n".join(c.text for c in prompt.sources) if plan.grounded else None,
-                          copy_bias=plan.profile["copy_bias"])
+        pool = plan.pool() if plan.grounded else []
+        style = plan.profile["answer"] if pool else "generate"
+        best = self._best_sentence(plan, pool) if style != "generate" else None
+        quote = with_section(best.text, plan.section(best)) if best is not None else None
+        if style == "extract":  # the best sentence is the answer; the model is not asked
+            result = Generation(quote, 0, 0, 0.0, 0.0)
+        else:
+            result = generate(plan.loaded, prompt.messages, self.config.generation, use_adapter=plan.uses_adapter,
+                              on_token=on_token, stop=stop,
+                              copy_from="\n".join(c.text for c in prompt.sources) if plan.grounded else None,
+                              copy_bias=plan.profile["copy_bias"],
+                              quote_from=[quote] if style == "quote" else None)
+        quoted = best is not None and bool(result.text)
+        if quoted:  # a copy of one source sentence: that sentence is the evidence, its source the citation
+            citation = f" [{best.source}]"
+            if on_token is not None:
+                on_token(result.text + citation if style == "extract" else citation)
+            result = dataclasses.replace(result, text=result.text + citation)
         written = parse_citations(result.text, len(prompt.sources))
         evidence, supported, abstained = (), None, False
         if plan.grounded:
             abstained = says_not_found(result.text)
             if abstained:
                 cited = []
+            elif quoted:
+                evidence, supported, cited = (Evidence(strip_citations(result.text), best, 1.0),), True, written
             else:
-                pool = [Sentence(n, text, 0.0, i) for n, chunk in enumerate(prompt.sources, start=1)
-                        for i, text in enumerate(split_sentences(chunk.text))]
                 support = support_answer(result.text, question, pool, plan.scorer, grounding.min_support)
                 evidence, supported = support.evidence, support.supported
                 cited = support.sources or written
@@ -245,7 +271,20 @@ class Assistant:
                         for n, (hit, text) in enumerate(zip(plan.given[: len(prompt.sources)], shown), start=1))
         return Answer(question, result.text, plan.mode, plan.loaded.name, plan.adapter_dir, plan.collection, sources,
                       result, plan.retrieval_seconds, prompt.turns_dropped, prompt.sources_dropped, attributed,
-                      evidence, supported, abstained, plan.relevance)
+                      evidence, supported, abstained, plan.relevance, style)
+
+    @staticmethod
+    def _best_sentence(plan: "Plan", pool: list[Sentence]) -> Sentence:
+        """The best-ranked sentence the model was shown, numbered as its source is in the prompt."""
+        if plan.excerpts is not None:
+            return max(pool, key=lambda s: s.score)
+        numbers = {id(hit): n for n, hit in enumerate(plan.given, start=1)}  # whole chunks: find the ranked one
+        shown = {(s.source, s.text): s for s in pool}
+        for sentence in plan.ranked:
+            found = shown.get((numbers.get(id(plan.hits[sentence.source - 1])), sentence.text))
+            if found is not None:
+                return found
+        return pool[0]
 
     def profile(self, loaded: LoadedModel, mode: str = "rag") -> dict:
         """The prompt settings for this model: the size class's, with the config's overrides. In
@@ -258,20 +297,21 @@ class Assistant:
                 loaded.info["parameters"] = sum(p.numel() for p in loaded.model.parameters())
             name = "small" if loaded.info["parameters"] < SMALL_MODEL else "large"
         settings = dict(PROFILE_SETTINGS[name])
-        for key in ("style", "sentences", "copy_bias"):
+        for key in ("style", "sentences", "copy_bias", "answer"):
             if getattr(grounding, key) is not None:
                 settings[key] = getattr(grounding, key)
         if not grounding.enabled:  # the prompt as it was before grounding
-            settings = {"style": grounding.style or "long", "sentences": 0, "copy_bias": 0.0}
+            settings = {"style": grounding.style or "long", "sentences": 0, "copy_bias": 0.0, "answer": "generate"}
         return {**settings, "profile": name}
 
     def _not_found(self, plan: "Plan", on_token: OnToken | None) -> Answer:
         """The answer when retrieval found nothing relevant: say so, and give the nearest passages."""
+        text = not_found_text(plan.unknown)
         if on_token is not None:
-            on_token(NOT_FOUND)
+            on_token(text)
         sources = tuple(Source(n, hit.chunk, hit.score, False) for n, hit in enumerate(plan.given, start=1))
-        return Answer(plan.question, NOT_FOUND, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
-                      sources, Generation(NOT_FOUND, 0, 0, 0.0, 0.0), plan.retrieval_seconds, abstained=True,
+        return Answer(plan.question, text, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
+                      sources, Generation(text, 0, 0, 0.0, 0.0), plan.retrieval_seconds, abstained=True,
                       relevance=plan.relevance)
 
 
@@ -293,14 +333,33 @@ class Plan:
     scorer: SentenceScorer | None = None
     retrieval_seconds: float = 0.0
     not_found: bool = False
-    """Nothing retrieved is relevant enough: the model is not asked."""
+    """Nothing retrieved is relevant enough, or the question names something no document
+    mentions: the model is not asked."""
+    unknown: list[str] = dataclasses.field(default_factory=list)
+    """Names in the question that no document mentions (grounding.check_names)."""
     given: list = dataclasses.field(default_factory=list)
     """The hits whose text goes in the prompt (or, when not found, the nearest ones)."""
     shown: list[str] | None = None
     """The excerpt of each given hit that the model sees; None when it sees whole chunks."""
+    excerpts: list[list[Sentence]] | None = None
+    """The sentences of each excerpt, numbered as their source is in the prompt."""
     loaded: LoadedModel | None = None
     profile: dict = dataclasses.field(default_factory=dict)
     prompt: object = None
+
+    def pool(self) -> list[Sentence]:
+        """Every sentence the model was shown, numbered as its source is in the prompt; those of
+        whole chunks score 0 (they were not ranked)."""
+        sources = self.prompt.sources
+        if self.excerpts is not None:
+            return [s for group in self.excerpts[: len(sources)] for s in group]
+        return [Sentence(n, text, 0.0, i) for n, chunk in enumerate(sources, start=1)
+                for i, text in enumerate(split_sentences(chunk.text))]
+
+    def section(self, sentence: Sentence) -> str:
+        """The heading a sentence sits under, in the prompt's numbering ('' when it has none)."""
+        title_path = self.given[sentence.source - 1].chunk.title_path
+        return title_path[-1] if title_path else ""
 
 
 class Chat:

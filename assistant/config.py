@@ -106,6 +106,7 @@ class ChatConfig:
 
 
 PROFILES = ("auto", "small", "large")
+ANSWER_STYLES = ("generate", "quote", "extract")
 
 
 @dataclass
@@ -124,10 +125,17 @@ class GroundingConfig:
     copy_bias: float | None = None
     """Overrides the profile: logits added to the tokens of the sources while the answer is
     written, so that a small model copies facts instead of making them up; 0 turns it off."""
+    answer: str | None = None
+    """Overrides the profile: how the answer is written. generate: the model writes it (with the
+    copy bias); quote: the model copies a stretch of the best-matching sentence, token for token,
+    and chooses where it starts and stops; extract: that sentence itself, under its heading."""
     candidates: int = 5
     """Retrieved chunks whose sentences are scored against the question."""
     min_relevance: float = 0.4
     """Below this score of the best sentence (0..1), the documents are taken not to hold the answer."""
+    check_names: bool = True
+    """Say the documents don't hold the answer when the question names something (a capitalised
+    word, a code, a version) that no document mentions: 'the per diem for Italy'."""
     min_support: float = 0.5
     """A claim of the answer is backed when a source sentence scores this much against it (0..1)."""
     adapter: bool = False
@@ -141,6 +149,8 @@ class GroundingConfig:
 
         if self.style is not None and self.style not in STYLES:
             raise ValueError(f"style must be one of {', '.join(STYLES)}, not {self.style!r}")
+        if self.answer is not None and self.answer not in ANSWER_STYLES:
+            raise ValueError(f"answer must be one of {', '.join(ANSWER_STYLES)}, not {self.answer!r}")
         if self.sentences is not None and self.sentences < 0:
             raise ValueError(f"sentences must be 0 or more, not {self.sentences}")
         if self.candidates < 1:

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from .config import GenerationConfig
 from .models import LoadedModel
@@ -100,16 +100,57 @@ def _copy_bias(token_ids: list[int], bias: float, eos: int | None):
     return LogitsProcessorList([CopyBias()])
 
 
+class SpanCopy:
+    """A logits processor that lets the model write only a stretch of one of `spans`, token for
+    token, and stop where it likes: the answer is then a quote of a source sentence, never a
+    made-up fact. The model still chooses which sentence, where to start and where to stop.
+
+    One sequence at a time (chat answers); the spans are tokenized as they stand.
+    """
+
+    def __init__(self, tokenizer, spans: Sequence[str], prompt_tokens: int) -> None:
+        self.sequences = [ids for ids in tokenizer(list(spans), add_special_tokens=False)["input_ids"] if ids]
+        self.eos = tokenizer.eos_token_id
+        self.prompt_tokens = prompt_tokens
+        # (sequence, position of the next token to copy): a quote starts at the start of a word
+        self.states = {(s, p) for s, ids in enumerate(self.sequences) for p in range(len(ids))
+                       if p == 0 or tokenizer.decode(ids[p:p + 1])[:1].isspace()}
+        self.seen = 0
+
+    def _advance(self, token: int) -> None:
+        self.states = {(s, p + 1) for s, p in self.states
+                       if p < len(self.sequences[s]) and self.sequences[s][p] == token}
+
+    def allowed(self) -> set[int]:
+        ids = {self.sequences[s][p] for s, p in self.states if p < len(self.sequences[s])}
+        if self.eos is not None and (self.seen or not ids):
+            ids.add(self.eos)
+        return ids
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        if input_ids.shape[0] != 1:
+            raise ValueError("SpanCopy decodes one sequence at a time")
+        for token in input_ids[0, self.prompt_tokens + self.seen:].tolist():
+            self._advance(token)
+            self.seen += 1
+        mask = torch.full_like(scores, float("-inf"))
+        mask[:, sorted(self.allowed())] = 0.0
+        return scores + mask
+
+
 def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConfig, *,
              use_adapter: bool = True, on_token: OnToken | None = None,
              stop: threading.Event | None = None, copy_from: str | None = None,
-             copy_bias: float = 0.0) -> Generation:
+             copy_bias: float = 0.0, quote_from: Sequence[str] | None = None) -> Generation:
     """Complete `messages` with the model, calling `on_token` with each new piece of text.
 
     `use_adapter=False` runs the base model of an adapter-carrying model (no second copy).
     Setting `stop` ends generation after the current token. With `copy_from` and a `copy_bias`,
     the tokens of that text are favoured by `copy_bias` logits: a small model then copies facts
-    from its sources instead of making them up.
+    from its sources instead of making them up. With `quote_from`, the answer can only be a
+    stretch of one of those texts (`SpanCopy`).
     """
     import torch
 
@@ -131,7 +172,12 @@ def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConf
         kwargs.update(temperature=None, top_p=None, top_k=None)
     if stop is not None:
         kwargs["stopping_criteria"] = _stop_criteria(stop)
-    if copy_from and copy_bias:
+    if quote_from:
+        from transformers import LogitsProcessorList
+
+        kwargs["logits_processor"] = LogitsProcessorList([SpanCopy(tokenizer, quote_from, prompt_tokens)])
+        kwargs["repetition_penalty"] = 1.0  # a quote repeats what the prompt holds, by design
+    elif copy_from and copy_bias:
         kwargs["logits_processor"] = _copy_bias(source_tokens(tokenizer, copy_from), copy_bias,
                                                 tokenizer.eos_token_id)
     marks: dict = {}

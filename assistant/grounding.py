@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -30,6 +30,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 _ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|>\s*|\|)")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")
+_EMPHASIS = re.compile(r"(?<![\w*])(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_LEAD_IN = re.compile(r"^(\s*(?:[-*+•]\s+|\d+[.)]\s+)?)(\*\*|__)([^*_]+?)[.:]\2\s+(?=\S)")
 _DONT_KNOW = re.compile(
     r"\b(?:i\s+(?:do\s+not|don't|cannot|can't|could\s+not|couldn't)\s+(?:know|find|say|tell|answer)"
     r"|(?:sources?|documents?|context|text)\s+(?:do(?:es)?\s+not|don't|doesn't)\s+(?:say|mention|contain|"
@@ -81,36 +83,68 @@ class Support:
         return list(dict.fromkeys(e.sentence.source for e in self.evidence))
 
 
-def _lines(text: str) -> list[str]:
-    """Text → logical lines: wrapped prose joined, items and table rows kept apart, rules and
-    headings dropped (a chunk's headings are its `title_path`)."""
-    lines: list[str] = []
+def _cells(row: str) -> list[str]:
+    """'| E7 | Float sensor |' → ['E7', 'Float sensor']"""
+    return [cell.strip().rstrip(".").strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _lines(text: str) -> list[tuple[str, bool]]:
+    """Text → logical lines, each with whether it may be split into sentences: wrapped prose
+    joined, items apart, rules, headings and short labels ("Fixes") dropped (a chunk's headings are
+    its `title_path`). A table row under a header row names its cells, as the HTML loader does
+    ('Code: E7; Meaning: The float sensor is stuck'), and stays whole."""
+    lines: list[tuple[str, bool]] = []
+    raw_lines = text.splitlines()
+    header: list[str] | None = None
     joinable = False
-    for raw in text.splitlines():
+    for n, raw in enumerate(raw_lines):
+        # a bold lead-in names what its line is about: '**Child lock.** Hold Power' → 'Child lock: Hold Power'
+        raw = _EMPHASIS.sub(r"\2", _LEAD_IN.sub(r"\1\3: ", raw))
+        is_row = raw.lstrip().startswith("|")
+        if not is_row:
+            header = None
         if not raw.strip() or _TABLE_RULE.match(raw) or _HEADING.match(raw):
             joinable = False
             continue
-        if _ITEM.match(raw):
-            lines.append(_ITEM.sub("", raw).strip(" |\t"))
-            joinable = not raw.lstrip().startswith("|")  # an item may wrap; a table row does not
+        if is_row:
+            cells = _cells(raw)
+            following = raw_lines[n + 1] if n + 1 < len(raw_lines) else ""
+            if header is None and "|" in following and _TABLE_RULE.match(following):
+                header = cells  # the header row names the columns of the rows below it
+            elif header is not None and len(header) == len(cells):
+                lines.append(("; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells) if c), False))
+            else:
+                lines.append((" ; ".join(c for c in cells if c), False))
+            joinable = False
+        elif _ITEM.match(raw):
+            lines.append((_ITEM.sub("", raw).strip(), True))
+            joinable = True  # an item may wrap onto the next line
         elif joinable and lines:
-            lines[-1] += " " + raw.strip()
+            lines[-1] = (lines[-1][0] + " " + raw.strip(), True)
         else:
-            lines.append(raw.strip())
+            lines.append((raw.strip(), True))
             joinable = True
-    return [" ".join(line.replace("|", " ; ").split()) if "|" in line else line for line in lines]
+    return [(line, split) for line, split in lines if not _is_label(line)]
+
+
+def _is_label(line: str) -> bool:
+    """A short line with no sentence end and no number, which names what follows ('Known issues')."""
+    return len(line.split()) <= 3 and not re.search(r"[.!?:;\d]", line)
 
 
 def split_sentences(text: str) -> list[str]:
-    """Text → its sentences: wrapped lines joined, Markdown markers, headings and table rules
-    dropped; a question is kept with the sentence after it (an FAQ's answer).
+    """Text → its sentences: wrapped lines joined, Markdown markers, headings, table rules and
+    labels dropped, table rows whole with their column names; a question is kept with the
+    sentence after it (an FAQ's answer).
 
     >>> split_sentences("# Care\\n- Descale every 45\\n  days. Use vinegar!\\n|---|---|\\nWhy? Because.")
     ['Descale every 45 days.', 'Use vinegar!', 'Why? Because.']
+    >>> split_sentences("| Code | Meaning |\\n|---|---|\\n| E7 | Float **stuck**. Rinse it. |")
+    ['Code: E7; Meaning: Float stuck. Rinse it']
     """
     sentences: list[str] = []
-    for line in _lines(text):
-        for part in _SENTENCE_END.split(line):
+    for line, splittable in _lines(text):
+        for part in _SENTENCE_END.split(line) if splittable else [line]:
             part = part.strip(" ;\t")
             if len(part) < 3:
                 continue
@@ -119,6 +153,56 @@ def split_sentences(text: str) -> list[str]:
             else:
                 sentences.append(part)
     return sentences
+
+
+_NAME = re.compile(r"[^\W_](?:[\w.\-]*[^\W_])?")
+
+
+def names(question: str) -> list[str]:
+    """The words of `question` that name a thing: capitalised (not the first word, not 'I') or
+    holding a digit, in order, without repeats.
+
+    >>> names("What is the per diem for a trip to Italy with firmware 3.3 and the T-2?")
+    ['Italy', '3.3', 'T-2']
+    """
+    found = []
+    for n, match in enumerate(_NAME.finditer(question)):
+        word = match.group()
+        # 'ID', 'IT', 'OK': two capitals are as often a word as a name
+        capital = n > 0 and any(c.isupper() for c in word) and not (word.isupper() and len(word) <= 2)
+        if (capital or any(c.isdigit() for c in word)) and word not in found:
+            found.append(word)
+    return found
+
+
+def unknown_names(question: str, mentions: Callable[[str], bool]) -> list[str]:
+    """The names in `question` (see `names`) that no document mentions, by `mentions(word)`: a
+    question about Italy over documents that never name Italy is not answered from them."""
+    return [word for word in names(question) if not mentions(word)]
+
+
+def not_found_text(unknown: Sequence[str] = ()) -> str:
+    """'I could not find the answer in the documents.', with the names they never mention."""
+    if not unknown:
+        return NOT_FOUND
+    return f"{NOT_FOUND} They never mention {', '.join(unknown)}."
+
+
+def with_section(sentence: str, section: str) -> str:
+    """A sentence quoted with the heading it sits under, which often holds what the sentence
+    leaves out (a release's version, an FAQ's question); left out when it adds no word.
+
+    >>> with_section("Quiet Boil mode.", "Firmware 3.2.1 — 14 January 2025")
+    'Firmware 3.2.1 — 14 January 2025: Quiet Boil mode.'
+    >>> with_section("Only the tray may go in the dishwasher.", "Is the toaster dishwasher safe?")
+    'Is the toaster dishwasher safe? Only the tray may go in the dishwasher.'
+    >>> with_section("The warranty lasts 30 months.", "Warranty")
+    'The warranty lasts 30 months.'
+    """
+    words = set(re.findall(r"\w+", sentence.lower()))
+    if not section or set(re.findall(r"\w+", section.lower())) <= words:
+        return sentence
+    return f"{section} {sentence}" if section.rstrip().endswith("?") else f"{section}: {sentence}"
 
 
 def says_not_found(text: str) -> bool:
@@ -237,5 +321,6 @@ def support_answer(answer: str, question: str, pool: Sequence[Sentence], scorer:
     return Support(tuple(evidence), judged > 0 and not unsupported, tuple(unsupported))
 
 
-__all__ = ["Evidence", "NOT_FOUND", "Sentence", "SentenceScorer", "Support", "claims", "excerpts",
-           "says_not_found", "split_sentences", "support_answer"]
+__all__ = ["Evidence", "NOT_FOUND", "Sentence", "SentenceScorer", "Support", "claims", "excerpts", "names",
+           "not_found_text", "says_not_found", "split_sentences", "support_answer", "unknown_names",
+           "with_section"]

@@ -156,8 +156,11 @@ def answer_line(answer) -> str:
         parts.append(f"adapter {adapter.parent.name if adapter.name == 'adapter' else adapter.name}")
     if m["collection"]:
         parts.append(f"collection {m['collection']}")
-    parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")
-    parts.append(f"first token {m['first_token_seconds']:.2f} s, {m['tokens_per_second']:.1f} tok/s")
+    if m.get("style") == "extract":
+        parts.append(f"quoted from the sources in {m['retrieval_seconds']:.2f} s (the model wrote nothing)")
+    else:
+        parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")
+        parts.append(f"first token {m['first_token_seconds']:.2f} s, {m['tokens_per_second']:.1f} tok/s")
     if m["turns_dropped"] or m["sources_dropped"]:
         parts.append(f"dropped to fit: {m['turns_dropped']} turns, {m['sources_dropped']} sources")
     if m["relevance"] is not None:

@@ -1,28 +1,34 @@
 """Answer quality of RAG on the embedded model: right answers, right citations, abstention.
 
-Two question sets, each against its own collection built in a temporary project:
-- devset: the made-up company documents in bench/devset (answerable and unanswerable questions);
+Three question sets, each against its own collection built in a temporary project:
+- devset: the made-up company documents in bench/devset (answerable and unanswerable questions),
+  on which the defaults were chosen;
+- pennarth: the other made-up company in finetune/grounding, never used to choose a setting (it
+  trained the grounding adapter, so the adapter is not run on it): a check that the defaults were
+  not tuned to the devset;
 - squad: SQuAD 2.0 paragraphs from ../shared/data/squad, answerable questions and the
-  `is_impossible` ones, a sample of each (SQUAD_QUESTIONS per kind).
+  `is_impossible` ones of the article the adapter never saw (SQUAD_QUESTIONS per kind).
 
 Pipelines, every one answering every question of a set in `rag` mode through `Assistant.answer`
 (the call behind `assistant ask`), warm, greedy unless named otherwise:
 - today: grounding off, which is the pipeline as it shipped before grounding (whole chunks, the
   long rules, citations as written or matched by content, no abstention);
-- grounded + adapter / grounded, no adapter: the small-model defaults with and without the
-  shipped grounding adapter;
-- on the devset only, the prompt and decoding variants the defaults were chosen from.
-Grounded pipelines are run with the abstention threshold at 0 and the threshold applied
-afterwards: an answer above it is the same answer either way, so one run serves every threshold
-of the sweep, and the main rows are read at the configured default.
+- grounded: the shipped small-model defaults (the answer is the best sentence under its heading);
+- how the answer is written, each on the same retrieval, excerpts and abstention: the model copies
+  a stretch of that sentence (quote), or writes the answer itself with the copy bias (generate),
+  with and without the shipped grounding adapter;
+- on the devset only, the prompt and decoding variants of `generate`.
+Grounded pipelines are run with the relevance threshold at 0 and the threshold applied afterwards:
+an answer above it is the same answer either way, so one run serves every threshold of the sweep,
+and the main rows are read at the configured default.
 
 Per pipeline: accuracy (a gold answer contained in the reply) and token F1 on answerable
 questions, citation correct (every cited source is the gold document, of the answered answerable
 ones), abstention on unanswerable, false abstention on answerable, supported share, time to
-first token end to end (p50 over the answers the model wrote) and decode tokens/s.
+first token end to end (p50 over the answers written) and decode tokens/s.
 
-    python -m bench.answer_quality              # everything (about 25 minutes on 2 cores)
-    BENCH_AQ_VARIANTS=0 python -m bench.answer_quality   # only the three main pipelines
+    python -m bench.answer_quality              # everything (about 40 minutes on 2 cores)
+    BENCH_AQ_VARIANTS=0 python -m bench.answer_quality   # without the prompt variants
 """
 
 from __future__ import annotations
@@ -39,33 +45,40 @@ from pathlib import Path
 from bench import _report
 
 NAME = "answer_quality"
-DEVSET = Path(__file__).resolve().parent / "devset"
+ROOT = Path(__file__).resolve().parents[1]
+DEVSET = ROOT / "bench" / "devset"
+HELD_OUT = ROOT / "finetune" / "grounding"
 SQUAD_QUESTIONS = int(os.environ.get("BENCH_AQ_SQUAD", "20"))
 RUN_VARIANTS = os.environ.get("BENCH_AQ_VARIANTS", "1") != "0"
 LIMIT = int(os.environ.get("BENCH_AQ_LIMIT", "0"))  # questions per set, for a quick look; 0: all
 MAX_NEW_TOKENS = 48
 FALSE_ABSTENTION_LIMIT = 0.10
+SHIPPED = "grounded"
 
 # name → (grounding overrides, chat overrides, generation overrides)
 PIPELINES = {
     "today": ({"enabled": False}, {}, {}),
-    "grounded + adapter": ({"adapter": True}, {}, {}),
-    "grounded, no adapter": ({"adapter": False}, {}, {}),
+    SHIPPED: ({}, {}, {}),
+    "quote: the model copies a stretch": ({"answer": "quote"}, {}, {}),
+    "generate: the model writes": ({"answer": "generate"}, {}, {}),
+    "generate + grounding adapter": ({"answer": "generate", "adapter": True}, {}, {}),
 }
-# Prompt and decoding variants, all without the adapter (so they compare prompts, not training),
-# each one change away from the small-model prompt (2 unnamed sentences, short rules, copy bias 6).
+ADAPTER_PIPELINES = {"generate + grounding adapter"}
+# Prompt and decoding variants of `generate`, each one change away from its prompt (2 unnamed
+# sentences, short rules, copy bias 6), all without the adapter (they compare prompts, not training).
+GENERATE = {"answer": "generate"}
 VARIANTS = {
-    "2 sentences · no copy bias": ({"adapter": False, "copy_bias": 0.0}, {}, {}),
-    "2 sentences · long rules": ({"adapter": False, "style": "long"}, {}, {}),
-    "2 sentences · question first": ({"adapter": False, "style": "short-question-first"}, {}, {}),
-    "2 sentences · worked example": ({"adapter": False, "style": "short-example"}, {}, {}),
-    "4 sentences": ({"adapter": False, "sentences": 4}, {}, {}),
-    "2 sentences · sampled (T 0.7)": ({"adapter": False}, {}, {"temperature": 0.7}),
+    "generate · no copy bias": ({**GENERATE, "copy_bias": 0.0}, {}, {}),
+    "generate · long rules": ({**GENERATE, "style": "long"}, {}, {}),
+    "generate · question first": ({**GENERATE, "style": "short-question-first"}, {}, {}),
+    "generate · worked example": ({**GENERATE, "style": "short-example"}, {}, {}),
+    "generate · 4 sentences": ({**GENERATE, "sentences": 4}, {}, {}),
+    "generate · sampled (T 0.7)": (GENERATE, {}, {"temperature": 0.7}),
 }
 VARIANT_EVERY = int(os.environ.get("BENCH_AQ_VARIANT_EVERY", "3"))
-"""Variants answer every n-th devset question (answerable and not), to fit the run in ~30 minutes."""
+"""Variants answer every n-th devset question (answerable and not), to fit the run in ~40 minutes."""
 TODAY_EVERY = int(os.environ.get("BENCH_AQ_TODAY_EVERY", "2"))
-"""`today` answers every n-th devset question: its 600-token prompts take ~9 s a question here."""
+"""`today` answers every n-th question of the made-up sets: its 600-token prompts are slow here."""
 
 
 def squad_questions(path: Path, per_kind: int):
@@ -96,8 +109,10 @@ def build_sets(project: Path):
     from index.build import build_collection
     from index.store import Collection
 
-    build_collection([DEVSET / "docs"], Collection(project, "devset"))
-    sets = {"devset": ("devset", list(load_questions(DEVSET / "questions.jsonl"))[: LIMIT or None])}
+    sets = {}
+    for name, folder in (("devset", DEVSET), ("pennarth", HELD_OUT)):
+        build_collection([folder / "docs"], Collection(project, name))
+        sets[name] = (name, list(load_questions(folder / "questions.jsonl"))[: LIMIT or None])
     squad_file = _report.data_dir() / "squad" / "dev-v2.0-first5.json"
     if squad_file.is_file() and SQUAD_QUESTIONS:
         paragraphs, questions = squad_questions(squad_file, SQUAD_QUESTIONS)
@@ -159,7 +174,8 @@ def score(rows: list[dict], threshold: float) -> dict:
         "false_abstention": share(answerable, abstains),
         "supported": share(judged, lambda r: r["supported"]),
         "ttft_p50": _report.pct([r["ttft"] for r in generated], 0.5),
-        "tokens_per_second": statistics.mean([r["tokens_per_second"] for r in generated if r["new_tokens"] > 1] or [0]),
+        "tokens_per_second": statistics.mean(decoded) if (decoded := [r["tokens_per_second"] for r in generated
+                                                                       if r["new_tokens"] > 1]) else None,
     }
 
 
@@ -173,11 +189,21 @@ def best_threshold(rows: list[dict], limit: float = FALSE_ABSTENTION_LIMIT) -> f
     return chosen
 
 
+def runs(set_name: str) -> dict:
+    """The pipelines run on a set, with every n-th question each one answers."""
+    chosen = {}
+    for name, settings in {**PIPELINES, **(VARIANTS if RUN_VARIANTS and set_name == "devset" else {})}.items():
+        if set_name == "pennarth" and name in ADAPTER_PIPELINES:
+            continue  # the adapter was trained on this set
+        every = VARIANT_EVERY if name in VARIANTS else TODAY_EVERY if name == "today" and set_name != "squad" else 1
+        chosen[name] = (settings, every)
+    return chosen
+
+
 def main() -> None:
     from assistant.answer import Assistant
     from assistant.config import ChatConfig, Config, GenerationConfig
 
-    pipelines = {**PIPELINES, **(VARIANTS if RUN_VARIANTS else {})}
     results, records = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
@@ -190,11 +216,7 @@ def main() -> None:
         helper = Assistant(base)
         helper.answer("warm-up question?", mode="rag", collection="devset")  # load the models, once
         for set_name, (collection, questions) in sets.items():
-            for name, (grounding, chat, generation) in pipelines.items():
-                if set_name != "devset" and name not in PIPELINES:
-                    continue
-                every = 1 if set_name != "devset" else TODAY_EVERY if name == "today" else \
-                    1 if name in PIPELINES else VARIANT_EVERY
+            for name, ((grounding, chat, generation), every) in runs(set_name).items():
                 asked = questions[::every]
                 helper.config = configure(base, grounding, chat, generation)
                 print(f"{set_name}: {name} ({len(asked)} questions)", file=sys.stderr, flush=True)
@@ -203,7 +225,7 @@ def main() -> None:
                 threshold = default_threshold if grounding.get("enabled", True) else 0.0
                 results[(set_name, name)] = {"threshold": threshold, **score(rows, threshold)}
 
-    swept = {p: p for p in ("grounded + adapter", "grounded, no adapter")}
+    swept = (SHIPPED, "generate: the model writes")
     sweep = {s: {p: [{"threshold": t / 100, **score(records[(s, p)], t / 100)} for t in range(20, 71, 5)]
                  for p in swept} for s in sets}
     measured = {s: {p: best_threshold(records[(s, p)]) for p in swept} for s in sets}
@@ -227,43 +249,46 @@ def _row(name, values):
 
 def markdown(results, records, sweep, measured, default_threshold, sets) -> str:
     parts = ["# Answer quality: RAG on the embedded model (SmolLM2-135M-Instruct, CPU)", "",
-             f"Greedy unless named, at most {MAX_NEW_TOKENS} new tokens. `today`: grounding off (the pipeline "
-             "before grounding: 3 whole chunks, long rules, no abstention). `grounded`: the small-model "
-             "defaults (2 best sentences, short rules, copy bias 6, abstention below relevance "
-             f"{default_threshold}), with and without the grounding adapter. Accuracy: a gold answer contained in the reply, over answerable questions "
-             "(an abstention counts wrong). Citation correct: every cited source is the gold document, over "
-             "answered answerable questions. Abstention: share of unanswerable questions answered with 'not "
-             "found' (by retrieval or by the model); false abstention: the same over answerable ones. "
-             "Supported: answers whose every claim a source sentence backs. TTFT: end to end, p50 over the "
-             "answers the model wrote.", ""]
+             f"Greedy unless named, at most {MAX_NEW_TOKENS} new tokens, abstention below relevance "
+             f"{default_threshold} and when the question names something no document mentions. `today`: grounding "
+             "off (the pipeline before grounding: 3 whole chunks, long rules, no abstention). `grounded`: the "
+             "shipped small-model defaults: the 2 best sentences from up to 3 sources, and the answer is the "
+             "best one quoted under its heading. `quote`: the model copies a stretch of that sentence, "
+             "token for token, and picks where it starts and stops. `generate`: the model writes the answer "
+             "from the 2 sentences with short rules and a copy bias of 6 (the default before this table). "
+             "Accuracy: a gold answer contained in the reply, over answerable questions (an abstention counts "
+             "wrong). Citation correct: every cited source is the gold document, over answered answerable "
+             "questions. Abstention: share of unanswerable questions answered with 'not found' (by retrieval "
+             "or by the model); false abstention: the same over answerable ones. Supported: answers whose every "
+             "claim a source sentence backs. TTFT: end to end, retrieval included, p50 over the answers written "
+             "(`grounded` writes no token: its TTFT is the time to its whole answer).", ""]
     for set_name, (_, questions) in sets.items():
         answerable = sum(q.answerable for q in questions)
         parts += [f"## {set_name}: {answerable} answerable, {len(questions) - answerable} unanswerable", ""]
-        main_rows = [_row(name, values) for (s, name), values in results.items() if s == set_name and name in PIPELINES]
+        if set_name == "pennarth":
+            parts += ["Never used to choose a setting: a check that the defaults were not tuned to the devset. "
+                      "The grounding adapter was trained on it, so it is not run here.", ""]
+        main = [name for (s, name) in results if s == set_name and name in PIPELINES]
         today_ids = {r["id"] for r in records[(set_name, "today")]}
         if len(today_ids) < len(questions):  # today ran on a subset: the others on the same questions too
-            main_rows = [_row(f"{name} (all {len(questions)})", values) for (s, name), values in results.items()
-                         if s == set_name and name in PIPELINES and name != "today"]
             same = [_row(f"{name} (same {len(today_ids)})" if name != "today" else f"today ({len(today_ids)})",
                          score([r for r in records[(set_name, name)] if r["id"] in today_ids],
-                               results[(set_name, name)]["threshold"])) for name in PIPELINES]
+                               results[(set_name, name)]["threshold"])) for name in main]
             parts += [f"Every {TODAY_EVERY}nd question, beside `today`:", "", _report.table(HEADERS, same), "",
                       "All questions:", ""]
-        parts += [_report.table(HEADERS, main_rows), ""]
-        variant_rows = [_row(name, values) for (s, name), values in results.items()
-                        if s == set_name and name not in PIPELINES]
-        if variant_rows:
+            main = [name for name in main if name != "today"]
+        parts += [_report.table(HEADERS, [_row(name, results[(set_name, name)]) for name in main]), ""]
+        variants = [name for (s, name) in results if s == set_name and name in VARIANTS]
+        if variants:
             subset = {q.id for q in questions[::VARIANT_EVERY]}
-            references = []
-            for name in ("grounded, no adapter",):
-                rows = [r for r in records[(set_name, name)] if r["id"] in subset]
-                threshold = results[(set_name, name)]["threshold"]
-                references.append(_row(f"{name} (same questions)", score(rows, threshold)))
-            parts += [f"Prompt and decoding variants, on every {VARIANT_EVERY}rd question ({len(subset)}), "
-                      "each one change from `grounded, no adapter`:", "",
-                      _report.table(HEADERS, references + variant_rows), ""]
+            reference = "generate: the model writes"
+            rows = [r for r in records[(set_name, reference)] if r["id"] in subset]
+            table = [_row(f"{reference} (same questions)", score(rows, results[(set_name, reference)]["threshold"]))]
+            table += [_row(name, results[(set_name, name)]) for name in variants]
+            parts += [f"Prompt and decoding variants of `generate`, on every {VARIANT_EVERY}rd question "
+                      f"({len(subset)}), each one change from it:", "", _report.table(HEADERS, table), ""]
         for pipeline, steps in sweep[set_name].items():
-            parts += [f"Abstention threshold sweep of `{pipeline}` (the highest with false abstention ≤ "
+            parts += [f"Relevance threshold sweep of `{pipeline}` (the highest with false abstention ≤ "
                       f"{FALSE_ABSTENTION_LIMIT:.0%}: {measured[set_name][pipeline]:.2f}):", ""]
             parts += [_report.table(["threshold", "accuracy", "abstention", "false abstention", "citation correct"],
                                     [[v["threshold"], v["accuracy"], v["abstention"], v["false_abstention"],

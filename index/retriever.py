@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import store
@@ -103,6 +104,22 @@ class Retriever:
             if row in where:
                 ranks[name], by[name] = where[row] + 1, float(scores[name][where[row]])
         return Hit(self.chunks[row], float(score), ranks, by)
+
+    def mentions(self, word: str) -> bool:
+        """Whether any chunk mentions `word`: a plain word by its BM25 term ('Italy' → 'itali'), an
+        acronym by its letters too ('CFO': 'Chief Financial Officer'), a code or version ('3.3',
+        'T-2') as written, case aside ('3.3.0' mentions '3.3')."""
+        if word.isalpha():
+            if all(self.sparse.has_term(t) for t in self.terms.split(word)):
+                return True
+            if not (word.isupper() and 2 <= len(word) <= 6):
+                return False
+            spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # C\w* F\w* O\w*, capitals as written
+            return self._any_chunk(re.compile(rf"\b{spelled}\b"))
+        return self._any_chunk(re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)", re.IGNORECASE))
+
+    def _any_chunk(self, pattern: re.Pattern) -> bool:
+        return any(pattern.search(c.text) or pattern.search(c.heading()) for c in self.chunks)
 
     def _rerank(self, query: str, hits: list[Hit], config: RetrievalConfig) -> list[Hit]:
         if self._reranker is None or self._reranker_name != config.reranker:

@@ -95,6 +95,9 @@ class Bm25sIndex:
     def search(self, query_terms: list[str], k: int) -> SparseHits:
         return top_k(self.scores(query_terms), k)
 
+    def has_term(self, term: str) -> bool:
+        return term in self.vocab
+
     def save(self, folder: Path) -> None:
         self.engine.save(str(folder), allow_pickle=False, show_progress=False)
 
@@ -127,6 +130,9 @@ class RankBm25Index:
 
     def search(self, query_terms: list[str], k: int) -> SparseHits:
         return top_k(self.scores(query_terms), k)
+
+    def has_term(self, term: str) -> bool:
+        return term in self.engine.idf
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

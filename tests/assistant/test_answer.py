@@ -39,7 +39,14 @@ def test_rag_answer_carries_numbered_sources_and_its_metadata(project, tiny_mode
     assert "".join(streamed).strip() == answer.text
     data = answer.to_json()
     assert data["mode"] == "rag" and data["collection"] == "zorblax" and len(data["sources"]) == len(answer.sources)
-    assert data["prompt_tokens"] > 0 and 1 <= data["new_tokens"] <= 8  # the copy bias favours the end of text too
+    # A small model answers with the best sentence itself, cited; it writes no token (bench/answer_quality.py).
+    assert data["style"] == "extract" and data["new_tokens"] == 0 and data["supported"] is True
+    assert answer.cited and answer.text.endswith(f"[{answer.cited[0].number}]")
+    assert answer.evidence[0].sentence.text in answer.text
+
+    helper.config.grounding.answer = "generate"  # the model writes: the prompt goes in, new tokens come out
+    written = helper.answer("What is the Zorblax default port?", mode="rag").to_json()
+    assert written["style"] == "generate" and written["prompt_tokens"] > 0 and 1 <= written["new_tokens"] <= 8
 
 
 def test_base_answer_has_no_sources_and_no_collection(project, tiny_model_dir):
@@ -69,7 +76,7 @@ def test_switching_modes_reuses_one_model_and_base_ignores_the_adapter(project, 
 
 def test_small_context_drops_sources_but_never_cuts_the_prompt(project, tiny_model_dir):
     config = make_config(project, tiny_model_dir, sources=5)
-    config.grounding = GroundingConfig(sentences=0, style="long")  # whole chunks, which overflow 400 tokens
+    config.grounding = GroundingConfig(sentences=0, style="long", answer="generate")  # whole chunks overflow 400 tokens
     config.generation = GenerationConfig(max_new_tokens=8, context_tokens=400)
     answer = Assistant(config).answer("What key signs the firmware?", mode="rag")
     assert answer.sources_dropped > 0 and len(answer.sources) == 5 - answer.sources_dropped

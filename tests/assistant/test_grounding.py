@@ -7,9 +7,9 @@ import pytest
 
 from assistant.answer import Assistant
 from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
-from assistant.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, says_not_found, split_sentences,
-                                 support_answer)
-from assistant.render import answer_notes, grounding_notes
+from assistant.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, names, not_found_text,
+                                 says_not_found, split_sentences, support_answer, unknown_names, with_section)
+from assistant.render import answer_line, answer_notes, grounding_notes
 from index.build import build_collection
 from index.embedder import Embedder
 from index.store import Collection
@@ -38,9 +38,37 @@ def scorer():
 def test_sentences_join_wrapped_prose_keep_items_apart_and_keep_a_question_with_its_answer():
     assert split_sentences(MANUAL) == [
         "The kettle is covered for 30 months from the date of purchase.", "Keep the receipt!",
-        "Descale it every 45 days.", "Use citric acid, never vinegar.", "part ; price", "lid ; 14.90 euros",
+        "Descale it every 45 days.", "Use citric acid, never vinegar.", "part: lid; price: 14.90 euros",
         "Yes.", "We take Visa and Mastercard."]
     assert split_sentences("Can I return it? Yes, within 14 days.") == ["Can I return it? Yes, within 14 days."]
+
+
+def test_table_rows_name_their_columns_and_stay_whole_and_a_table_without_header_keeps_its_cells():
+    table = "| Code | Meaning |\n|---|---|\n| E7 | The float is stuck. Rinse it. |\n| E9 | Low voltage |"
+    assert split_sentences(table) == ["Code: E7; Meaning: The float is stuck. Rinse it", "Code: E9; Meaning: Low voltage"]
+    assert split_sentences("| E7 | stuck |\n| E9 | low |") == ["E7 ; stuck", "E9 ; low"]
+
+
+def test_bold_lead_ins_stay_with_their_sentence_and_labels_and_markup_go():
+    text = "New\n\n- **Child lock.** Hold Power for 4 seconds.\n- **Quiet Boil** mode.\n\nKnown issues\n\nUse *snake_case* names."
+    assert split_sentences(text) == ["Child lock: Hold Power for 4 seconds.", "Quiet Boil mode.", "Use snake_case names."]
+
+
+def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_those_no_document_mentions():
+    assert names("What is the per diem for Italy on firmware 3.3 and the T-2, per the CFO?") == ["Italy", "3.3", "T-2", "CFO"]
+    assert names("What is the ID of my badge?") == []  # the first word and two capitals are no name
+    known = {"T-2", "CFO"}
+    assert unknown_names("What is the per diem for Italy on firmware 3.3 and the T-2, per the CFO?",
+                         known.__contains__) == ["Italy", "3.3"]
+    assert not_found_text(["Italy"]) == f"{NOT_FOUND} They never mention Italy." and not_found_text([]) == NOT_FOUND
+    assert says_not_found(not_found_text(["Italy"]))
+
+
+def test_a_quoted_sentence_carries_its_heading_when_the_heading_adds_something():
+    assert with_section("Quiet Boil mode.", "Firmware 3.2.1") == "Firmware 3.2.1: Quiet Boil mode."
+    assert with_section("Only the tray.", "Is it dishwasher safe?") == "Is it dishwasher safe? Only the tray."
+    assert with_section("The warranty lasts 30 months.", "Warranty") == "The warranty lasts 30 months."
+    assert with_section("Anything.", "") == "Anything."
 
 
 def test_excerpts_keep_the_best_sentences_from_few_sources_in_document_order():
@@ -106,7 +134,7 @@ def config(project: Path, model_dir: Path, **grounding) -> Config:
 
 def test_nothing_relevant_means_no_generation_and_the_nearest_passages(project, tiny_model_dir):
     streamed = []
-    answer = Assistant(config(project, tiny_model_dir, min_relevance=0.95)).answer(
+    answer = Assistant(config(project, tiny_model_dir, min_relevance=0.95, check_names=False)).answer(
         "Who painted the Mona Lisa?", mode="rag", on_token=streamed.append)
     assert answer.abstained and answer.text == NOT_FOUND and "".join(streamed) == NOT_FOUND
     assert answer.generation.new_tokens == 0 and answer.sources and not answer.cited
@@ -116,8 +144,40 @@ def test_nothing_relevant_means_no_generation_and_the_nearest_passages(project, 
     assert answer_notes(answer)[0][1].startswith("Not found in the documents")
 
 
+def test_a_question_about_a_name_no_document_mentions_is_not_answered(project, tiny_model_dir):
+    helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0))
+    answer = helper.answer("What is the default port of the Zorblax 9000 in Italy?", mode="rag")
+    assert answer.abstained and answer.generation.new_tokens == 0 and not answer.cited
+    assert answer.text == not_found_text(["9000", "Italy"])
+    assert not helper.answer("What is the default port of the Zorblax 3000?", mode="rag").abstained
+    helper.config.grounding.check_names = False
+    assert not helper.answer("What is the default port of the Zorblax 9000 in Italy?", mode="rag").abstained
+
+
+@pytest.mark.parametrize("style", ["extract", "quote"])
+def test_an_extracted_or_quoted_answer_copies_the_best_sentence_and_cites_it(project, tiny_model_dir, style):
+    streamed = []
+    helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0, sentences=2, answer=style))
+    question = "What is the default port of the Zorblax 3000?"
+    answer = helper.answer(question, mode="rag", on_token=streamed.append)
+    plan = helper.plan(question, "rag")
+    best = max(plan.pool(), key=lambda s: s.score)
+    assert "7431" in best.text and best.source == 1  # the best sentence, from the first source
+    [evidence] = answer.evidence
+    assert evidence.sentence == best and answer.supported is True and [s.number for s in answer.cited] == [1]
+    assert answer.text.endswith(" [1]") and "".join(streamed).strip() == answer.text
+    copied = answer.text.removesuffix(" [1]")
+    assert answer.style == style == answer.to_json()["style"]
+    if style == "extract":  # the sentence itself, under its heading; the model is not asked
+        assert copied.endswith(best.text) and answer.generation.new_tokens == 0
+        assert "quoted from the sources" in answer_line(answer) and "new tokens" not in answer_line(answer)
+    else:  # the random model picks a stretch of the sentence, token for token
+        assert copied and copied in best.text and answer.generation.new_tokens > 0
+        assert "new tokens" in answer_line(answer)
+
+
 def test_a_relevant_question_is_answered_from_excerpts_and_checked(project, tiny_model_dir):
-    answer = Assistant(config(project, tiny_model_dir, min_relevance=0.0, sentences=2)).answer(
+    answer = Assistant(config(project, tiny_model_dir, min_relevance=0.0, sentences=2, answer="generate")).answer(
         "What is the default port of the Zorblax 3000?", mode="rag")
     assert not answer.abstained and answer.relevance > 0.3
     assert answer.supported is not None  # the random model's words were checked against the sources
