@@ -61,9 +61,14 @@ def index(
     sparse_backend: Optional[str] = typer.Option(None, help="bm25s or rank-bm25."),
     text_field: Optional[str] = typer.Option(None, help="JSON/JSONL field holding the text."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Ignore the existing index and rebuild it all."),
+    symlinks: Optional[str] = typer.Option(None, help="Links to files: inside (the indexed folders), anywhere, skip."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with 1 when any file is skipped or unreadable (for CI)."),
     as_json: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
 ) -> None:
-    """Index documents into a collection (only new or changed files are re-embedded)."""
+    """Index documents into a collection (only new or changed files are re-embedded).
+
+    A file that cannot be read is reported and skipped; the build goes on with the rest and exits
+    with 0 when anything was indexed (1 with --strict)."""
     from index.build import build_collection
     from index.store import Collection, StoreError
 
@@ -73,26 +78,43 @@ def index(
     cfg = config()
     try:
         index_config = override(cfg.index, embedder=embedder, chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap,
-                                dense_index=dense_index, sparse_backend=sparse_backend, text_field=text_field)
+                                dense_index=dense_index, sparse_backend=sparse_backend, text_field=text_field,
+                                symlinks=symlinks)
         target = Collection(cfg.project_dir, collection)
         with RichBuildReporter(errors) as reporter:
             report = build_collection(paths, target, index_config, reporter, rebuild=rebuild)
     except (ConfigError, StoreError, FileNotFoundError) as err:
         fail(str(err))
+    problems = len(report.skipped) + len(report.failed)
     if as_json:
         print(json.dumps(report.to_json(), indent=1))
-        return
-    if not report.written:
+    elif not report.written:
         console.print(f"[green]Up to date:[/] {collection!r} has {report.chunks} chunks from "
                       f"{report.unchanged} unchanged files ({report.seconds:.1f} s).")
-        return
-    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds else 0
-    console.print(
-        f"[green]Indexed[/] {collection!r}: {report.chunks} chunks from {report.files} files "
-        f"({report.new_or_changed} new/changed, {report.unchanged} unchanged, {report.removed} removed, "
-        f"{len(report.skipped)} skipped, {len(report.failed)} unreadable); "
-        f"embedded {report.chunks_embedded} chunks at {rate:,.0f}/s; {report.seconds:.1f} s in all."
-    )
+    else:
+        rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds else 0
+        console.print(
+            f"[green]Indexed[/] {collection!r}: {report.chunks} chunks from {report.files} files "
+            f"({report.new_or_changed} new/changed, {report.unchanged} unchanged, {report.removed} removed, "
+            f"{len(report.skipped)} skipped, {len(report.failed)} unreadable); "
+            f"embedded {report.chunks_embedded} chunks at {rate:,.0f}/s; {report.seconds:.1f} s in all."
+        )
+    if problems and not as_json:
+        print_problems(report)
+    if problems and strict:
+        fail(f"{problems} file(s) skipped or unreadable (--strict)")
+
+
+def print_problems(report, shown: int = 20) -> None:
+    """The skipped and unreadable files of a build, each with its reason, after its summary line."""
+    from rich.text import Text
+
+    rows = [("unreadable", "red", f) for f in report.failed] + [("skipped", "yellow", f) for f in report.skipped]
+    errors.print(Text(f"{len(report.failed)} unreadable, {len(report.skipped)} skipped:", style="bold"))
+    for label, style, (source, reason) in rows[:shown]:
+        errors.print(Text.assemble(("  " + label, style), f" {source}: {reason}"), highlight=False)
+    if len(rows) > shown:
+        errors.print(f"  ... and {len(rows) - shown} more (all of them with --json)")
 
 
 @app.command()
@@ -346,7 +368,12 @@ from . import cli_tui  # noqa: E402,F401
 
 
 def main() -> None:
+    import logging
     import warnings
+
+    # bitsandbytes asks the `kernels` package for a CPU kernel on import; offline, that logs a
+    # warning on every command about a hub check nobody asked for.
+    logging.getLogger("kernels").setLevel(logging.ERROR)
 
     # transformers 5 renamed gradient checkpointing; PEFT and TRL still call the old names.
     warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)

@@ -27,14 +27,16 @@ class RichBuildReporter(BuildReporter):
         self.tasks: dict[str, int] = {}
 
     def __enter__(self) -> "RichBuildReporter":
-        self.progress.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.tasks:
+            self.progress.stop()
 
     def start(self, stage: str, total: int) -> None:
         if total:
+            if not self.tasks:  # no bars at all (and no blank line) for a build with nothing to do
+                self.progress.start()
             self.tasks[stage] = self.progress.add_task(STAGE_LABELS[stage], total=total, rate="")
 
     def advance(self, stage: str, n: int = 1) -> None:
@@ -43,11 +45,5 @@ class RichBuildReporter(BuildReporter):
             return
         self.progress.advance(task_id, n)
         task = self.progress.tasks[task_id]
-        if task.speed:
-            self.progress.update(task_id, rate=f"{task.speed:,.0f} {STAGE_UNITS[stage]}/s")
-
-    def problem(self, source: str, reason: str, failed: bool) -> None:
-        style = "red" if failed else "yellow"
-        label = "unreadable" if failed else "skipped"
-        self.progress.console.print(f"[{style}]{label}[/] {reason if reason.startswith(source) else source + ': ' + reason}",
-                                    markup=True, highlight=False)
+        if task.elapsed:  # the average since the stage began: the same figure the summary gives
+            self.progress.update(task_id, rate=f"{task.completed / task.elapsed:,.0f} {STAGE_UNITS[stage]}/s")

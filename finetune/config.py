@@ -110,6 +110,10 @@ class TrainConfig:
         _check(self.patience is None or self.patience >= 1, "patience must be at least 1")
         _check(0 <= self.lora_dropout < 1, "lora_dropout must be in [0, 1)")
         _check(0 <= self.raft_oracle_share <= 1, "raft_oracle_share must be in [0, 1]")
+        if self.name is not None:
+            from index.store import name_problem
+
+            _check(name_problem(self.name) is None, f"run {name_problem(self.name)}")
         for name in ("data", "eval_data"):
             if isinstance(getattr(self, name), str):
                 setattr(self, name, [getattr(self, name)])

@@ -7,8 +7,11 @@ files gone from the indexed folders are dropped. When nothing changed nothing is
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,10 +22,11 @@ from . import store
 from .chunking import Chunker, search_text
 from .config import IndexConfig
 from .embedder import Embedder, load_tokenizer, resolve_embedder
-from .loaders import LoaderOptions, UnsupportedFile, discover, load_file
+from .loaders import LoaderOptions, UnsupportedFile, load_file
 from .store import Collection, StoreError
 from .terms import Terms
 from .types import Chunk, LoadError
+from .walk import Skipped, walk
 
 
 class BuildReporter:
@@ -65,17 +69,24 @@ class _FileState:
 
 
 def display_path(path: Path) -> str:
-    """Relative to the working directory when the file is under it, else absolute."""
-    absolute = path.resolve()
+    """Relative to the working directory when the file is under it, else absolute; a name that
+    is not valid UTF-8 shows its bad bytes escaped ('caf\\xe9.md'), so it can be printed and saved."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return str(absolute.relative_to(Path.cwd().resolve()))
+        shown = absolute.relative_to(Path.cwd().resolve())
     except ValueError:
-        return str(absolute)
+        shown = absolute
+    return os.fsencode(shown).decode("utf-8", "backslashreplace")
 
 
 def sha256_file(path: Path) -> str:
+    """The content hash of a regular file. Opened without blocking and checked again, so a file
+    swapped for a FIFO or a device since the walk fails here instead of hanging the build."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file any more")
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -126,6 +137,7 @@ class _Plan:
     to_load: list[tuple[_FileState, str]]  # new or changed files, with their content hash
     problems: dict[str, dict]  # unchanged files that were skipped or unreadable last time
     removed: list[str]
+    skipped: dict[str, dict]  # entries never read (links, FIFOs, too big, unreadable), by source
 
 
 def _unchanged(old: dict | None, state: _FileState) -> str | None:
@@ -135,21 +147,35 @@ def _unchanged(old: dict | None, state: _FileState) -> str | None:
     return "same" if (old["size"], old["mtime_ns"]) == (state.size, state.mtime_ns) else "hash"
 
 
-def _plan(paths: list[Path], previous: dict | None, reusable: bool) -> _Plan:
+def _plan(paths: list[Path], previous: dict | None, reusable: bool, config: IndexConfig,
+          max_bytes: int) -> _Plan:
     old_files = previous["files"] if reusable else {}
     old_problems = previous.get("problems", {}) if reusable else {}
     roots = [p.resolve() for p in paths]
-    walked = []
-    for path in discover(paths):
-        stat = path.stat()
-        walked.append(_FileState(str(path.resolve()), display_path(path), stat.st_size, stat.st_mtime_ns))
+    walked, skipped, seen = [], {}, {}
+    for entry in walk(paths, config.symlinks, max_bytes):
+        source = display_path(entry.path)
+        if isinstance(entry, Skipped):
+            skipped[source] = {"source": source, "reason": entry.reason, "failed": False}
+            continue
+        key = str(entry.path.resolve())
+        if key in seen:  # two links (or a link and the file) to one file: index it once
+            skipped[source] = {"source": source, "reason": f"the same file as {seen[key]}", "failed": False}
+            continue
+        seen[key] = source
+        walked.append(_FileState(key, source, entry.size, entry.mtime_ns))
 
-    plan = _Plan(walked, {}, [], {}, [])
+    plan = _Plan(walked, {}, [], {}, [], skipped)
     for state in walked:
         # A file that failed last time is compared with its failing content, not its last good one.
         reference = old_problems.get(state.key) or old_files.get(state.key)
         check = _unchanged(reference, state)
-        digest = reference["sha256"] if check == "same" else sha256_file(Path(state.key))
+        try:
+            digest = reference["sha256"] if check == "same" else sha256_file(Path(state.key))
+        except OSError as err:  # unreadable (permissions), or replaced by something else since the walk
+            skipped[state.source] = {"source": state.source, "reason": f"cannot read: {err.strerror or err}",
+                                     "failed": True}
+            continue
         if check is None or reference["sha256"] != digest:
             plan.to_load.append((state, digest))
             continue
@@ -183,13 +209,32 @@ def _load_and_chunk(plan: _Plan, previous: dict | None, chunker: Chunker, loader
             documents = load_file(Path(state.key), state.source, loader)
             chunks[state.key] = [c for doc in documents for c in chunker.chunk(doc)]
             records[state.key] = record
-        except (UnsupportedFile, LoadError) as err:
-            failed = isinstance(err, LoadError)
-            plan.problems[state.key] = {**record, "reason": str(err), "failed": failed}
+        except Exception as err:  # noqa: BLE001 - one bad file never stops a build: it is reported
+            failed = not isinstance(err, UnsupportedFile)
+            plan.problems[state.key] = {**record, "reason": problem_text(err, state.source), "failed": failed}
             if failed and state.key in old_files:
                 plan.kept[state.key] = old_files[state.key]  # keep what was indexed before
         reporter.advance("files")
     return chunks, records
+
+
+def problem_text(err: BaseException, source: str) -> str:
+    """One line on why a file could not be indexed, without the file's name (the report has it).
+
+    >>> problem_text(RecursionError("maximum recursion depth exceeded"), "a.html")
+    'nested too deeply to parse (RecursionError)'
+    """
+    if isinstance(err, (UnsupportedFile, LoadError)):
+        text = str(err)
+    elif isinstance(err, RecursionError):
+        text = "nested too deeply to parse (RecursionError)"
+    elif isinstance(err, MemoryError):
+        text = "too large to parse in memory (MemoryError)"
+    else:
+        text = f"{type(err).__name__}: {err}"
+    text = text.removeprefix(f"{source}: ")
+    line = " ".join(text.split())
+    return line if len(line) <= 300 else line[:299] + "…"
 
 
 def _assemble(collection: Collection, plan: _Plan, new_chunks: dict, records: dict):
@@ -270,20 +315,20 @@ def build_collection(
                 f"not {settings['embedder']}; add --rebuild to re-embed it, or use another --collection"
             )
         reusable = previous is not None and previous["settings"] == settings
-        plan = _plan(paths, previous, reusable)
+        plan = _plan(paths, previous, reusable, config, loader.max_file_bytes)
         report.files, report.removed = len(plan.walked), len(plan.removed)
         report.unchanged = sum(1 for s in plan.walked if s.key in plan.kept or s.key in plan.problems)
 
         if (reusable and not plan.to_load and not plan.removed
                 and previous["index_settings"] == _index_settings(config)):
-            _report_problems(plan.problems, report, reporter)
+            _report_problems({**plan.problems, **plan.skipped}, report, reporter)
             report.chunks = previous["counts"]["chunks"]
             report.seconds = time.perf_counter() - began
             return report
 
         chunker = Chunker(load_tokenizer(config.embedder), config.chunk_tokens, config.chunk_overlap)
         new_chunks, records = _load_and_chunk(plan, previous if reusable else None, chunker, loader, reporter)
-        _report_problems(plan.problems, report, reporter)
+        _report_problems({**plan.problems, **plan.skipped}, report, reporter)
         report.new_or_changed = len(new_chunks)
         chunks, vector_rows, old_vectors = _assemble(collection, plan, new_chunks, records)
         if not chunks:
@@ -300,7 +345,7 @@ def build_collection(
 
 
 def _report_problems(problems: dict[str, dict], report: BuildReport, reporter: BuildReporter) -> None:
-    for record in problems.values():
+    for record in sorted(problems.values(), key=lambda r: r["source"]):
         (report.failed if record["failed"] else report.skipped).append((record["source"], record["reason"]))
         reporter.problem(record["source"], record["reason"], failed=record["failed"])
 
@@ -333,5 +378,6 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
         "problems": problems,
         "versions": _versions(),
     }
-    (version / store.MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    # ASCII escapes: file keys are paths, and a name that is not UTF-8 must come back byte for byte
+    (version / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     collection.publish(version)

@@ -10,6 +10,7 @@ SPARSE_BACKENDS = ("bm25s", "rank-bm25")
 DENSE_KINDS = ("flat", "hnsw")
 FUSION_METHODS = ("rrf", "weighted")
 SEARCH_MODES = ("hybrid", "bm25", "dense")
+SYMLINK_POLICIES = ("inside", "anywhere", "skip")
 
 
 @dataclass
@@ -40,6 +41,9 @@ class IndexConfig:
     """Torch device for the embedder; None picks CUDA when present."""
     text_field: str | None = None
     """JSON/JSONL: the field holding the text (None: text, content, body, ...)."""
+    symlinks: str = "inside"
+    """Symbolic links to files: followed when the file is inside the indexed folders ("inside"),
+    wherever it is ("anywhere"), or never ("skip"). Links to folders are never followed."""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 16:
@@ -50,6 +54,7 @@ class IndexConfig:
                 f"got {self.chunk_overlap}"
             )
         _check_choice("dense_index", self.dense_index, DENSE_KINDS)
+        _check_choice("symlinks", self.symlinks, SYMLINK_POLICIES)
         _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
         _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
         if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":

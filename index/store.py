@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -37,6 +38,21 @@ CURRENT = "CURRENT"
 
 class StoreError(Exception):
     """A collection is missing, locked, or was written by an incompatible version."""
+
+
+NAME_RULE = "1 to 64 letters (a-z, A-Z), digits, - and _, starting with a letter or a digit"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a collection or a run (a folder in the project), or None when it can.
+
+    >>> name_problem("handbook-2"), name_problem("-rf") is not None, name_problem("a b") is not None
+    (None, True, True)
+    """
+    if isinstance(name, str) and _NAME.fullmatch(name):
+        return None
+    return f"invalid name {name!r}: use {NAME_RULE}"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -79,8 +95,9 @@ class Collection:
     """One named collection folder; `version_dir()` is the live version, if any."""
 
     def __init__(self, root: Path, name: str) -> None:
-        if not name or "/" in name or name.startswith("."):
-            raise StoreError(f"invalid collection name {name!r}: use letters, digits, - and _")
+        problem = name_problem(name)
+        if problem:
+            raise StoreError(f"collection: {problem}")
         self.name = name
         self.path = root / "collections" / name
 
@@ -147,6 +164,8 @@ def list_collections(root: Path) -> list[CollectionInfo]:
     """The collections under `root` that can be opened, sorted by name (broken ones left out)."""
     out = []
     for folder in sorted((root / "collections").glob("*")):
+        if name_problem(folder.name):
+            continue  # not made by assistant
         collection = Collection(root, folder.name)
         if not collection.exists():
             continue

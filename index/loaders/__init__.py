@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -25,7 +24,6 @@ LOADERS: dict[str, Callable] = {
     ".docx": docx.load,
     ".json": jsonl.load, ".jsonl": jsonl.load, ".ndjson": jsonl.load,
 }
-SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages"}
 
 
 @dataclass(frozen=True)
@@ -58,16 +56,11 @@ def load_file(path: Path, source: str, options: LoaderOptions = LoaderOptions())
 
 
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly, and every file under the folders named (sorted; hidden ones skipped)."""
-    for path in paths:
-        if path.is_file():
-            yield path
-            continue
-        for folder, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-            for name in sorted(files):
-                if not name.startswith("."):
-                    yield Path(folder) / name
+    """The regular files under `paths`, as `walk` finds them (sorted; hidden ones, FIFOs, devices,
+    loops and links out of the folders left out)."""
+    from ..walk import Found, walk
+
+    return (entry.path for entry in walk(paths) if isinstance(entry, Found))
 
 
 __all__ = ["LoaderOptions", "UnsupportedFile", "discover", "load_file", "loader_for", "read_text"]

@@ -13,15 +13,28 @@ class UnsupportedFile(Exception):
     """Not a file we can index (unknown type, binary, too big): skipped and reported, not an error."""
 
 
+BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 def decode_text(data: bytes, source: str) -> str:
-    """UTF-8 (with or without BOM) → str with LF line ends; bad bytes → LoadError naming the line."""
-    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
-        raise UnsupportedFile("binary file")
+    """Text bytes → str with LF line ends. UTF-8, and UTF-8/16/32 with a byte-order mark, decode;
+    other bytes with NULs are binary (skipped); bad bytes → LoadError naming the line.
+
+    >>> decode_text("\ufeffcafé\r\n".encode("utf-16-le"), "a.txt")
+    'café\\n'
+    """
+    encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        data = data[len(next(bom for bom, name in BOMS if name == encoding)):]
+    elif b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        raise UnsupportedFile("binary file (text must be UTF-8, or UTF-16/32 with a byte-order mark)")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding or "utf-8")
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise LoadError(f"{source}: not valid UTF-8 at line {line} (byte {err.start}); re-save it as UTF-8") from None
+        line = data[: err.start].count("\n".encode(encoding or "utf-8")) + 1
+        raise LoadError(f"{source}: not valid {encoding or 'UTF-8'} at line {line} (byte {err.start}); "
+                        "re-save it as UTF-8") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -56,33 +56,38 @@ def blocks(root) -> list[tuple[int, str]]:
             out.append((0, text))
         words.clear()
 
-    def walk(node):
-        for child in node.children:
-            if isinstance(child, PreformattedString):  # comments, doctypes, CDATA
-                continue
-            if isinstance(child, NavigableString):
-                words.append(str(child))
-            elif not isinstance(child, Tag):
-                continue
-            elif child.name in _HEADINGS or child.name == "pre":
+    # An explicit stack, not recursion: a page of 20,000 nested <div>s must not blow Python's stack.
+    stack = [(iter(root.children), False)]
+    while stack:
+        children, is_block = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if is_block:
                 flush()
-                text = child.get_text().strip("\n") if child.name == "pre" else " ".join(child.get_text().split())
-                if text.strip():
-                    out.append((_HEADINGS.get(child.name, 0), text))
-            elif child.name == "table":
+            continue
+        if isinstance(child, PreformattedString):  # comments, doctypes, CDATA
+            continue
+        if isinstance(child, NavigableString):
+            words.append(str(child))
+        elif not isinstance(child, Tag):
+            continue
+        elif child.name in _HEADINGS or child.name == "pre":
+            flush()
+            text = child.get_text().strip("\n") if child.name == "pre" else " ".join(child.get_text().split())
+            if text.strip():
+                out.append((_HEADINGS.get(child.name, 0), text))
+        elif child.name == "table":
+            flush()
+            caption = child.find("caption")
+            if caption is not None and caption.get_text().strip():
+                out.append((0, " ".join(caption.get_text().split())))
+            out.extend((0, line) for line in table_rows(child))
+        else:
+            if child.name in _BLOCKS:
                 flush()
-                caption = child.find("caption")
-                if caption is not None and caption.get_text().strip():
-                    out.append((0, " ".join(caption.get_text().split())))
-                out.extend((0, line) for line in table_rows(child))
-            elif child.name in _BLOCKS:
-                flush()
-                walk(child)
-                flush()
-            else:
-                walk(child)
+            stack.append((iter(child.children), child.name in _BLOCKS))
 
-    walk(root)
     flush()
     return out
 

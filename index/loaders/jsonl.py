@@ -16,22 +16,33 @@ TEXT_FIELDS = ("text", "content", "body", "contents", "passage")
 ID_FIELDS = ("_id", "id")
 
 
+def _number(digits: str) -> int | str:
+    """A JSON integer; one too long for Python's int() (over 4,300 digits) stays as its digits."""
+    return int(digits) if len(digits) < 4300 else digits
+
+
+def parse_json(text: str, source: str, where: str) -> object:
+    """json.loads with a clear LoadError for bad JSON, nesting too deep to parse and huge numbers."""
+    try:
+        return json.loads(text, parse_int=_number)
+    except json.JSONDecodeError as err:
+        line = f"line {err.lineno}" if where == "file" else where
+        raise LoadError(f"{source}: {line}: invalid JSON ({err.msg})") from None
+    except RecursionError:
+        at = "" if where == "file" else f" {where}:"
+        raise LoadError(f"{source}:{at} JSON nested too deeply to read") from None
+
+
 def _records(text: str, source: str, is_lines: bool):
     """Yield (where, record): where is "line N" for JSONL, "item N" for a JSON list."""
     if not is_lines:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise LoadError(f"{source}: line {err.lineno}: invalid JSON ({err.msg})") from None
+        data = parse_json(text, source, "file")
         for number, record in enumerate(data if isinstance(data, list) else [data], start=1):
             yield f"item {number}", record
         return
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            try:
-                yield f"line {number}", json.loads(line)
-            except json.JSONDecodeError as err:
-                raise LoadError(f"{source}: line {number}: invalid JSON ({err.msg}); fix or remove that line") from None
+            yield f"line {number}", parse_json(line, source, f"line {number}")
 
 
 def _pick(record: dict, wanted: str | None, fallbacks: tuple[str, ...]) -> str | None:
