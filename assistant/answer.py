@@ -232,15 +232,15 @@ class Assistant:
         pool = plan.pool() if plan.grounded else []
         style = plan.profile["answer"] if pool else "generate"
         best = self._best_sentence(plan, pool) if style != "generate" else None
-        quote = with_section(best.text, plan.section(best)) if best is not None else None
-        if style == "extract":  # the best sentence is the answer; the model is not asked
-            result = Generation(quote, 0, 0, 0.0, 0.0)
-        else:
+        if style == "extract":  # the best sentence is the answer, under its heading; the model is not asked
+            text = with_section(best.text, plan.section(best))
+            result = Generation(text, 0, 0, 0.0, 0.0)
+        else:  # a quote copies the sentence alone: offered its heading too, SmolLM2 stopped after the heading
             result = generate(plan.loaded, prompt.messages, self.config.generation, use_adapter=plan.uses_adapter,
                               on_token=on_token, stop=stop,
                               copy_from="\n".join(c.text for c in prompt.sources) if plan.grounded else None,
                               copy_bias=plan.profile["copy_bias"],
-                              quote_from=[quote] if style == "quote" else None)
+                              quote_from=[best.text] if style == "quote" else None)
         quoted = best is not None and bool(result.text)
         if quoted:  # a copy of one source sentence: that sentence is the evidence, its source the citation
             citation = f" [{best.source}]"
