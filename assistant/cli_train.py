@@ -59,6 +59,7 @@ def finetune(
     device: Optional[str] = typer.Option(None, "--device"),
     train_config: Optional[Path] = typer.Option(None, "--config", help="TOML with the same keys ([finetune])."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Run name or folder to continue."),
+    restart: bool = typer.Option(False, "--restart", help="With --resume: start that run again from step 0."),
 ) -> None:
     """Fine-tune the generator (QLoRA by default) on instruction, chat or text data."""
     from assistant.config import ConfigError, override
@@ -78,10 +79,10 @@ def finetune(
             raft=raft or None, collection=collection, device=device)
     except (ConfigError, ValueError) as err:
         fail(str(err))
-    run_training(settings, cfg.project_dir, resume)
+    run_training(settings, cfg.project_dir, resume, restart)
 
 
-def run_training(settings, project_dir: Path, resume: Optional[str]) -> None:
+def run_training(settings, project_dir: Path, resume: Optional[str], restart: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assistant.models import ModelError
@@ -103,6 +104,8 @@ def run_training(settings, project_dir: Path, resume: Optional[str]) -> None:
     task = progress.add_task("train", total=None, loss="–", rate="")
 
     def on_step(step: int, total: int, loss: float | None) -> None:
+        if not progress.live.is_started:  # the bar shows once training runs, not while data is checked
+            progress.start()
         progress.update(task, completed=step, total=total, loss=f"{loss:.4f}" if loss is not None else "–")
 
     def on_metrics(row: dict) -> None:
@@ -124,11 +127,12 @@ def run_training(settings, project_dir: Path, resume: Optional[str]) -> None:
                        on_step=on_step, on_metrics=on_metrics)
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        with progress:
-            result = train(settings, project_dir, resume=resume_dir, hooks=hooks, stop=stop)
+        result = train(settings, project_dir, resume=resume_dir, restart=restart, hooks=hooks, stop=stop)
     except (DataError, ModelError, StoreError, FileExistsError, FileNotFoundError, ValueError) as err:
+        progress.stop()
         fail(str(err))
     finally:
+        progress.stop()
         signal.signal(signal.SIGINT, previous)
     metrics = result.metrics
     if result.status != "finished":

@@ -37,6 +37,25 @@ Item = tuple[str, object] | BadRecord
 # ---------------------------------------------------------------------------------------- readers
 
 
+def json_integer(digits: str) -> int | str:
+    """A JSON integer; one too long for Python's int() (over 4,300 digits) stays as its digits."""
+    return int(digits) if len(digits) < 4300 else digits
+
+
+def field_names(record: dict, most: int = 8, width: int = 40) -> str:
+    """A record's field names for a message, each and all of them cut short:
+    {"a": 1, "b": 2} → 'a, b'; {} → 'none'."""
+    names = [str(name) if len(str(name)) <= width else str(name)[: width - 1] + "…" for name in list(record)[:most]]
+    more = f" and {len(record) - most} more" if len(record) > most else ""
+    return ", ".join(names) + more if names else "none"
+
+
+def json_kind(value) -> str:
+    """The JSON name of a value's kind: [] → 'an array', None → 'null'."""
+    kinds = {list: "an array", str: "a string", bool: "true or false", type(None): "null", dict: "an object"}
+    return kinds.get(type(value), "a number")
+
+
 def _decode(data: bytes, source: str) -> str:
     """Bytes → text; bad UTF-8 fails the whole file, naming the line (the rest cannot be trusted)."""
     try:
@@ -57,16 +76,20 @@ def _read_jsonl(path: Path, source: str) -> Iterator[Item]:
         if not line.strip():
             continue
         try:
-            yield f"{source}:{number}", json.loads(line)
+            yield f"{source}:{number}", json.loads(line, parse_int=json_integer)
         except json.JSONDecodeError as err:
             yield BadRecord(f"{source}:{number}", f"invalid JSON ({err.msg} at column {err.colno})")
+        except RecursionError:
+            yield BadRecord(f"{source}:{number}", "JSON nested too deeply to read")
 
 
 def _read_json(path: Path, source: str) -> Iterator[Item]:
     """A list of records, or an object holding one list of records ({"data": [...]}), or one record."""
     text = _decode(path.read_bytes(), source)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=json_integer)
+    except RecursionError:
+        raise DataError(f"{source}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as err:
         if err.msg == "Extra data":  # JSON Lines saved as .json: read it as what it is
             yield from _read_jsonl(path, source)
@@ -80,7 +103,7 @@ def _read_json(path: Path, source: str) -> Iterator[Item]:
             data = lists[0]
         else:
             raise DataError(f"{source}: expected a list of records (or an object holding one list); "
-                            f"found an object with fields {', '.join(data) or 'none'}")
+                            f"found an object with fields {field_names(data)}")
     if not isinstance(data, list):
         raise DataError(f"{source}: expected a list of records, found {type(data).__name__}")
     for index, record in enumerate(data):
@@ -181,7 +204,9 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
         known = ", ".join(list(READERS) + list(TEXT_SUFFIXES))
         raise DataError(f"{source}: unsupported file type {suffix or '(none)'!r}; use one of {known}, "
                         "or a folder saved with `datasets`")
-    items = list(reader(path, source))
+    items = [item if isinstance(item, BadRecord) or isinstance(item[1], dict)
+             else BadRecord(item[0], f"expected an object with fields, found {json_kind(item[1])}")
+             for item in reader(path, source)]
     if not items:
         raise DataError(f"{source}: no records")
     name = format if format != "auto" else _detect(items, source, formats)
@@ -193,9 +218,6 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
             bad.append(item)
             continue
         origin, record = item
-        if not isinstance(record, dict):
-            bad.append(BadRecord(origin, f"expected an object with fields, found {type(record).__name__}"))
-            continue
         try:
             examples.append(formats[name].to_example(record, origin))
         except ValueError as err:
@@ -209,7 +231,7 @@ def _detect(items: list, source: str, formats: dict[str, Format]) -> str | None:
     name = next((found for record in records if (found := detect_format(record, formats))), None)
     if name is None and records:
         raise DataError(f"{source}: records match no training format (first record's fields: "
-                        f"{', '.join(map(str, records[0])) or 'none'}).\nFormats and the fields they need:\n"
+                        f"{field_names(records[0])}).\nFormats and the fields they need:\n"
                         f"{describe(formats)}\nRename the fields, or choose a format with --format "
                         "(--text-field for plain text)")
     return name

@@ -2,6 +2,7 @@
 
     <project_dir>/runs/<name>/
         run.json          manifest: base model, method, data files + hashes, settings, versions, metrics
+        heartbeat.json    pid, host and time, rewritten every few seconds while the run trains
         metrics.jsonl     one line per logging step: loss, eval loss, lr, tokens/s, memory
         loss.png          training and eval loss by step
         checkpoints/      checkpoint-<step>/ folders (--resume picks the last)
@@ -15,13 +16,19 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 MANIFEST = "run.json"
 METRICS = "metrics.jsonl"
+HEARTBEAT = "heartbeat.json"
+HEARTBEAT_SECONDS = 10.0
+STALE_SECONDS = 120.0
+"""A "running" run whose heartbeat is older than this (or whose process is gone) was interrupted."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +60,50 @@ def new_run_name(method: str) -> str:
 
 
 def write_json_atomic(path: Path, data) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(data, out, indent=1, ensure_ascii=False, default=str)
+        out.flush()
+        os.fsync(out.fileno())
     os.replace(temp, path)
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def write_heartbeat(run_dir: Path) -> None:
+    write_json_atomic(Path(run_dir) / HEARTBEAT, {"pid": os.getpid(), "host": hostname(), "time": time.time()})
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def run_status(run_dir: Path, manifest: dict) -> str:
+    """The manifest's status, except that a "running" run whose process is gone (same host) or
+    whose heartbeat went stale (any host) is "interrupted": killed, crashed or powered off."""
+    status = manifest.get("status", "?")
+    if status != "running":
+        return status
+    try:
+        beat = json.loads((Path(run_dir) / HEARTBEAT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        beat = {"pid": manifest.get("pid"), "host": manifest.get("host"), "time": 0.0}
+    pid, host = beat.get("pid"), beat.get("host")
+    if host == hostname() and isinstance(pid, int) and not _process_alive(pid):
+        return "interrupted"
+    if time.time() - float(beat.get("time") or 0.0) > STALE_SECONDS:
+        return "interrupted"
+    return "running"
 
 
 def read_manifest(run_dir: Path) -> dict:
@@ -136,7 +182,7 @@ def list_runs(project_dir: Path) -> list[RunInfo]:
         except (FileNotFoundError, ValueError):
             continue
         metrics = manifest.get("metrics", {})
-        found.append(RunInfo(name=path.name, path=path, status=manifest.get("status", "?"),
+        found.append(RunInfo(name=path.name, path=path, status=run_status(path, manifest),
                              base=manifest.get("base", "?"), method=manifest.get("method", "?"),
                              steps=int(metrics.get("steps", 0)), eval_loss=metrics.get("best_eval_loss"),
                              created=manifest.get("created", "")))
@@ -146,8 +192,11 @@ def list_runs(project_dir: Path) -> list[RunInfo]:
 def find_run(value: str | Path, project_dir: Path) -> Path:
     """A run folder from a path or a run name."""
     for candidate in (Path(value), runs_dir(project_dir) / str(value)):
-        if (candidate / MANIFEST).is_file():
-            return candidate
+        try:
+            if (candidate / MANIFEST).is_file():
+                return candidate
+        except OSError:  # a name too long for a path, or a folder we may not read
+            continue
     names = ", ".join(run.name for run in list_runs(project_dir)) or "none yet"
     raise FileNotFoundError(f"no training run {str(value)!r} (runs in {runs_dir(project_dir)}: {names})")
 

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Callable
 
 from finetune.config import TrainConfig
-from finetune.runs import METRICS, file_hash, new_run_name, plot_loss, read_manifest, runs_dir, write_json_atomic
+from finetune.runs import (HEARTBEAT_SECONDS, METRICS, file_hash, hostname, new_run_name, plot_loss, read_manifest,
+                           runs_dir, write_heartbeat, write_json_atomic)
 from finetune.types import DataError, Example
+from index.faults import fault_point
 
 
 @dataclass
@@ -96,10 +98,22 @@ def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> 
     return raft.examples
 
 
-def prepare_data(config: TrainConfig, tokenizer, project_dir: Path) -> PreparedData:
-    """Read, validate, de-duplicate, split and tokenize; raises DataError before any training."""
+@dataclass
+class ReadData:
+    """Training (and evaluation) examples, read and checked; no model was needed for them."""
+
+    train: list[Example]
+    eval: list[Example]
+    files: list[dict]
+    bad: int = 0
+    duplicates: int = 0
+
+
+def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
+    """Read, validate, de-duplicate and split the data; a DataError (naming file:line) comes
+    before any model or tokenizer is loaded, so a broken line is reported in a second, not after
+    the base model's first conversion."""
     from finetune.data import split_examples
-    from finetune.tokenize import summarize, tokenize_all
 
     if not config.data:
         raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
@@ -108,17 +122,41 @@ def prepare_data(config: TrainConfig, tokenizer, project_dir: Path) -> PreparedD
         eval_examples = load_training_examples(config, project_dir, config.eval_data)[0]
     else:
         examples, eval_examples = split_examples(examples, config.eval_split, config.seed)
-    train_tokens = tokenize_all(examples, tokenizer, config.max_length)
-    eval_tokens = tokenize_all(eval_examples, tokenizer, config.max_length)
-    summary = summarize(examples, train_tokens, config.max_length)
+    files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role}
+             for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
+    return ReadData(examples, eval_examples, files, bad, duplicates)
+
+
+def tokenize_data(config: TrainConfig, data: ReadData, tokenizer) -> PreparedData:
+    """Tokenize read data with the base model's tokenizer; labels cover assistant turns only."""
+    from finetune.tokenize import summarize, tokenize_all
+
+    train_tokens = tokenize_all(data.train, tokenizer, config.max_length)
+    eval_tokens = tokenize_all(data.eval, tokenizer, config.max_length)
+    summary = summarize(data.train, train_tokens, config.max_length)
     train_tokens = [t for t in train_tokens if t.trainable]
     eval_tokens = [t for t in eval_tokens if t.trainable]
     if not train_tokens:
         raise DataError("no example has an assistant answer left to train on after truncation; "
                         "raise --max-length or check the data")
-    files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role}
-             for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
-    return PreparedData(train_tokens, eval_tokens, summary, files, bad, duplicates)
+    return PreparedData(train_tokens, eval_tokens, summary, data.files, data.bad, data.duplicates)
+
+
+def prepare_data(config: TrainConfig, tokenizer, project_dir: Path) -> PreparedData:
+    """Read, validate, de-duplicate, split and tokenize; raises DataError before any training."""
+    return tokenize_data(config, read_data(config, project_dir), tokenizer)
+
+
+def load_tokenizer(config: TrainConfig, on_message: Callable[[str], None] | None = None):
+    """The base model's tokenizer (resolving the model converts the embedded one on first use)."""
+    from transformers import AutoTokenizer
+
+    from assistant.models import resolve_model
+    from index.embedder import quiet_transformers
+
+    with quiet_transformers():
+        return AutoTokenizer.from_pretrained(resolve_model(config.base, on_message).location,
+                                             trust_remote_code=config.trust_remote_code)
 
 
 def _dataset(tokenized: list):
@@ -250,11 +288,13 @@ def save_output(trainer, tokenizer, run_dir: Path, adapter: bool) -> Path:
         return target
     tokenizer.save_pretrained(staging)
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing here reads it
+    fault_point("train:output-staged")
     if target.exists():
         old = run_dir / f".old-{target.name}"
         os.rename(target, old)
         shutil.rmtree(old)
     os.rename(staging, target)
+    fault_point("train:output-renamed")
     return target
 
 
@@ -279,25 +319,31 @@ def versions() -> dict:
     return found
 
 
-def new_run_dir(config: TrainConfig, project_dir: Path) -> Path:
+def planned_run_dir(config: TrainConfig, project_dir: Path) -> Path:
+    """The folder a new run will write to; FileExistsError when a run is there already. Nothing
+    is created: this is checked with the data, before any model is loaded."""
     if distributed():
         if not (config.output or config.name):
             raise ValueError("under accelerate launch or torchrun, pass --name or --output so that every "
                              "process writes to the same run")
-        run_dir = Path(config.output) if config.output else runs_dir(project_dir) / config.name
-        if not is_main_process():
-            run_dir.mkdir(parents=True, exist_ok=True)
-            return run_dir
+        return Path(config.output) if config.output else runs_dir(project_dir) / config.name
     if config.output:
         run_dir = Path(config.output)
         if (run_dir / "run.json").exists():
             raise FileExistsError(f"{run_dir} already holds a run; pick another --output, or --resume it")
-    else:
-        run_dir = runs_dir(project_dir) / (config.name or new_run_name(config.method))
-        if run_dir.exists():
-            raise FileExistsError(f"run {run_dir.name!r} already exists in {run_dir.parent}; "
-                                  f"pick another --name, or --resume it")
-    run_dir.mkdir(parents=True)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise FileExistsError(f"{run_dir} is a file, not a folder; pick another --output")
+        return run_dir
+    run_dir = runs_dir(project_dir) / (config.name or new_run_name(config.method))
+    if run_dir.exists():
+        raise FileExistsError(f"run {run_dir.name!r} already exists in {run_dir.parent}; "
+                              f"pick another --name, or --resume it")
+    return run_dir
+
+
+def new_run_dir(config: TrainConfig, project_dir: Path) -> Path:
+    run_dir = planned_run_dir(config, project_dir)
+    run_dir.mkdir(parents=True, exist_ok=distributed() or bool(config.output))
     return run_dir
 
 
@@ -306,85 +352,138 @@ def _write_manifest(run_dir: Path, manifest: dict) -> None:
         write_json_atomic(run_dir / "run.json", manifest)
 
 
+@dataclass
+class RunStart:
+    """Where a run writes and what it continues from (stage 1, before any model is loaded)."""
+
+    run_dir: Path
+    config: TrainConfig
+    manifest: dict
+    checkpoint: Path | None = None
+    new: bool = True
+
+
+def start_run(config: TrainConfig, project_dir: Path, resume: Path | None, restart: bool) -> RunStart:
+    """A new run's folder (checked, not made), or the run to resume: its own settings and last
+    checkpoint. A run with no checkpoint yet is not silently started over: that takes `restart`."""
+    if resume is None:
+        if restart:
+            raise ValueError("--restart starts a run again: name it with --resume RUN --restart")
+        return RunStart(planned_run_dir(config, project_dir), config, {})
+    run_dir = Path(resume)
+    manifest = read_manifest(run_dir)
+    if manifest.get("status") == "finished":
+        raise FileExistsError(f"{run_dir} has finished already; nothing to resume")
+    config = TrainConfig(**manifest["config"])  # the run's own settings, not today's flags
+    checkpoint = None if restart else last_checkpoint(run_dir)
+    if checkpoint is None and not restart:
+        raise FileNotFoundError(
+            f"{run_dir.name} has no checkpoint to resume from (it stopped before its first save; one is saved "
+            f"every {config.save_steps} steps); start it again from step 0 with --resume {run_dir} --restart")
+    return RunStart(run_dir, config, manifest, checkpoint, new=False)
+
+
+class Heartbeat:
+    """Writes heartbeat.json (pid, host, time) every `every` seconds from a daemon thread while a run
+    trains, so a run killed with SIGKILL shows as interrupted instead of running forever."""
+
+    def __init__(self, run_dir: Path, every: float = HEARTBEAT_SECONDS) -> None:
+        self.run_dir, self.every = run_dir, every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while True:
+            write_heartbeat(self.run_dir)
+            if self.done.wait(self.every):
+                return
+
+    def __enter__(self) -> "Heartbeat":
+        if is_main_process():
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+
+
 def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume: Path | None = None,
-          hooks: TrainHooks | None = None, stop: threading.Event | None = None) -> RunResult:
-    """Fine-tune `config.base` on `config.data`; `resume` continues a run folder from its last checkpoint."""
-    from transformers import AutoTokenizer, EarlyStoppingCallback
-    from transformers.trainer_callback import PrinterCallback
-    from trl import SFTTrainer
+          restart: bool = False, hooks: TrainHooks | None = None, stop: threading.Event | None = None) -> RunResult:
+    """Fine-tune `config.base` on `config.data`; `resume` continues a run folder from its last
+    checkpoint (with `restart`, from step 0 in the same folder).
 
-    from assistant.models import resolve_model
-    from finetune.callbacks import MetricsLog, StepProgress, StopOnEvent
-    from index.embedder import quiet_transformers
-
+    Stages: start (folder, data, tokenizer; every check before a model loads) → setup (model and
+    method) → fit → finish (one place writes the manifest and the loss plot, whatever the outcome).
+    """
     hooks = hooks or TrainHooks()
     project_dir = Path(project_dir)
-    checkpoint = None
-    if resume is not None:
-        run_dir = Path(resume)
-        manifest = read_manifest(run_dir)
-        config = TrainConfig(**manifest["config"])  # the run's own settings, not today's flags
-        checkpoint = last_checkpoint(run_dir)
-        if manifest.get("status") == "finished":
-            raise FileExistsError(f"{run_dir} has finished already; nothing to resume")
-    # Stage 1: everything that can be wrong with the data is found before a model is loaded.
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.base, hooks.message).location,
-                                                  trust_remote_code=config.trust_remote_code)
-    prepared = prepare_data(config, tokenizer, project_dir)
+    begun = start_run(config, project_dir, resume, restart)
+    config, run_dir, manifest = begun.config, begun.run_dir, begun.manifest
+    data = read_data(config, project_dir)
+    prepared = tokenize_data(config, data, load_tokenizer(config, hooks.message))
     if hooks.on_summary:
         hooks.on_summary(prepared.summary)
-    if resume is None:
+    if begun.new:
         run_dir = new_run_dir(config, project_dir)
         manifest = {"name": run_dir.name, "created": datetime.now().isoformat(timespec="seconds"),
                     "base": config.base, "method": config.method, "config": dataclasses.asdict(config)}
-    elif checkpoint is not None:
-        _trim_metrics(run_dir, int(checkpoint.name.rsplit("-", 1)[1]))
-        hooks.message(f"resuming {run_dir.name} from {checkpoint.name}")
+    elif begun.checkpoint is not None:
+        step = int(begun.checkpoint.name.rsplit("-", 1)[1])
+        _trim_metrics(run_dir, step)
+        hooks.message(f"resuming {run_dir.name} from step {step} ({begun.checkpoint.name})")
+    else:
+        _clear_progress(run_dir)
+        hooks.message(f"restarting {run_dir.name} from step 0")
     manifest |= {"status": "running", "data": prepared.files, "versions": versions(),
-                 "data_summary": dataclasses.asdict(prepared.summary),
+                 "data_summary": dataclasses.asdict(prepared.summary), "pid": os.getpid(), "host": hostname(),
                  "skipped_records": prepared.bad, "duplicates_removed": prepared.duplicates}
+    manifest.pop("error", None)
     _write_manifest(run_dir, manifest)
+    with Heartbeat(run_dir):
+        return _fit(config, run_dir, manifest, prepared, begun.checkpoint, hooks, stop or threading.Event())
 
-    # Stage 2: model and method.
-    hooks.message(f"loading {config.base} for {config.method}")
-    model, tokenizer, device = setup_model(config)
+
+def _fit(config: TrainConfig, run_dir: Path, manifest: dict, prepared: PreparedData, checkpoint: Path | None,
+         hooks: TrainHooks, stop: threading.Event) -> RunResult:
+    from transformers import EarlyStoppingCallback
+    from transformers.trainer_callback import PrinterCallback
+    from trl import SFTTrainer
+
+    from finetune.callbacks import MetricsLog, StepProgress, StopOnEvent
     from finetune.methods import trainable_parameters
+    from index.embedder import quiet_transformers
 
-    trained, total = trainable_parameters(model)
-    manifest["parameters"] = {"trainable": trained, "total": total}
-    hooks.message(f"training {trained:,} of {total:,} parameters ({100 * trained / total:.2f}%) on {device}")
-
-    # Stage 3: fit.
-    stop = stop or threading.Event()
-    stopper = StopOnEvent(stop)
-    callbacks = [MetricsLog(run_dir, hooks.on_metrics)]
-    if hooks.on_step:
-        callbacks.append(StepProgress(hooks.on_step))
-    callbacks.append(stopper)  # after the step hook, so a stop it asks for applies to this very step
-    if prepared.eval and config.patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
-    args = sft_arguments(config, run_dir, device, has_eval=bool(prepared.eval))
-    began = time.perf_counter()
-    with quiet_transformers():
-        trainer = SFTTrainer(model=model, args=args, train_dataset=_dataset(prepared.train),
-                             eval_dataset=_dataset(prepared.eval) if prepared.eval else None,
-                             processing_class=tokenizer, callbacks=callbacks)
-    trainer.remove_callback(PrinterCallback)  # our hooks report progress; no log dicts on stdout
     try:
+        hooks.message(f"loading {config.base} for {config.method}")
+        model, tokenizer, device = setup_model(config)
+        trained, total = trainable_parameters(model)
+        manifest["parameters"] = {"trainable": trained, "total": total}
+        hooks.message(f"training {trained:,} of {total:,} parameters ({100 * trained / total:.2f}%) on {device}")
+
+        stopper = StopOnEvent(stop)
+        callbacks = [MetricsLog(run_dir, hooks.on_metrics)]
+        if hooks.on_step:
+            callbacks.append(StepProgress(hooks.on_step))
+        callbacks.append(stopper)  # after the step hook, so a stop it asks for applies to this very step
+        if prepared.eval and config.patience:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
+        args = sft_arguments(config, run_dir, device, has_eval=bool(prepared.eval))
+        began = time.perf_counter()
+        with quiet_transformers():
+            trainer = SFTTrainer(model=model, args=args, train_dataset=_dataset(prepared.train),
+                                 eval_dataset=_dataset(prepared.eval) if prepared.eval else None,
+                                 processing_class=tokenizer, callbacks=callbacks)
+        trainer.remove_callback(PrinterCallback)  # our hooks report progress; no log dicts on stdout
+        _add_fault_points(trainer)
         with warnings.catch_warnings():
             # Checkpoints of a base named like "smollm2-135m-instruct" make PEFT look it up on the hub.
             warnings.filterwarnings("ignore", message="(Unable to fetch remote file|Could not find a config file)")
             outcome = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     except BaseException as err:
-        manifest["status"] = "failed" if not isinstance(err, KeyboardInterrupt) else "stopped"
-        manifest["error"] = f"{type(err).__name__}: {err}"
-        _write_manifest(run_dir, manifest)
-        if is_main_process():
-            plot_loss(run_dir)
+        _finish(run_dir, manifest, "failed" if not isinstance(err, KeyboardInterrupt) else "stopped",
+                error=f"{type(err).__name__}: {err}")
         raise
 
-    # Stage 4: save.
     state = trainer.state
     evals = [row["eval_loss"] for row in state.log_history if "eval_loss" in row]
     metrics = {"steps": state.global_step, "epochs": round(state.epoch or 0, 3),
@@ -394,19 +493,51 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
                "final_eval_loss": evals[-1] if evals else None,
                "best_checkpoint": state.best_model_checkpoint}
     if stopper.stopped:
-        manifest |= {"status": "stopped", "metrics": metrics}
-        _write_manifest(run_dir, manifest)
-        if is_main_process():
-            plot_loss(run_dir)
+        _finish(run_dir, manifest, "stopped", metrics=metrics)
         hooks.message(f"stopped at step {state.global_step}; a checkpoint is saved: "
                       f"assistant finetune --resume {run_dir}")
         return RunResult(run_dir, None, "stopped", metrics)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(Unable to fetch remote file|Could not find a config file)")
         output = save_output(trainer, tokenizer, run_dir, adapter=config.saves_adapter)
-    manifest |= {"status": "finished", "metrics": metrics, "output": str(output),
-                 "finished": datetime.now().isoformat(timespec="seconds")}
+    _finish(run_dir, manifest, "finished", metrics=metrics, output=str(output),
+            finished=datetime.now().isoformat(timespec="seconds"))
+    return RunResult(run_dir, output, "finished", metrics)
+
+
+def _add_fault_points(trainer) -> None:
+    """Let a test SIGKILL the run inside a checkpoint save (weights written, state not yet) or
+    right after one (index.faults); nothing is added unless ASSISTANT_FAULT names a train point."""
+    from transformers import TrainerCallback
+
+    from index.faults import ENV, fault_point
+
+    if not os.environ.get(ENV, "").startswith("train:"):
+        return
+    save_model = trainer.save_model
+
+    def save_model_then_fault(*args, **kwargs):
+        save_model(*args, **kwargs)
+        if "checkpoint-" in str(args[0] if args else kwargs.get("output_dir", "")):
+            fault_point("train:checkpoint-weights")
+
+    class AfterSave(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            fault_point("train:checkpoint-saved")
+
+    trainer.save_model = save_model_then_fault
+    trainer.add_callback(AfterSave())
+
+
+def _finish(run_dir: Path, manifest: dict, status: str, **fields) -> None:
+    """The one place a run's outcome is written: the manifest's status, then the loss plot."""
+    manifest |= {"status": status, **fields}
     _write_manifest(run_dir, manifest)
     if is_main_process():
         plot_loss(run_dir)
-    return RunResult(run_dir, output, "finished", metrics)
+
+
+def _clear_progress(run_dir: Path) -> None:
+    """Before a restart from step 0: the old checkpoints and metrics belong to the abandoned try."""
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    (run_dir / METRICS).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from . import store
 from .chunking import Chunker, search_text
 from .config import IndexConfig
 from .embedder import Embedder, load_tokenizer, resolve_embedder
+from .faults import fault_point
 from .loaders import LoaderOptions, UnsupportedFile, load_file
 from .store import Collection, StoreError
 from .terms import Terms
@@ -362,8 +363,11 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
 
     version = collection.new_version_dir()
     store.write_chunks(version / store.CHUNKS, chunks)
+    fault_point("index:chunks-written")
     dense.save(version / store.DENSE)
+    fault_point("index:dense-written")
     sparse.save(version / store.SPARSE)
+    fault_point("index:sparse-written")
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     manifest = {
         "format_version": store.FORMAT_VERSION,
@@ -380,4 +384,5 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     }
     # ASCII escapes: file keys are paths, and a name that is not UTF-8 must come back byte for byte
     (version / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    fault_point("index:manifest-written")
     collection.publish(version)

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from .faults import fault_point
 from .types import Chunk
 
 FORMAT_VERSION = 1
@@ -55,13 +56,15 @@ def name_problem(name: str) -> str | None:
     return f"invalid name {name!r}: use {NAME_RULE}"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, fault: str | None = None) -> None:
     """Write to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    if fault:
+        fault_point(fault)
     os.replace(tmp, path)
 
 
@@ -149,10 +152,15 @@ class Collection:
     def publish(self, version: Path) -> None:
         """Make `version` live, then remove every other version folder (old or abandoned)."""
         _fsync_tree(version)
-        atomic_write_text(self.path / CURRENT, version.name + "\n")
+        fault_point("publish:fsynced")
+        atomic_write_text(self.path / CURRENT, version.name + "\n", fault="publish:current-temp-written")
+        fault_point("publish:current-swapped")
         for other in self.path.glob("v-*"):
             if other != version and other.is_dir():
                 shutil.rmtree(other, ignore_errors=True)
+                fault_point("publish:cleaning")
+        for stale in self.path.glob(f".{CURRENT}.*.tmp"):  # left by a build killed while swapping
+            stale.unlink(missing_ok=True)
 
     def remove(self) -> None:
         if not self.path.exists():

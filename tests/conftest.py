@@ -64,3 +64,16 @@ def _save_lora(base_dir, out_dir, base_name=None, seed=1):
 @pytest.fixture(scope="session")
 def make_lora():
     return _save_lora
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The fuzz suite's case count, so `make test` shows how much hostile input was tried."""
+    import sys
+
+    fuzz = sys.modules.get("test_fuzz")
+    if fuzz is None or not fuzz.CASES:
+        return
+    failed = [r for r in terminalreporter.stats.get("failed", []) if "test_fuzz" in r.nodeid]
+    areas = ", ".join(f"{area} {count}" for area, count in fuzz.CASES.items())
+    outcome = f"{len(failed)} fuzz test(s) FAILED" if failed else "every one handled cleanly"
+    terminalreporter.write_line(f"fuzz: {sum(fuzz.CASES.values())} hostile inputs ({areas}); {outcome}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from ..types import Document, LoadError
@@ -19,7 +20,8 @@ def load(path: Path, source: str, options) -> list[Document]:
 
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as err:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError, zlib.error, EOFError,
+            OSError, NotImplementedError) as err:  # a damaged zip fails in any of these, by where it is damaged
         raise LoadError(f"{source}: corrupt or unreadable .docx ({type(err).__name__}); "
                         "re-save it from Word or remove it") from None
     parts, headings, offset = [], [], 0

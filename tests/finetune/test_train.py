@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from finetune.config import METHODS, TrainConfig, load_train_config, presets
-from finetune.runs import list_runs, read_metrics
+from finetune.runs import HEARTBEAT, list_runs, read_metrics, run_status, write_heartbeat
 from finetune.train import TrainHooks, last_checkpoint, train
+from finetune.types import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = ["amber", "cobalt", "dune", "ember", "fjord", "garnet", "harbor", "indigo"]
@@ -122,11 +123,13 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_model_dir, tmp_path)
     time.sleep(1.0)
     process.send_signal(signal.SIGKILL)  # no chance to clean up: a crash, not a Ctrl-C
     process.wait()
-    assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "running" and run_status(run_dir, manifest) == "interrupted"
+    step = int(last_checkpoint(run_dir).name.rsplit("-", 1)[1])
     resumed = subprocess.run(command[:command.index("finetune") + 1] + ["--resume", str(run_dir)], cwd=ROOT,
                              capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming" in resumed.stdout
+    assert f"resuming killed from step {step}" in resumed.stdout
     manifest = json.loads((run_dir / "run.json").read_text())
     assert manifest["status"] == "finished" and manifest["metrics"]["steps"] == 60
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
@@ -156,3 +159,63 @@ def test_bad_data_stops_before_a_run_folder_is_made(tiny_model_dir, tmp_path):
     with pytest.raises(DataError, match="bad.jsonl:2"):
         train(tiny_config(tiny_model_dir, bad, tmp_path, "lora"), tmp_path / "project")
     assert not (tmp_path / "lora").exists()
+
+
+def test_the_data_and_the_output_folder_are_checked_before_any_model_is_loaded(tmp_path):
+    """A base that does not exist is never reached: every data or folder error comes first."""
+    nowhere = "no-such-model-anywhere"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "a", "output": "b"}\n[1, 2]\nnull\n')
+    with pytest.raises(DataError, match="bad.jsonl:2: expected an object with fields, found an array"):
+        train(TrainConfig(base=nowhere, data=[str(bad)], output=str(tmp_path / "run")), tmp_path / "project")
+    with pytest.raises(DataError, match="missing.jsonl: no such file"):
+        train(TrainConfig(base=nowhere, data=[str(tmp_path / "missing.jsonl")]), tmp_path / "project")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "run.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train(TrainConfig(base=nowhere, data=[str(memorisation_file(tmp_path))], output=str(taken)), tmp_path / "p")
+    with pytest.raises(ValueError, match="run invalid name '-rf'"):
+        TrainConfig(name="-rf")
+
+
+def test_a_running_run_whose_process_is_gone_or_silent_is_interrupted(tmp_path):
+    write_heartbeat(tmp_path)
+    assert run_status(tmp_path, {"status": "running"}) == "running"  # this very process, beating
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    beat = json.loads((tmp_path / HEARTBEAT).read_text())
+    (tmp_path / HEARTBEAT).write_text(json.dumps({**beat, "pid": gone.pid}))
+    assert run_status(tmp_path, {"status": "running"}) == "interrupted"
+    (tmp_path / HEARTBEAT).write_text(json.dumps({**beat, "host": "elsewhere", "time": time.time() - 3600}))
+    assert run_status(tmp_path, {"status": "running"}) == "interrupted"  # another machine, silent for an hour
+    (tmp_path / HEARTBEAT).unlink()
+    assert run_status(tmp_path, {"status": "running"}) == "interrupted"  # killed before its first beat
+    assert run_status(tmp_path, {"status": "stopped"}) == "stopped"
+
+
+def test_a_run_killed_before_its_first_checkpoint_asks_for_restart_and_restarts(tiny_model_dir, tmp_path):
+    data = memorisation_file(tmp_path)
+    run_dir = tmp_path / "early"
+    base = [sys.executable, "-m", "assistant", "--project-dir", str(tmp_path / "project"), "finetune"]
+    command = base + ["--lora", "--base", str(tiny_model_dir), "--data", str(data), "--output", str(run_dir),
+                      "--max-steps", "8", "--save-steps", "100", "--batch-size", "2", "--eval-split", "0"]
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run_dir / HEARTBEAT).exists():
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    status = run_status(run_dir, json.loads((run_dir / "run.json").read_text()))
+    assert status == "interrupted" and last_checkpoint(run_dir) is None
+    resumed = subprocess.run(base + ["--resume", str(run_dir)], cwd=ROOT, capture_output=True, text=True, env=env,
+                             timeout=300)
+    assert resumed.returncode == 1 and "no checkpoint to resume from" in " ".join(resumed.stderr.split())
+    assert "--restart" in " ".join(resumed.stderr.split()) and "Traceback" not in resumed.stderr
+    restarted = subprocess.run(base + ["--resume", str(run_dir), "--restart"], cwd=ROOT, capture_output=True,
+                               text=True, env=env, timeout=300)
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    assert "restarting early from step 0" in restarted.stdout
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "finished" and manifest["metrics"]["steps"] == 8

@@ -120,18 +120,13 @@ class TrainScreen(JobScreen):
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
-        from transformers import AutoTokenizer
-
-        from assistant.models import resolve_model
-        from finetune.train import prepare_data
+        from finetune.train import load_tokenizer, read_data, tokenize_data
         from finetune.types import DataError
-        from index.embedder import quiet_transformers
 
-        location = resolve_model(settings.base, lambda text: self.post_message(ModelProgress(text))).location
-        with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=settings.trust_remote_code)
         try:
-            prepared = prepare_data(settings, tokenizer, self.project_dir)
+            data = read_data(settings, self.project_dir)  # before the model: bad lines show at once
+            tokenizer = load_tokenizer(settings, lambda text: self.post_message(ModelProgress(text)))
+            prepared = tokenize_data(settings, data, tokenizer)
         except (DataError, ValueError) as err:
             self.post_message(DataChecked(error=str(err)))
             return
