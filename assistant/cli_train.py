@@ -185,22 +185,21 @@ def adapters_default(ctx: typer.Context) -> None:
 @adapters_app.command("list")
 def adapters_list() -> None:
     """Training runs with their status, base model, method and eval loss."""
-    from rich.table import Table
-
     from finetune.runs import list_runs
+
+    from .render import print_table
 
     cfg = config()
     runs = list_runs(cfg.project_dir)
     if not runs:
         console.print(f"No training runs in {cfg.project_dir / 'runs'} yet: assistant finetune --data FILE")
         return
-    table = Table(title=f"Runs in {cfg.project_dir / 'runs'}")
-    for column in ("name", "status", "method", "base", "steps", "best eval loss", "created"):
-        table.add_column(column)
-    for run in runs:
-        table.add_row(run.name, run.status, run.method, run.base, str(run.steps),
-                      f"{run.eval_loss:.4f}" if run.eval_loss is not None else "–", run.created)
-    console.print(table)
+    rows = [[run.name, run.status, run.method, Path(run.base).name, str(run.steps),
+             f"{run.eval_loss:.4f}" if run.eval_loss is not None else "–", run.created[:16].replace("T", " ")]
+            for run in runs]
+    columns = [("name", True), ("status", True), ("method", True), ("base", True), ("steps", True),
+               ("eval loss", False), ("created", False)]
+    print_table(console, f"Runs in {cfg.project_dir / 'runs'}", columns, rows)
 
 
 @adapters_app.command("merge")

@@ -13,10 +13,12 @@ A spec is one of:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -24,6 +26,9 @@ from pathlib import Path
 from typing import Callable
 
 from .locations import models_dir
+
+CONVERSION_TIME = "about 30 s on 2 CPU cores"
+"""How long the embedded model's one-time GGUF conversion takes; the message and docs/asking.md say so."""
 
 Progress = Callable[[str], None]
 
@@ -98,7 +103,7 @@ def _gguf_path(model: EmbeddedModel) -> Path:
 
 
 def embedded_folder(model: EmbeddedModel, progress: Progress | None = None) -> Path:
-    """The converted safetensors folder for an embedded model, made on first use (~35 s)."""
+    """The converted safetensors folder for an embedded model, made on first use (CONVERSION_TIME)."""
     gguf = _gguf_path(model)
     stat = gguf.stat()
     # Keyed by the GGUF file's size and mtime, so that a new package version converts afresh.
@@ -106,7 +111,7 @@ def embedded_folder(model: EmbeddedModel, progress: Progress | None = None) -> P
     if (target / "config.json").is_file():
         return target
     if progress:
-        progress(f"Converting {model.gguf_file} to safetensors in {target.parent} (one time, about 30 s)")
+        progress(f"Converting {model.gguf_file} to safetensors in {target.parent} (one time, {CONVERSION_TIME})")
     convert_gguf(gguf, target)
     return target
 
@@ -119,7 +124,9 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     from index.embedder import quiet_transformers
 
     began = time.perf_counter()
-    with quiet_transformers():
+    # In a terminal, transformers' one bar redraws in place; in a log it would be hundreds of lines,
+    # and the caller's progress message already says what is happening.
+    with quiet_transformers(), _tqdm_disabled(not sys.stderr.isatty()):
         loaded = AutoModelForCausalLM.from_pretrained(
             gguf.parent, gguf_file=gguf.name, dtype=torch.float32, **_dequantize_option())
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -136,7 +143,8 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a cache folder is not secret
-        fresh.save_pretrained(staging)
+        with quiet_transformers():
+            fresh.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "assistant-source.json").write_text(json.dumps(
             {"gguf": str(gguf), "seconds": round(time.perf_counter() - began, 1)}, indent=1))
@@ -147,6 +155,21 @@ def convert_gguf(gguf: Path, target: Path) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _tqdm_disabled(disabled: bool):
+    """tqdm bars off (TQDM_DISABLE) while `disabled`, as they were afterwards."""
+    before = os.environ.get("TQDM_DISABLE")
+    if disabled:
+        os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = before
 
 
 def _dequantize_option() -> dict:

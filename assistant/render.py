@@ -44,20 +44,41 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
+def print_table(console: Console, title: str, columns: list[tuple[str, bool]], rows: list[list[str]]) -> None:
+    """A table that fits the terminal: `columns` are (name, essential); the others are left out,
+    last first, until the rows fit the console's width (80 columns still shows every essential one)."""
+    shown = list(range(len(columns)))
+
+    def width(indexes: list[int]) -> int:
+        return sum(max(len(columns[i][0]), *(len(row[i]) for row in rows)) + 3 for i in indexes) + 1
+
+    for i in reversed(range(len(columns))):
+        if width(shown) <= console.width:
+            break
+        if not columns[i][1]:
+            shown.remove(i)
+    table = Table(title=title)
+    for i in shown:
+        table.add_column(columns[i][0], no_wrap=i == 0, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[i] for i in shown))
+    console.print(table)
+
+
 def print_collections(console: Console, infos, project_dir: Path) -> None:
     if not infos:
         console.print(f"No collections under {project_dir}. Create one with: assistant index PATH")
         return
-    table = Table(title=f"Collections in {project_dir}")
-    for column in ("name", "files", "chunks", "embedder", "indexes", "size", "updated"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for info in infos:
         m = info.manifest
         sparse, dense = m["index_settings"]["sparse"], m["index_settings"]["dense"]
-        table.add_row(info.name, str(m["counts"]["files"]), str(m["counts"]["chunks"]),
-                      Path(m["embedder"]["name"]).name, f"{sparse['backend']}/{sparse['variant']} + {dense['kind']}",
-                      human_size(info.size_bytes), m["updated"][:16].replace("T", " "))
-    console.print(table)
+        rows.append([info.name, str(m["counts"]["files"]), str(m["counts"]["chunks"]), human_size(info.size_bytes),
+                     m["updated"][:16].replace("T", " "), Path(m["embedder"]["name"]).name,
+                     f"{sparse['backend']}/{sparse['variant']} + {dense['kind']}"])
+    columns = [("name", True), ("files", True), ("chunks", True), ("size", True), ("updated", True),
+               ("embedder", False), ("indexes", False)]
+    print_table(console, f"Collections in {project_dir}", columns, rows)
 
 
 def print_metrics(console: Console, results: dict[str, dict[str, float]], title: str = "") -> None:

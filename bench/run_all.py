@@ -15,7 +15,7 @@ import time
 from bench import _report
 
 BENCHMARKS = ("retrieval_quality", "bm25_speed", "hybrid_latency", "indexing_throughput", "generation_latency",
-              "answer_quality", "training_throughput")
+              "answer_quality", "training_throughput", "kill_trials")
 
 
 def main(names: list[str] | None = None) -> int:

@@ -190,6 +190,8 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
     source = str(path)
     if not path.exists():
         raise DataError(f"{source}: no such file")
+    if not path.is_dir() and not path.is_file():  # a FIFO, or a link to /dev/zero: never read it
+        raise DataError(f"{source}: not a regular file or a folder; point --data at a data file")
     suffix = path.suffix.lower()
     if path.is_file() and suffix in TEXT_SUFFIXES:
         if format not in ("auto", "text"):

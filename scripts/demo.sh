@@ -16,6 +16,6 @@ echo
 echo "== assistant index tests/fixtures/docs_mixed --collection zorblax"
 $A index tests/fixtures/docs_mixed --collection zorblax
 echo
-# The first run converts the embedded SmolLM2 (GGUF) to safetensors once, about 20 s.
+# The first run converts the embedded SmolLM2 (GGUF) to safetensors once, about 30 s.
 echo "== assistant ask 'What is the default port of the Zorblax 3000?' --collection zorblax --mode rag"
 $A ask "What is the default port of the Zorblax 3000?" --collection zorblax --mode rag --max-new-tokens 96

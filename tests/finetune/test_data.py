@@ -121,7 +121,7 @@ def test_missing_file(tmp_path):
     ('{"instruction": "q"}', "missing field 'output'"),
     ('{"instruction": "q", "output": 5}', "field 'output' must be text, not int"),
     ('{"instruction": "q", "output": ', "invalid JSON"),
-    ('["q", "a"]', "expected an object with fields, found list"),
+    ('["q", "a"]', "expected an object with fields, found an array"),
     ('{"instruction": "q", "output": "  "}', "field 'output' is empty"),
 ])
 def test_bad_jsonl_line_is_named_by_file_and_line(tmp_path, line, reason):
@@ -268,3 +268,13 @@ def test_data_layer_imports_neither_textual_nor_torch():
     code = "import sys, finetune.data, finetune.tokenize; print(sorted(m.split('.')[0] for m in sys.modules))"
     modules = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'textual'" not in modules and "'torch'" not in modules and "'transformers'" not in modules
+
+
+def test_a_fifo_or_a_link_to_a_device_is_refused_without_reading_it(tmp_path):
+    import os
+
+    os.symlink("/dev/zero", tmp_path / "zero.jsonl")
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    for name in ("zero.jsonl", "pipe.jsonl"):
+        with pytest.raises(DataError, match=f"{name}: not a regular file"):
+            load_examples(tmp_path / name)
