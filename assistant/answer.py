@@ -91,7 +91,8 @@ class Answer:
     """Score of the best-matching source sentence (0..1), compared with grounding.min_relevance."""
     style: str = "generate"
     """How the answer was written: generate (by the model), quote (the model copied a stretch of a
-    source sentence) or extract (a source sentence itself; the model was not asked)."""
+    source sentence), extract (a source sentence itself) or "not found" (retrieval found nothing
+    relevant); the model is not asked for the last two."""
 
     @property
     def cited(self) -> list[Source]:
@@ -312,7 +313,7 @@ class Assistant:
         sources = tuple(Source(n, hit.chunk, hit.score, False) for n, hit in enumerate(plan.given, start=1))
         return Answer(plan.question, text, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
                       sources, Generation(text, 0, 0, 0.0, 0.0), plan.retrieval_seconds, abstained=True,
-                      relevance=plan.relevance)
+                      relevance=plan.relevance, style="not found")
 
 
 @dataclass

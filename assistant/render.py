@@ -177,8 +177,8 @@ def answer_line(answer) -> str:
         parts.append(f"adapter {adapter.parent.name if adapter.name == 'adapter' else adapter.name}")
     if m["collection"]:
         parts.append(f"collection {m['collection']}")
-    if m.get("style") == "extract":
-        parts.append(f"quoted from the sources in {m['retrieval_seconds']:.2f} s (the model wrote nothing)")
+    if m.get("style") in ("extract", "not found"):
+        parts.append(f"answered from the sources in {m['retrieval_seconds']:.2f} s (the model wrote nothing)")
     else:
         parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")
         parts.append(f"first token {m['first_token_seconds']:.2f} s, {m['tokens_per_second']:.1f} tok/s")

@@ -138,7 +138,7 @@ def test_nothing_relevant_means_no_generation_and_the_nearest_passages(project, 
         "Who painted the Mona Lisa?", mode="rag", on_token=streamed.append)
     assert answer.abstained and answer.text == NOT_FOUND and "".join(streamed) == NOT_FOUND
     assert answer.generation.new_tokens == 0 and answer.sources and not answer.cited
-    assert answer.relevance < 0.95
+    assert answer.relevance < 0.95 and answer.style == "not found" and "model wrote nothing" in answer_line(answer)
     data = answer.to_json()
     assert data["abstained"] is True and data["supported"] is None and data["evidence"] == []
     assert answer_notes(answer)[0][1].startswith("Not found in the documents")
@@ -170,7 +170,7 @@ def test_an_extracted_or_quoted_answer_copies_the_best_sentence_and_cites_it(pro
     assert answer.style == style == answer.to_json()["style"]
     if style == "extract":  # the sentence itself, under its heading; the model is not asked
         assert copied.endswith(best.text) and answer.generation.new_tokens == 0
-        assert "quoted from the sources" in answer_line(answer) and "new tokens" not in answer_line(answer)
+        assert "the model wrote nothing" in answer_line(answer) and "new tokens" not in answer_line(answer)
     else:  # the random model picks a stretch of the sentence, token for token
         assert copied and copied in best.text and answer.generation.new_tokens > 0
         assert "new tokens" in answer_line(answer)
