@@ -209,13 +209,13 @@ def eval_retrieval(
 
 
 def _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
-                   grounding=None, grounding_adapter=None):
+                   grounding=None, grounding_adapter=None, answer_style=None):
     from .config import ConfigError, override
 
     cfg = config()
     try:
         cfg.chat = override(cfg.chat, mode=mode, collection=collection, adapter=adapter, sources=sources)
-        cfg.grounding = override(cfg.grounding, enabled=grounding, adapter=grounding_adapter)
+        cfg.grounding = override(cfg.grounding, enabled=grounding, adapter=grounding_adapter, answer=answer_style)
         cfg.model = override(cfg.model, name=model, device=device, load_in_4bit=load_in_4bit)
         cfg.generation = override(cfg.generation, max_new_tokens=max_new_tokens, temperature=temperature)
     except ConfigError as err:
@@ -246,6 +246,8 @@ MODE_HELP = "base, rag, sft or rag+sft (default rag)."
 GROUNDING_HELP = ("Answer from the best-matching sentences, show the evidence, say when the documents "
                   "don't hold the answer (default on).")
 GROUNDING_ADAPTER_HELP = "Use the shipped grounded-answering adapter in rag mode on the embedded model (default off)."
+ANSWER_HELP = ("How a grounded answer is written: extract (the best sentence), quote (the model copies a stretch of "
+               "it) or generate (the model writes); default by model size.")
 
 
 @app.command()
@@ -264,12 +266,13 @@ def ask(
     grounding: Optional[bool] = typer.Option(None, "--grounding/--no-grounding", help=GROUNDING_HELP),
     grounding_adapter: Optional[bool] = typer.Option(None, "--grounding-adapter/--no-grounding-adapter",
                                                      help=GROUNDING_ADAPTER_HELP),
+    answer_style: Optional[str] = typer.Option(None, "--answer", help=ANSWER_HELP),
 ) -> None:
     """Answer one question, streamed, then the evidence under it and the sources it cited."""
     from .render import print_answer_footer
 
     cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
-                         grounding, grounding_adapter)
+                         grounding, grounding_adapter, answer_style)
     helper = _assistant(cfg)
     stream = None if as_json else (lambda text: console.print(text, end="", markup=False, highlight=False, soft_wrap=True))
     try:
@@ -300,6 +303,7 @@ def chat(
     grounding: Optional[bool] = typer.Option(None, "--grounding/--no-grounding", help=GROUNDING_HELP),
     grounding_adapter: Optional[bool] = typer.Option(None, "--grounding-adapter/--no-grounding-adapter",
                                                      help=GROUNDING_ADAPTER_HELP),
+    answer_style: Optional[str] = typer.Option(None, "--answer", help=ANSWER_HELP),
 ) -> None:
     """Chat in the terminal, with history; /mode, /sources, /reset, /quit."""
     import threading
@@ -308,7 +312,7 @@ def chat(
     from .render import print_answer_footer, print_sources
 
     cfg = _chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
-                         grounding, grounding_adapter)
+                         grounding, grounding_adapter, answer_style)
     session = Chat(_assistant(cfg))
     console.print(f"[bold]assistant chat[/] · mode {session.mode} · model {cfg.model.name}"
                   + (f" · collection {cfg.chat.collection}" if "rag" in session.mode else "")
