@@ -478,7 +478,7 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: dict, prepared: PreparedD
         with warnings.catch_warnings():
             # Checkpoints of a base named like "smollm2-135m-instruct" make PEFT look it up on the hub.
             warnings.filterwarnings("ignore", message="(Unable to fetch remote file|Could not find a config file)")
-            outcome = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            outcome = _run_trainer(trainer, checkpoint)
     except BaseException as err:
         _finish(run_dir, manifest, "failed" if not isinstance(err, KeyboardInterrupt) else "stopped",
                 error=f"{type(err).__name__}: {err}")
@@ -503,6 +503,23 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: dict, prepared: PreparedD
     _finish(run_dir, manifest, "finished", metrics=metrics, output=str(output),
             finished=datetime.now().isoformat(timespec="seconds"))
     return RunResult(run_dir, output, "finished", metrics)
+
+
+def _run_trainer(trainer, checkpoint: Path | None):
+    """trainer.train, from `checkpoint` when given. A checkpoint of the last step (the run was
+    killed while saving its output) is loaded instead of trained on: training on from the last
+    step would take one step more than the run asked for."""
+    from transformers import TrainerState
+    from transformers.trainer_utils import TrainOutput
+
+    if checkpoint is not None:
+        state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
+        if state.max_steps and state.global_step >= state.max_steps:
+            trainer._load_from_checkpoint(str(checkpoint))
+            trainer.state = state
+            losses = [row["loss"] for row in state.log_history if "loss" in row]
+            return TrainOutput(state.global_step, sum(losses) / len(losses) if losses else 0.0, {})
+    return trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
 
 def _add_fault_points(trainer) -> None:

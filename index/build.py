@@ -322,6 +322,7 @@ def build_collection(
 
         if (reusable and not plan.to_load and not plan.removed
                 and previous["index_settings"] == _index_settings(config)):
+            collection.remove_stale()  # a build killed after publishing may have left the old version
             _report_problems({**plan.problems, **plan.skipped}, report, reporter)
             report.chunks = previous["counts"]["chunks"]
             report.seconds = time.perf_counter() - began

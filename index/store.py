@@ -155,11 +155,17 @@ class Collection:
         fault_point("publish:fsynced")
         atomic_write_text(self.path / CURRENT, version.name + "\n", fault="publish:current-temp-written")
         fault_point("publish:current-swapped")
+        self.remove_stale()
+
+    def remove_stale(self) -> None:
+        """Remove every version folder but the live one, and pointer files left half-written: what a
+        build killed before or while cleaning up leaves behind."""
+        live = self.version_dir().name
         for other in self.path.glob("v-*"):
-            if other != version and other.is_dir():
+            if other.name != live and other.is_dir():
                 shutil.rmtree(other, ignore_errors=True)
                 fault_point("publish:cleaning")
-        for stale in self.path.glob(f".{CURRENT}.*.tmp"):  # left by a build killed while swapping
+        for stale in self.path.glob(f".{CURRENT}.*.tmp"):
             stale.unlink(missing_ok=True)
 
     def remove(self) -> None:
