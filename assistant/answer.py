@@ -21,14 +21,14 @@ from typing import Sequence
 
 from index.types import Chunk
 
-from .config import MODES, Config
+from .config import MODES, Config, Mode
 from .generation import Generation, OnToken, count_prompt_tokens, generate
 from .grounded_adapter import shipped_adapter
 from .grounding import (Evidence, Sentence, SentenceScorer, excerpts, not_found_text, says_not_found,
                         split_sentences, support_answer, unknown_names, with_section)
-from .models import LoadedModel, ModelError, Progress, find_adapter, load_model, resolve_model
+from lm.models import LoadedModel, ModelError, Progress, find_adapter, load_model, resolve_model
 from .metrics import strip_citations
-from .prompts import STYLES, Turn, attribute, fit_prompt, parse_citations
+from lm.prompts import STYLES, Turn, attribute, fit_prompt, parse_citations
 
 SMALL_MODEL = 1_000_000_000
 """Models below this many parameters get the `small` prompt profile."""
@@ -168,8 +168,7 @@ class Assistant:
         mode = mode or chat.mode
         if mode not in MODES:
             raise ModelError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
-        uses_adapter = mode in ("sft", "rag+sft")
-        retrieves = mode in ("rag", "rag+sft")
+        uses_adapter, retrieves = Mode.named(mode).uses_adapter, Mode.named(mode).retrieves
         adapter = adapter if adapter is not None else chat.adapter
         if uses_adapter and not adapter:
             raise ModelError(f"mode {mode} needs a fine-tuned adapter: pass --adapter RUN "
@@ -361,28 +360,3 @@ class Plan:
         """The heading a sentence sits under, in the prompt's numbering ('' when it has none)."""
         title_path = self.given[sentence.source - 1].chunk.title_path
         return title_path[-1] if title_path else ""
-
-
-class Chat:
-    """A conversation: history of turns, a current mode, and the last answer's sources."""
-
-    def __init__(self, helper: Assistant, mode: str | None = None) -> None:
-        self.helper = helper
-        self.mode = mode or helper.config.chat.mode
-        self.history: list[Turn] = []
-        self.last: Answer | None = None
-
-    def ask(self, question: str, on_token: OnToken | None = None, stop: threading.Event | None = None) -> Answer:
-        answer = self.helper.answer(question, self.mode, self.history, on_token=on_token, stop=stop)
-        self.history.append(Turn(question, answer.text))
-        self.last = answer
-        return answer
-
-    def set_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ModelError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
-        self.mode = mode
-
-    def reset(self) -> None:
-        self.history.clear()
-        self.last = None

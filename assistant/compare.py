@@ -30,20 +30,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
-from .config import MODES
+from .config import MODES, RAG_MODES, SFT_MODES
 from .compare_report import format_ci, markdown_report, plot_metrics, render_table, summary_rows
 from .metrics import CI, METRICS, bootstrap_ci, exact_match, faithfulness, rouge_l, strip_citations, token_f1
-from .questions import QAPair
+from lm.questions import QAPair
+from index.errors import UserError
+from index.errors import ConfigError
 
-RAG_MODES = ("rag", "rag+sft")
-SFT_MODES = ("sft", "rag+sft")
 
 Judge = Callable[[str, Sequence[str]], "float | None"]
 """(answer, retrieved texts) → faithfulness in [0, 1]; an NLI model or an LLM judge can stand in for
 the default token-support score."""
 
 
-class ExperimentError(Exception):
+class ExperimentError(UserError):
     """A saved experiment is missing or unreadable; the message says which and what exists."""
 
 
@@ -52,7 +52,7 @@ def parse_modes(text: str) -> tuple[str, ...]:
     modes = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
-        raise ValueError(f"unknown mode(s) {', '.join(unknown) or '(none)'}: choose from {','.join(MODES)}")
+        raise ConfigError(f"unknown mode(s) {', '.join(unknown) or '(none)'}: choose from {','.join(MODES)}")
     return modes
 
 
@@ -87,11 +87,11 @@ class CompareConfig:
         parse_modes(",".join(self.modes))
         stray = sorted(set(self.adapters) - set(SFT_MODES))
         if stray:
-            raise ValueError(f"adapters given for {', '.join(stray)}: only {' and '.join(SFT_MODES)} use one")
+            raise ConfigError(f"adapters given for {', '.join(stray)}: only {' and '.join(SFT_MODES)} use one")
         if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be at least 1, not {self.limit}")
+            raise ConfigError(f"limit must be at least 1, not {self.limit}")
         if not 0 < self.confidence < 1:
-            raise ValueError(f"confidence must be between 0 and 1, not {self.confidence}")
+            raise ConfigError(f"confidence must be between 0 and 1, not {self.confidence}")
 
     def adapter_for(self, mode: str) -> str | None:
         return self.adapters.get(mode, self.adapter) if mode in SFT_MODES else None
@@ -253,7 +253,7 @@ def difference(result: CompareResult, better: str, worse: str, metric: str = "f1
 
 def check_modes(config: CompareConfig, assistant) -> dict[str, str | None]:
     """Fail before any answer when a mode lacks what it needs; returns mode → adapter folder."""
-    from .models import ModelError
+    from lm.models import ModelError
 
     chat = assistant.config.chat
     adapters = {}
@@ -342,13 +342,13 @@ def experiments_dir(project_dir: Path) -> Path:
 def save_compare(result: CompareResult, folder: Path, against: CompareResult | None = None, notes: str = "") -> Path:
     """Write report.md, results.json, rows.jsonl, metrics.png and manifest.json into `folder`;
     `against` adds a saved run's means to the report's table, `notes` a paragraph under it."""
-    from finetune.runs import write_json_atomic
+    from index.files import atomic_write_json
     from index.store import atomic_write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / "manifest.json", result.manifest)
-    write_json_atomic(folder / "results.json", result.to_json())
+    atomic_write_json(folder / "manifest.json", result.manifest)
+    atomic_write_json(folder / "results.json", result.to_json())
     atomic_write_text(folder / "rows.jsonl",
                       "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in result.rows))
     plot_metrics(result, folder / "metrics.png")

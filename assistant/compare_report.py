@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import SFT_MODES
 from .metrics import CI, METRIC, METRICS
 
 if TYPE_CHECKING:
     from .compare import CompareResult
 
-SFT_MODES = ("sft", "rag+sft")
 REPORTED_QUESTIONS = 100
 """Questions shown side by side in report.md; every row is in rows.jsonl."""
 

@@ -38,13 +38,38 @@ from pathlib import Path
 
 from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
+from index.errors import ConfigError
 
 CONFIG_NAME = "assistant.toml"
-MODES = ("base", "rag", "sft", "rag+sft")
 
 
-class ConfigError(Exception):
-    """A config file or value is wrong; the message names the file and the key."""
+@dataclass(frozen=True)
+class Mode:
+    """One way of answering: whether it retrieves from a collection and answers with an adapter."""
+
+    name: str
+    retrieves: bool
+    uses_adapter: bool
+    description: str
+
+    @classmethod
+    def named(cls, name: str) -> "Mode":
+        """Mode.named("rag+sft").uses_adapter → True; an unknown name raises ConfigError."""
+        for mode in MODE_TABLE:
+            if mode.name == name:
+                return mode
+        raise ConfigError(f"mode {name!r}: choose one of {', '.join(MODES)}")
+
+
+MODE_TABLE = (
+    Mode("base", retrieves=False, uses_adapter=False, description="the model alone"),
+    Mode("rag", retrieves=True, uses_adapter=False, description="the model with retrieved sources"),
+    Mode("sft", retrieves=False, uses_adapter=True, description="the model with a fine-tuned adapter"),
+    Mode("rag+sft", retrieves=True, uses_adapter=True, description="the adapter and retrieval together"),
+)
+MODES = tuple(mode.name for mode in MODE_TABLE)
+RAG_MODES = tuple(mode.name for mode in MODE_TABLE if mode.retrieves)
+SFT_MODES = tuple(mode.name for mode in MODE_TABLE if mode.uses_adapter)
 
 
 @dataclass
@@ -75,13 +100,13 @@ class GenerationConfig:
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be at least 1, not {self.max_new_tokens}")
+            raise ConfigError(f"max_new_tokens must be at least 1, not {self.max_new_tokens}")
         if self.temperature < 0:
-            raise ValueError(f"temperature must be 0 or more, not {self.temperature}")
+            raise ConfigError(f"temperature must be 0 or more, not {self.temperature}")
         if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], not {self.top_p}")
+            raise ConfigError(f"top_p must be in (0, 1], not {self.top_p}")
         if self.context_tokens is not None and self.context_tokens <= self.max_new_tokens:
-            raise ValueError(f"context_tokens ({self.context_tokens}) must exceed max_new_tokens "
+            raise ConfigError(f"context_tokens ({self.context_tokens}) must exceed max_new_tokens "
                              f"({self.max_new_tokens})")
 
 
@@ -100,9 +125,9 @@ class ChatConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.sources < 1:
-            raise ValueError(f"sources must be at least 1, not {self.sources}")
+            raise ConfigError(f"sources must be at least 1, not {self.sources}")
 
 
 PROFILES = ("auto", "small", "large")
@@ -144,20 +169,20 @@ class GroundingConfig:
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
-            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
-        from .prompts import STYLES
+            raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        from lm.prompts import STYLES
 
         if self.style is not None and self.style not in STYLES:
-            raise ValueError(f"style must be one of {', '.join(STYLES)}, not {self.style!r}")
+            raise ConfigError(f"style must be one of {', '.join(STYLES)}, not {self.style!r}")
         if self.answer is not None and self.answer not in ANSWER_STYLES:
-            raise ValueError(f"answer must be one of {', '.join(ANSWER_STYLES)}, not {self.answer!r}")
+            raise ConfigError(f"answer must be one of {', '.join(ANSWER_STYLES)}, not {self.answer!r}")
         if self.sentences is not None and self.sentences < 0:
-            raise ValueError(f"sentences must be 0 or more, not {self.sentences}")
+            raise ConfigError(f"sentences must be 0 or more, not {self.sentences}")
         if self.candidates < 1:
-            raise ValueError(f"candidates must be at least 1, not {self.candidates}")
+            raise ConfigError(f"candidates must be at least 1, not {self.candidates}")
         for name in ("min_relevance", "min_support"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
+                raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
 
 
 SECTIONS = {"index": IndexConfig, "retrieval": RetrievalConfig, "model": ModelConfig,

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
-from .compare import CompareConfig, CompareResult, Progress, difference, format_ci, save_compare
+from .compare import CompareConfig, CompareResult, ExperimentError, Progress, difference, format_ci, save_compare
 from .config import MODES, Config
-from .questions import QAPair, QuestionError, load_questions
+from lm.questions import QAPair, QuestionError, load_questions
+from index.errors import ConfigError
 
 
 @dataclass
@@ -70,14 +71,14 @@ class ExperimentConfig:
 
         self.modes = parse_modes(self.modes if isinstance(self.modes, str) else ",".join(self.modes))
         if self.articles is not None and self.articles < 1:
-            raise ValueError(f"articles must be at least 1, not {self.articles}")
+            raise ConfigError(f"articles must be at least 1, not {self.articles}")
         if not 0 < self.test_share < 1:
-            raise ValueError(f"test_share must be between 0 and 1, not {self.test_share}")
+            raise ConfigError(f"test_share must be between 0 and 1, not {self.test_share}")
         if self.method not in ("lora", "qlora", "dora"):
-            raise ValueError(f"method must be lora, qlora or dora, not {self.method!r}")
+            raise ConfigError(f"method must be lora, qlora or dora, not {self.method!r}")
         for name in ("max_train_questions", "max_test_questions", "max_steps"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
 
 
 @dataclass
@@ -175,7 +176,7 @@ def question_record(pair: QAPair) -> dict:
 
 def sft_record(pair: QAPair) -> dict:
     """Plain SFT example in OpenAI messages: exactly the sft-mode prompt, then the first gold answer."""
-    from .prompts import build_messages
+    from lm.prompts import build_messages
 
     return {"messages": build_messages(pair.question, None) + [{"role": "assistant", "content": pair.answers[0]}]}
 
@@ -202,17 +203,18 @@ def index_paragraphs(paragraphs_file: Path, project_dir: Path, name: str, settin
 def _reusable(run_dir: Path, train_config) -> bool:
     """A finished run with the same settings (name and output aside) trained on the same files."""
     from finetune.runs import file_hash, read_manifest
+    from finetune.types import RunError
 
     try:
         manifest = read_manifest(run_dir)
-    except (FileNotFoundError, ValueError):
+    except RunError:
         return False
-    if manifest.get("status") != "finished" or not (run_dir / "adapter").is_dir():
+    if manifest.status != "finished" or not (run_dir / "adapter").is_dir():
         return False
     ignored = {"name", "output"}
-    same = {k: v for k, v in manifest.get("config", {}).items() if k not in ignored}
+    same = {k: v for k, v in manifest.config.items() if k not in ignored}
     wanted = {k: v for k, v in dataclasses.asdict(train_config).items() if k not in ignored}
-    hashes = sorted(f["sha256"] for f in manifest.get("data", []))
+    hashes = sorted(f["sha256"] for f in manifest.data)
     return same == wanted and hashes == sorted(file_hash(Path(f)) for f in train_config.data)
 
 
@@ -222,7 +224,7 @@ def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks) -> T
 
     run_dir = runs_dir(project_dir) / train_config.name
     if _reusable(run_dir, train_config):
-        seconds = read_manifest(run_dir).get("metrics", {}).get("seconds", 0.0)
+        seconds = read_manifest(run_dir).metrics.get("seconds", 0.0)
         hooks.message(f"reusing finished run {run_dir.name} (same settings and data)")
         return TrainedRun(run_dir.name, run_dir, seconds, True)
     if run_dir.exists():  # an older or unfinished run under this name: keep it, train beside it
@@ -231,7 +233,7 @@ def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks) -> T
     hooks.message(f"training {train_config.name} ({train_config.method}, {kind} SFT)")
     outcome = train(train_config, project_dir, hooks=hooks.train)
     if outcome.status != "finished":
-        raise RuntimeError(f"training run {outcome.run_dir} {outcome.status}; resume it with "
+        raise ExperimentError(f"training run {outcome.run_dir} {outcome.status}; resume it with "
                            f"`assistant finetune --resume {outcome.run_dir}` or run the experiment again")
     return TrainedRun(outcome.run_dir.name, outcome.run_dir, outcome.metrics.get("seconds", 0.0), False)
 

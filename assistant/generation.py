@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .config import GenerationConfig
-from .models import LoadedModel
+from lm.models import LoadedModel
 
 OnToken = Callable[[str], None]
 

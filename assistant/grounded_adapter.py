@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .metrics import contains_answer
-from .questions import QAPair
+from lm.questions import QAPair
 
 ADAPTERS = Path(__file__).resolve().parent / "adapters"
 FOR_MODEL = {"smollm2-135m-instruct": "grounding-smollm2-135m"}
@@ -36,7 +36,7 @@ SQUAD_TRAIN_ARTICLES = 4
 
 def shipped_adapter(model: str) -> Path | None:
     """The shipped grounding adapter for `model` (an embedded model's name), if there is one."""
-    from .models import canonical_name
+    from lm.models import canonical_name
 
     folder = FOR_MODEL.get(canonical_name(model))
     path = ADAPTERS / folder if folder else None
@@ -70,7 +70,7 @@ def grounded_examples(pairs: Sequence[QAPair], helper, collection: str) -> list[
 
 def _squad_training_pairs(path: Path, articles: int, answerable: int, unanswerable: int, seed: int):
     from .experiment import load_squad
-    from .questions import load_questions
+    from lm.questions import load_questions
 
     data = load_squad(path, articles)
     titles = {p.title for p in data.paragraphs}
@@ -90,7 +90,7 @@ def build_training_data(project: Path, out: Path, squad_file: Path | None, seed:
     from .answer import Assistant
     from .config import Config
     from .experiment import index_paragraphs, write_jsonl
-    from .questions import load_questions
+    from lm.questions import load_questions
 
     config = Config(project_dir=project)
     config.grounding = dataclasses.replace(config.grounding, min_relevance=0.0, adapter=False)

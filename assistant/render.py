@@ -72,9 +72,9 @@ def print_collections(console: Console, infos, project_dir: Path) -> None:
     rows = []
     for info in infos:
         m = info.manifest
-        sparse, dense = m["index_settings"]["sparse"], m["index_settings"]["dense"]
-        rows.append([info.name, str(m["counts"]["files"]), str(m["counts"]["chunks"]), human_size(info.size_bytes),
-                     m["updated"][:16].replace("T", " "), Path(m["embedder"]["name"]).name,
+        sparse, dense = m.index_settings["sparse"], m.index_settings["dense"]
+        rows.append([info.name, str(len(m.files)), str(m.chunks), human_size(info.size_bytes),
+                     m.updated[:16].replace("T", " "), Path(m.embedder).name,
                      f"{sparse['backend']}/{sparse['variant']} + {dense['kind']}"])
     columns = [("name", True), ("files", True), ("chunks", True), ("size", True), ("updated", True),
                ("embedder", False), ("indexes", False)]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import platform
-import secrets
 import time
 from pathlib import Path
+
+from index.files import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -58,17 +59,11 @@ def environment() -> dict:
             "numpy": numpy.__version__, "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write(name: str, payload: dict, markdown: str) -> Path:
     """Write bench/results/<name>.json and <name>.md (each atomically); print the Markdown."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"benchmark": name, "environment": environment(), **payload}
-    atomic_write(RESULTS / f"{name}.json", json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
-    atomic_write(RESULTS / f"{name}.md", markdown.rstrip() + "\n")
+    atomic_write_text(RESULTS / f"{name}.json", json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(RESULTS / f"{name}.md", markdown.rstrip() + "\n")
     print(markdown)
     return RESULTS / f"{name}.md"

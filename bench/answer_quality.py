@@ -86,7 +86,7 @@ def squad_questions(path: Path, per_kind: int):
     out from the grounding adapter's training), spread over it (every n-th); the collection holds
     the paragraphs of every article, so the others are distractors."""
     from assistant.experiment import load_squad
-    from assistant.questions import load_questions
+    from lm.questions import load_questions
 
     data = load_squad(path)
     held_out = data.paragraphs[-1].title  # the article the grounding adapter never saw
@@ -105,7 +105,7 @@ def build_sets(project: Path):
     """{set name: (collection, questions)}, collections indexed into `project`."""
     from assistant.config import Config
     from assistant.experiment import index_paragraphs, write_jsonl
-    from assistant.questions import load_questions
+    from lm.questions import load_questions
     from index.build import build_collection
     from index.store import Collection
 

@@ -37,7 +37,7 @@ def main() -> None:
     from assistant.answer import Assistant
     from assistant.config import ChatConfig, Config, GenerationConfig
     from assistant.generation import render_prompt
-    from assistant.prompts import build_messages
+    from lm.prompts import build_messages
     from index.build import build_collection
     from index.evaluate import BEIR_LOADER, load_beir
     from index.store import Collection

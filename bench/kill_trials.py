@@ -106,7 +106,7 @@ def tiny_model(folder: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from assistant.models import DEFAULT_MODEL, resolve_model
+    from lm.models import DEFAULT_MODEL, resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(DEFAULT_MODEL).location)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
@@ -147,7 +147,7 @@ def finetune_trials(workdir: Path, rng: random.Random) -> list[dict]:
             resume = ["--output", str(run_dir)]
         resume_code, _ = run(["finetune"] + resume if status != "no run yet" else args + resume, workdir / "project")
         manifest = read_manifest(run_dir)
-        steps = manifest.get("metrics", {}).get("steps")
+        steps = manifest.metrics.get("steps")
         rows.append({"trial": number, "kill": point or f"at {after:.1f} s", "exit": code, "status": status,
                      "checkpoint": checkpoint.name if checkpoint else None, "resume_exit": resume_code, "steps": steps,
                      "ok": status in ("interrupted", "no run yet") and resume_code == 0 and steps == 40

@@ -45,7 +45,7 @@ def main(names: list[str] | None = None) -> int:
     env_line = ", ".join(f"{k} {v}" for k, v in _report.environment().items())
     summary = "# Benchmarks\n\n" + f"{env_line}\n\n" + "\n".join(sections)
     _report.RESULTS.mkdir(parents=True, exist_ok=True)
-    _report.atomic_write(_report.RESULTS / "SUMMARY.md", summary)
+    _report.atomic_write_text(_report.RESULTS / "SUMMARY.md", summary)
     print(summary)
     return 1 if failed else 0
 

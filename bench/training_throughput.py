@@ -58,7 +58,7 @@ def build_model(name: str, folder: Path) -> str:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from assistant.models import resolve_model
+    from lm.models import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m-instruct").location)
     config = LlamaConfig(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
@@ -103,7 +103,7 @@ def run_trl(spec: str, data: Path, steps: int, batch: int, out: Path) -> dict:
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from assistant.models import load_model
+    from lm.models import load_model
 
     loaded = load_model(spec, load_in_4bit=True)
     rows = [json.loads(line) for line in data.read_text().splitlines()]

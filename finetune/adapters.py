@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from finetune.runs import find_run, read_manifest
+from finetune.types import RunError
+from index.files import staged_folder
 
 
 def run_adapter(value: str | Path, project_dir: Path) -> Path:
@@ -18,8 +17,8 @@ def run_adapter(value: str | Path, project_dir: Path) -> Path:
     run = find_run(value, project_dir)
     adapter = run / "adapter"
     if not (adapter / "adapter_config.json").is_file():
-        status = read_manifest(run).get("status", "?")
-        raise FileNotFoundError(f"run {run.name} has no adapter (status: {status}); "
+        status = read_manifest(run).status
+        raise RunError(f"run {run.name} has no adapter (status: {status}); "
                                 f"a stopped run can be finished with assistant finetune --resume {run}")
     return adapter
 
@@ -30,22 +29,15 @@ def merge_adapter(adapter: Path, out: Path, dtype: str = "float32") -> Path:
     The base is loaded in full precision even for QLoRA adapters: merging into 4-bit weights would
     round the adapter away.
     """
-    from assistant.models import adapter_base, load_model
+    from lm.models import adapter_base, load_model
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty; choose another --out")
+        raise RunError(f"{out} exists and is not empty; choose another --out")
     base = adapter_base(adapter)
     loaded = load_model(base, adapter=adapter, device="cpu", dtype=dtype)
     merged = loaded.model.merge_and_unload()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         merged.save_pretrained(staging)
         loaded.tokenizer.save_pretrained(staging)
-        if out.exists():
-            out.rmdir()
-        os.rename(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out

@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.errors import ConfigError
+
 METHODS = ("qlora", "lora", "dora", "full", "freeze", "prefix", "prompt-tuning")
 ADAPTER_METHODS = ("qlora", "lora", "dora", "prefix", "prompt-tuning")
 """Methods that save a PEFT adapter; the others save a whole model."""
@@ -132,7 +134,7 @@ class TrainConfig:
 
 def _check(ok: bool, message: str) -> None:
     if not ok:
-        raise ValueError(message)
+        raise ConfigError(message)
 
 
 def load_train_config(path: Path, base: TrainConfig | None = None) -> TrainConfig:
@@ -143,14 +145,14 @@ def load_train_config(path: Path, base: TrainConfig | None = None) -> TrainConfi
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: config file not found") from None
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path}: invalid TOML ({err})") from err
+        raise ConfigError(f"{path}: invalid TOML ({err})") from err
     values = data.get("finetune", data)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     for key in ("data", "eval_data"):
         if key in values:
             files = [values[key]] if isinstance(values[key], str) else values[key]
@@ -158,7 +160,7 @@ def load_train_config(path: Path, base: TrainConfig | None = None) -> TrainConfi
     try:
         return dataclasses.replace(base or TrainConfig(), **values)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: {err}") from err
+        raise ConfigError(f"{path}: {err}") from err
 
 
 def presets() -> dict[str, Path]:

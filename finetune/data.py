@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, NamedTuple
 from .formats import Format, describe, detect_format, formats_with
 from .formats.text import split_blocks
 from .types import BadRecord, DataError, Example, LoadedData
+from index.errors import ConfigError
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst")
 SHOWN_BAD = 5
@@ -312,7 +313,7 @@ def split_examples(examples: list[Example], eval_split: float, seed: int) -> Spl
     [8, 2]
     """
     if not 0 <= eval_split < 1:
-        raise ValueError(f"eval_split must be at least 0 and below 1, got {eval_split}")
+        raise ConfigError(f"eval_split must be at least 0 and below 1, got {eval_split}")
     count = 0
     if eval_split > 0 and len(examples) >= 2:
         count = min(max(1, round(len(examples) * eval_split)), len(examples) - 1)

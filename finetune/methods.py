@@ -36,7 +36,7 @@ def setup_dora(model, config: TrainConfig):
 
 
 def setup_qlora(model, config: TrainConfig):
-    """The base arrives in 4-bit NF4 (see finetune.quant); norms go to float32, LoRA on every linear."""
+    """The base arrives in 4-bit NF4 (see lm.quant); norms go to float32, LoRA on every linear."""
     from peft import prepare_model_for_kbit_training
 
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)

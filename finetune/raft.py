@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Sequence
 
-from assistant.prompts import build_messages
-from assistant.questions import QAPair
+from lm.prompts import build_messages
+from lm.questions import QAPair
 from index.config import RetrievalConfig
 from index.store import atomic_write_text
 from index.types import Chunk, Hit
 
 from .types import BadRecord, Example
+from index.errors import ConfigError
 
 if TYPE_CHECKING:
     from index.retriever import Retriever
@@ -51,14 +52,14 @@ class RaftConfig:
 
     def __post_init__(self) -> None:
         if self.distractors < 0:
-            raise ValueError(f"distractors must be 0 or more, got {self.distractors}")
+            raise ConfigError(f"distractors must be 0 or more, got {self.distractors}")
         if not 0.0 <= self.oracle_share <= 1.0:
-            raise ValueError(f"oracle_share must be between 0 and 1, got {self.oracle_share}")
+            raise ConfigError(f"oracle_share must be between 0 and 1, got {self.oracle_share}")
         if self.distractors == 0 and self.oracle_share < 1.0:
-            raise ValueError("with distractors = 0 an example without the oracle would have no sources; "
+            raise ConfigError("with distractors = 0 an example without the oracle would have no sources; "
                              "set distractors to 1 or more, or oracle_share to 1")
         if self.candidates <= self.distractors:
-            raise ValueError(f"candidates ({self.candidates}) must be more than distractors ({self.distractors}): "
+            raise ConfigError(f"candidates ({self.candidates}) must be more than distractors ({self.distractors}): "
                              f"one retrieved chunk may be the oracle itself")
 
 
@@ -224,6 +225,17 @@ def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConf
     stats = RaftStats(with_oracle=len(keep), without_oracle=len(found) - len(keep), no_oracle=no_oracle,
                       no_answer=no_answer)
     return RaftData(examples, stats, skipped)
+
+
+def raft_from_files(files: Sequence[str | Path], project_dir: Path, collection: str,
+                    config: RaftConfig | None = None) -> RaftData:
+    """RAFT examples for the questions in `files` (JSONL or SQuAD), answered from `collection`:
+    what `assistant data raft` writes and `assistant finetune --raft` trains on."""
+    from index.retriever import open_collection
+    from lm.questions import load_questions
+
+    pairs = [pair for path in files for pair in load_questions(Path(path))]
+    return build_raft(pairs, open_collection(Path(project_dir), collection), config)
 
 
 def example_json(example: Example) -> dict:

@@ -17,11 +17,14 @@ import json
 import os
 import shutil
 import socket
-import tempfile
 import time
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from finetune.types import RunError
+from index.files import atomic_write_json
 
 MANIFEST = "run.json"
 METRICS = "metrics.jsonl"
@@ -59,23 +62,12 @@ def new_run_name(method: str) -> str:
     return f"{method}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=1, ensure_ascii=False, default=str)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temp, path)
-
-
 def hostname() -> str:
     return socket.gethostname()
 
 
 def write_heartbeat(run_dir: Path) -> None:
-    write_json_atomic(Path(run_dir) / HEARTBEAT, {"pid": os.getpid(), "host": hostname(), "time": time.time()})
+    atomic_write_json(Path(run_dir) / HEARTBEAT, {"pid": os.getpid(), "host": hostname(), "time": time.time()})
 
 
 def _process_alive(pid: int) -> bool:
@@ -88,16 +80,16 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def run_status(run_dir: Path, manifest: dict) -> str:
+def run_status(run_dir: Path, manifest: RunManifest) -> str:
     """The manifest's status, except that a "running" run whose process is gone (same host) or
     whose heartbeat went stale (any host) is "interrupted": killed, crashed or powered off."""
-    status = manifest.get("status", "?")
+    status = manifest.status
     if status != "running":
         return status
     try:
         beat = json.loads((Path(run_dir) / HEARTBEAT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        beat = {"pid": manifest.get("pid"), "host": manifest.get("host"), "time": 0.0}
+        beat = {"pid": manifest.pid, "host": manifest.host, "time": 0.0}
     pid, host = beat.get("pid"), beat.get("host")
     if host == hostname() and isinstance(pid, int) and not _process_alive(pid):
         return "interrupted"
@@ -106,14 +98,61 @@ def run_status(run_dir: Path, manifest: dict) -> str:
     return "running"
 
 
-def read_manifest(run_dir: Path) -> dict:
+@dataclass(frozen=True)
+class RunManifest:
+    """run.json: what a run trains, from what, how far it got, and how it ended."""
+
+    name: str
+    created: str
+    base: str
+    method: str
+    config: dict
+    """Every TrainConfig setting; --resume trains on with these, not with today's flags."""
+    status: str = "running"
+    """running, stopped, failed or finished (run_status also tells "interrupted")."""
+    data: tuple = ()
+    """The data files with their SHA-256 and role (train or eval)."""
+    collection: dict | None = None
+    """RAFT runs: the collection the examples were retrieved from, {name, version, updated}."""
+    data_summary: dict | None = None
+    versions: dict = field(default_factory=dict)
+    pid: int | None = None
+    host: str | None = None
+    skipped_records: int = 0
+    duplicates_removed: int = 0
+    parameters: dict | None = None
+    metrics: dict = field(default_factory=dict)
+    output: str | None = None
+    finished: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+                if v is not None or k in ("output", "error")}
+
+    @classmethod
+    def from_json(cls, data: dict, where: Path | str = MANIFEST) -> "RunManifest":
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: tuple(v) if k == "data" else v for k, v in data.items() if k in known})
+        except TypeError as err:
+            raise RunError(f"{where}: damaged run manifest ({err})") from None
+
+    def write(self, run_dir: Path) -> None:
+        atomic_write_json(Path(run_dir) / MANIFEST, self.to_json())
+
+
+def read_manifest(run_dir: Path) -> RunManifest:
     path = Path(run_dir) / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{run_dir}: not a training run (no {MANIFEST})") from None
+        raise RunError(f"{run_dir}: not a training run (no {MANIFEST})") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: unreadable manifest ({err})") from err
+        raise RunError(f"{path}: unreadable manifest ({err})") from err
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: unreadable manifest (not a JSON object)")
+    return RunManifest.from_json(data, path)
 
 
 def file_hash(path: Path) -> str:
@@ -179,13 +218,12 @@ def list_runs(project_dir: Path) -> list[RunInfo]:
     for path in runs_dir(project_dir).glob("*/"):
         try:
             manifest = read_manifest(path)
-        except (FileNotFoundError, ValueError):
+        except RunError:
             continue
-        metrics = manifest.get("metrics", {})
-        found.append(RunInfo(name=path.name, path=path, status=run_status(path, manifest),
-                             base=manifest.get("base", "?"), method=manifest.get("method", "?"),
-                             steps=int(metrics.get("steps", 0)), eval_loss=metrics.get("best_eval_loss"),
-                             created=manifest.get("created", "")))
+        metrics = manifest.metrics
+        found.append(RunInfo(name=path.name, path=path, status=run_status(path, manifest), base=manifest.base,
+                             method=manifest.method, steps=int(metrics.get("steps", 0)),
+                             eval_loss=metrics.get("best_eval_loss"), created=manifest.created))
     return sorted(found, key=lambda run: run.created, reverse=True)
 
 
@@ -198,7 +236,7 @@ def find_run(value: str | Path, project_dir: Path) -> Path:
         except OSError:  # a name too long for a path, or a folder we may not read
             continue
     names = ", ".join(run.name for run in list_runs(project_dir)) or "none yet"
-    raise FileNotFoundError(f"no training run {str(value)!r} (runs in {runs_dir(project_dir)}: {names})")
+    raise RunError(f"no training run {str(value)!r} (runs in {runs_dir(project_dir)}: {names})")
 
 
 def remove_run(value: str | Path, project_dir: Path) -> Path:

@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from assistant.prompts import BASE_SYSTEM
+from lm.prompts import BASE_SYSTEM
 
-from .types import Example
+from .types import DataError, Example
+from index.errors import ConfigError
 
 IGNORE = -100
 """The label value the loss skips (PyTorch cross-entropy's ignore_index)."""
@@ -128,7 +129,7 @@ def truncate(tokenized: Tokenized, max_length: int) -> Tokenized:
 def tokenize_example(example: Example, tokenizer, max_length: int, system_prompt: str = BASE_SYSTEM) -> Tokenized:
     """One Example → Tokenized, at most `max_length` tokens; check `.trainable` before training on it."""
     if max_length < 1:
-        raise ValueError(f"max_length must be at least 1, got {max_length}")
+        raise ConfigError(f"max_length must be at least 1, got {max_length}")
     if example.kind == "text":
         return truncate(tokenize_text(example, tokenizer), max_length)
     return truncate(tokenize_chat(example, tokenizer, system_prompt), max_length)
@@ -138,7 +139,7 @@ def tokenize_all(examples: Sequence[Example], tokenizer, max_length: int,
                  system_prompt: str = BASE_SYSTEM) -> list[Tokenized]:
     """tokenize_example for each example, in order."""
     if any(e.kind == "chat" for e in examples) and not getattr(tokenizer, "chat_template", None):
-        raise ValueError("the tokenizer has no chat template, so chat examples cannot be rendered; "
+        raise DataError("the tokenizer has no chat template, so chat examples cannot be rendered; "
                          "use an instruct model's tokenizer or train on text data")
     return [tokenize_example(e, tokenizer, max_length, system_prompt) for e in examples]
 

@@ -1,9 +1,10 @@
-"""Fine-tuning in named stages: prepare (data, checks) → setup (model, method) → fit (TRL SFTTrainer) → save.
+"""Fine-tuning in named stages: start (run folder, data, tokenizer: finetune.prepare) → setup
+(model, method) → fit (TRL SFTTrainer) → finish (manifest and loss plot, whatever the outcome).
 
     run = train(TrainConfig(data=["faq.jsonl"], max_steps=100), project_dir=Path(".assistant"))
     run.output   # .assistant/runs/qlora-20261123-101500/adapter
 
-The data is tokenized here, not by TRL, so that the loss covers exactly the assistant turns (and
+The data is tokenized by us (finetune.prepare), not by TRL, so that the loss covers exactly the assistant turns (and
 their end-of-turn token) for any chat template, and so the summary printed before training counts
 the same tokens that are trained on.
 """
@@ -15,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import threading
 import time
 import warnings
@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Callable
 
 from finetune.config import TrainConfig
-from finetune.runs import (HEARTBEAT_SECONDS, METRICS, file_hash, hostname, new_run_name, plot_loss, read_manifest,
-                           runs_dir, write_heartbeat, write_json_atomic)
-from finetune.types import DataError, Example
+from finetune.runs import (HEARTBEAT_SECONDS, METRICS, RunManifest, hostname, new_run_name, plot_loss,
+                           read_manifest, runs_dir, write_heartbeat)
+from finetune.prepare import PreparedData, load_tokenizer, read_data, tokenize_data
+from finetune.types import RunError
 from index.faults import fault_point
+from index.files import replace_folder
 
 
 @dataclass
@@ -49,16 +51,6 @@ class TrainHooks:
 
 
 @dataclass
-class PreparedData:
-    train: list
-    eval: list
-    summary: object
-    files: list[dict]
-    bad: int = 0
-    duplicates: int = 0
-
-
-@dataclass
 class RunResult:
     run_dir: Path
     output: Path | None
@@ -68,97 +60,6 @@ class RunResult:
     metrics: dict = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- stage 1: prepare
-
-def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> tuple[list[Example], int, int]:
-    """(examples, bad records skipped, duplicates removed) from data files, or RAFT data from QA files."""
-    from finetune.data import load_examples
-
-    if config.raft:
-        return _raft_examples(config, project_dir, files), 0, 0
-    loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
-                           skip_bad=config.skip_bad)
-    return loaded.examples, len(loaded.bad), loaded.duplicates
-
-
-def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:
-    from assistant.questions import QuestionError, load_questions
-    from finetune.raft import RaftConfig, build_raft
-    from index.retriever import open_collection
-
-    if not config.collection:
-        raise DataError("--raft needs --collection: the collection the questions are answered from")
-    try:
-        pairs = [pair for f in files for pair in load_questions(Path(f))]
-    except QuestionError as err:
-        raise DataError(str(err)) from err
-    retriever = open_collection(project_dir, config.collection)
-    raft = build_raft(pairs, retriever, RaftConfig(distractors=config.raft_distractors,
-                                                     oracle_share=config.raft_oracle_share, seed=config.seed))
-    return raft.examples
-
-
-@dataclass
-class ReadData:
-    """Training (and evaluation) examples, read and checked; no model was needed for them."""
-
-    train: list[Example]
-    eval: list[Example]
-    files: list[dict]
-    bad: int = 0
-    duplicates: int = 0
-
-
-def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
-    """Read, validate, de-duplicate and split the data; a DataError (naming file:line) comes
-    before any model or tokenizer is loaded, so a broken line is reported in a second, not after
-    the base model's first conversion."""
-    from finetune.data import split_examples
-
-    if not config.data:
-        raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
-    examples, bad, duplicates = load_training_examples(config, project_dir, config.data)
-    if config.eval_data:
-        eval_examples = load_training_examples(config, project_dir, config.eval_data)[0]
-    else:
-        examples, eval_examples = split_examples(examples, config.eval_split, config.seed)
-    files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role}
-             for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
-    return ReadData(examples, eval_examples, files, bad, duplicates)
-
-
-def tokenize_data(config: TrainConfig, data: ReadData, tokenizer) -> PreparedData:
-    """Tokenize read data with the base model's tokenizer; labels cover assistant turns only."""
-    from finetune.tokenize import summarize, tokenize_all
-
-    train_tokens = tokenize_all(data.train, tokenizer, config.max_length)
-    eval_tokens = tokenize_all(data.eval, tokenizer, config.max_length)
-    summary = summarize(data.train, train_tokens, config.max_length)
-    train_tokens = [t for t in train_tokens if t.trainable]
-    eval_tokens = [t for t in eval_tokens if t.trainable]
-    if not train_tokens:
-        raise DataError("no example has an assistant answer left to train on after truncation; "
-                        "raise --max-length or check the data")
-    return PreparedData(train_tokens, eval_tokens, summary, data.files, data.bad, data.duplicates)
-
-
-def prepare_data(config: TrainConfig, tokenizer, project_dir: Path) -> PreparedData:
-    """Read, validate, de-duplicate, split and tokenize; raises DataError before any training."""
-    return tokenize_data(config, read_data(config, project_dir), tokenizer)
-
-
-def load_tokenizer(config: TrainConfig, on_message: Callable[[str], None] | None = None):
-    """The base model's tokenizer (resolving the model converts the embedded one on first use)."""
-    from transformers import AutoTokenizer
-
-    from assistant.models import resolve_model
-    from index.embedder import quiet_transformers
-
-    with quiet_transformers():
-        return AutoTokenizer.from_pretrained(resolve_model(config.base, on_message).location,
-                                             trust_remote_code=config.trust_remote_code)
-
-
 def _dataset(tokenized: list):
     from datasets import Dataset
 
@@ -166,11 +67,11 @@ def _dataset(tokenized: list):
                               "labels": [list(t.labels) for t in tokenized]})
 
 
-# ---------------------------------------------------------------- stage 2: setup
+# ---------------------------------------------------------------- stage 2: setup (stage 1: finetune.prepare)
 
 def setup_model(config: TrainConfig):
     """The base model (4-bit for QLoRA) and tokenizer, with the method applied: (model, tokenizer, device)."""
-    from assistant.models import load_model
+    from lm.models import load_model
     from finetune.methods import METHOD_SETUP
 
     device = config.device
@@ -289,11 +190,7 @@ def save_output(trainer, tokenizer, run_dir: Path, adapter: bool) -> Path:
     tokenizer.save_pretrained(staging)
     (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; nothing here reads it
     fault_point("train:output-staged")
-    if target.exists():
-        old = run_dir / f".old-{target.name}"
-        os.rename(target, old)
-        shutil.rmtree(old)
-    os.rename(staging, target)
+    replace_folder(staging, target)
     fault_point("train:output-renamed")
     return target
 
@@ -324,19 +221,19 @@ def planned_run_dir(config: TrainConfig, project_dir: Path) -> Path:
     is created: this is checked with the data, before any model is loaded."""
     if distributed():
         if not (config.output or config.name):
-            raise ValueError("under accelerate launch or torchrun, pass --name or --output so that every "
+            raise RunError("under accelerate launch or torchrun, pass --name or --output so that every "
                              "process writes to the same run")
         return Path(config.output) if config.output else runs_dir(project_dir) / config.name
     if config.output:
         run_dir = Path(config.output)
         if (run_dir / "run.json").exists():
-            raise FileExistsError(f"{run_dir} already holds a run; pick another --output, or --resume it")
+            raise RunError(f"{run_dir} already holds a run; pick another --output, or --resume it")
         if run_dir.exists() and not run_dir.is_dir():
-            raise FileExistsError(f"{run_dir} is a file, not a folder; pick another --output")
+            raise RunError(f"{run_dir} is a file, not a folder; pick another --output")
         return run_dir
     run_dir = runs_dir(project_dir) / (config.name or new_run_name(config.method))
     if run_dir.exists():
-        raise FileExistsError(f"run {run_dir.name!r} already exists in {run_dir.parent}; "
+        raise RunError(f"run {run_dir.name!r} already exists in {run_dir.parent}; "
                               f"pick another --name, or --resume it")
     return run_dir
 
@@ -347,9 +244,9 @@ def new_run_dir(config: TrainConfig, project_dir: Path) -> Path:
     return run_dir
 
 
-def _write_manifest(run_dir: Path, manifest: dict) -> None:
+def _write_manifest(run_dir: Path, manifest: RunManifest) -> None:
     if is_main_process():
-        write_json_atomic(run_dir / "run.json", manifest)
+        manifest.write(run_dir)
 
 
 @dataclass
@@ -358,7 +255,7 @@ class RunStart:
 
     run_dir: Path
     config: TrainConfig
-    manifest: dict
+    manifest: RunManifest | None
     checkpoint: Path | None = None
     new: bool = True
 
@@ -368,16 +265,19 @@ def start_run(config: TrainConfig, project_dir: Path, resume: Path | None, resta
     checkpoint. A run with no checkpoint yet is not silently started over: that takes `restart`."""
     if resume is None:
         if restart:
-            raise ValueError("--restart starts a run again: name it with --resume RUN --restart")
-        return RunStart(planned_run_dir(config, project_dir), config, {})
+            raise RunError("--restart starts a run again: name it with --resume RUN --restart")
+        return RunStart(planned_run_dir(config, project_dir), config, None)
     run_dir = Path(resume)
     manifest = read_manifest(run_dir)
-    if manifest.get("status") == "finished":
-        raise FileExistsError(f"{run_dir} has finished already; nothing to resume")
-    config = TrainConfig(**manifest["config"])  # the run's own settings, not today's flags
+    if manifest.status == "finished":
+        raise RunError(f"{run_dir} has finished already; nothing to resume")
+    try:
+        config = TrainConfig(**manifest.config)  # the run's own settings, not today's flags
+    except (TypeError, ValueError) as err:
+        raise RunError(f"{run_dir}: its settings no longer load ({err}); start a new run") from None
     checkpoint = None if restart else last_checkpoint(run_dir)
     if checkpoint is None and not restart:
-        raise FileNotFoundError(
+        raise RunError(
             f"{run_dir.name} has no checkpoint to resume from (it stopped before its first save; one is saved "
             f"every {config.save_steps} steps); start it again from step 0 with --resume {run_dir} --restart")
     return RunStart(run_dir, config, manifest, checkpoint, new=False)
@@ -425,8 +325,8 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
         hooks.on_summary(prepared.summary)
     if begun.new:
         run_dir = new_run_dir(config, project_dir)
-        manifest = {"name": run_dir.name, "created": datetime.now().isoformat(timespec="seconds"),
-                    "base": config.base, "method": config.method, "config": dataclasses.asdict(config)}
+        manifest = RunManifest(name=run_dir.name, created=datetime.now().isoformat(timespec="seconds"),
+                               base=config.base, method=config.method, config=dataclasses.asdict(config))
     elif begun.checkpoint is not None:
         step = int(begun.checkpoint.name.rsplit("-", 1)[1])
         _trim_metrics(run_dir, step)
@@ -434,16 +334,16 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     else:
         _clear_progress(run_dir)
         hooks.message(f"restarting {run_dir.name} from step 0")
-    manifest |= {"status": "running", "data": prepared.files, "versions": versions(),
-                 "data_summary": dataclasses.asdict(prepared.summary), "pid": os.getpid(), "host": hostname(),
-                 "skipped_records": prepared.bad, "duplicates_removed": prepared.duplicates}
-    manifest.pop("error", None)
+    manifest = dataclasses.replace(
+        manifest, status="running", data=tuple(prepared.files), collection=data.collection, versions=versions(),
+        data_summary=dataclasses.asdict(prepared.summary), pid=os.getpid(), host=hostname(),
+        skipped_records=prepared.bad, duplicates_removed=prepared.duplicates, error=None)
     _write_manifest(run_dir, manifest)
     with Heartbeat(run_dir):
         return _fit(config, run_dir, manifest, prepared, begun.checkpoint, hooks, stop or threading.Event())
 
 
-def _fit(config: TrainConfig, run_dir: Path, manifest: dict, prepared: PreparedData, checkpoint: Path | None,
+def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: PreparedData, checkpoint: Path | None,
          hooks: TrainHooks, stop: threading.Event) -> RunResult:
     from transformers import EarlyStoppingCallback
     from transformers.trainer_callback import PrinterCallback
@@ -451,13 +351,13 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: dict, prepared: PreparedD
 
     from finetune.callbacks import MetricsLog, StepProgress, StopOnEvent
     from finetune.methods import trainable_parameters
-    from index.embedder import quiet_transformers
+    from index.logs import quiet_transformers
 
     try:
         hooks.message(f"loading {config.base} for {config.method}")
         model, tokenizer, device = setup_model(config)
         trained, total = trainable_parameters(model)
-        manifest["parameters"] = {"trainable": trained, "total": total}
+        manifest = dataclasses.replace(manifest, parameters={"trainable": trained, "total": total})
         hooks.message(f"training {trained:,} of {total:,} parameters ({100 * trained / total:.2f}%) on {device}")
 
         stopper = StopOnEvent(stop)
@@ -546,10 +446,9 @@ def _add_fault_points(trainer) -> None:
     trainer.add_callback(AfterSave())
 
 
-def _finish(run_dir: Path, manifest: dict, status: str, **fields) -> None:
+def _finish(run_dir: Path, manifest: RunManifest, status: str, **fields) -> None:
     """The one place a run's outcome is written: the manifest's status, then the loss plot."""
-    manifest |= {"status": status, **fields}
-    _write_manifest(run_dir, manifest)
+    _write_manifest(run_dir, dataclasses.replace(manifest, status=status, **fields))
     if is_main_process():
         plot_loss(run_dir)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from index.errors import UserError
 
 ROLES = ("system", "user", "assistant")
 
@@ -48,5 +49,9 @@ class LoadedData:
     """file → the format it was read as ("alpaca", "sharegpt", ...)."""
 
 
-class DataError(Exception):
+class RunError(UserError):
+    """A run folder cannot be made, found, resumed or merged; the message says what to do."""
+
+
+class DataError(UserError):
     """Training data is wrong; the message names the file and line and says what to do."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import stat
 import time
@@ -22,9 +21,10 @@ from . import store
 from .chunking import Chunker, search_text
 from .config import IndexConfig
 from .embedder import Embedder, load_tokenizer, resolve_embedder
+from .errors import InputError
 from .faults import fault_point
 from .loaders import LoaderOptions, UnsupportedFile, load_file
-from .store import Collection, StoreError
+from .store import Collection, CollectionManifest, StoreError
 from .terms import Terms
 from .types import Chunk, LoadError
 from .walk import Skipped, walk
@@ -148,10 +148,10 @@ def _unchanged(old: dict | None, state: _FileState) -> str | None:
     return "same" if (old["size"], old["mtime_ns"]) == (state.size, state.mtime_ns) else "hash"
 
 
-def _plan(paths: list[Path], previous: dict | None, reusable: bool, config: IndexConfig,
+def _plan(paths: list[Path], previous: CollectionManifest | None, reusable: bool, config: IndexConfig,
           max_bytes: int) -> _Plan:
-    old_files = previous["files"] if reusable else {}
-    old_problems = previous.get("problems", {}) if reusable else {}
+    old_files = previous.files if reusable else {}
+    old_problems = previous.problems if reusable else {}
     roots = [p.resolve() for p in paths]
     walked, skipped, seen = [], {}, {}
     for entry in walk(paths, config.symlinks, max_bytes):
@@ -197,10 +197,10 @@ def _plan(paths: list[Path], previous: dict | None, reusable: bool, config: Inde
     return plan
 
 
-def _load_and_chunk(plan: _Plan, previous: dict | None, chunker: Chunker, loader: LoaderOptions,
+def _load_and_chunk(plan: _Plan, previous: CollectionManifest | None, chunker: Chunker, loader: LoaderOptions,
                     reporter: BuildReporter) -> tuple[dict[str, list[Chunk]], dict]:
     """Load and chunk the new or changed files → ({key: chunks}, {key: file record})."""
-    old_files = previous["files"] if previous else {}
+    old_files = previous.files if previous else {}
     chunks: dict[str, list[Chunk]] = {}
     records: dict[str, dict] = {}
     reporter.start("files", len(plan.to_load))
@@ -304,27 +304,27 @@ def build_collection(
     began = time.perf_counter()
     for path in paths:
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise InputError(f"{path}: no such file or folder")
     report = BuildReport(collection.name)
 
     with collection.lock():
         previous = None if rebuild or not collection.exists() else collection.manifest()
         settings = _settings(config, loader)
-        if previous is not None and previous["embedder"]["name"] != settings["embedder"]:
+        if previous is not None and previous.embedder != settings["embedder"]:
             raise StoreError(
-                f"collection {collection.name!r} was built with embedder {previous['embedder']['name']}, "
+                f"collection {collection.name!r} was built with embedder {previous.embedder}, "
                 f"not {settings['embedder']}; add --rebuild to re-embed it, or use another --collection"
             )
-        reusable = previous is not None and previous["settings"] == settings
+        reusable = previous is not None and previous.settings == settings
         plan = _plan(paths, previous, reusable, config, loader.max_file_bytes)
         report.files, report.removed = len(plan.walked), len(plan.removed)
         report.unchanged = sum(1 for s in plan.walked if s.key in plan.kept or s.key in plan.problems)
 
         if (reusable and not plan.to_load and not plan.removed
-                and previous["index_settings"] == _index_settings(config)):
+                and previous.index_settings == _index_settings(config)):
             collection.remove_stale()  # a build killed after publishing may have left the old version
             _report_problems({**plan.problems, **plan.skipped}, report, reporter)
-            report.chunks = previous["counts"]["chunks"]
+            report.chunks = previous.chunks
             report.seconds = time.perf_counter() - began
             return report
 
@@ -353,7 +353,7 @@ def _report_problems(problems: dict[str, dict], report: BuildReport, reporter: B
 
 
 def _write_version(collection: Collection, config: IndexConfig, settings: dict, records: dict, problems: dict,
-                   chunks: list[Chunk], vectors: np.ndarray, previous: dict | None) -> None:
+                   chunks: list[Chunk], vectors: np.ndarray, previous: CollectionManifest | None) -> None:
     from .dense import DenseIndex
     from .sparse import build_sparse
 
@@ -370,20 +370,9 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     sparse.save(version / store.SPARSE)
     fault_point("index:sparse-written")
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    manifest = {
-        "format_version": store.FORMAT_VERSION,
-        "name": collection.name,
-        "created": previous["created"] if previous else now,
-        "updated": now,
-        "embedder": {"name": settings["embedder"], "dim": int(vectors.shape[1])},
-        "settings": settings,
-        "index_settings": _index_settings(config),
-        "counts": {"files": len(records), "chunks": len(chunks)},
-        "files": records,
-        "problems": problems,
-        "versions": _versions(),
-    }
-    # ASCII escapes: file keys are paths, and a name that is not UTF-8 must come back byte for byte
-    (version / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    CollectionManifest(name=collection.name, created=previous.created if previous else now, updated=now,
+                       embedder=settings["embedder"], dim=int(vectors.shape[1]), settings=settings,
+                       index_settings=_index_settings(config), files=records, problems=problems, versions=_versions(),
+                       chunks=len(chunks)).write(version)
     fault_point("index:manifest-written")
     collection.publish(version)

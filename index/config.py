@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from .errors import ConfigError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 BM25_VARIANTS = ("okapi", "lucene", "robertson", "atire", "bm25l", "bm25+")
@@ -47,9 +48,9 @@ class IndexConfig:
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 16:
-            raise ValueError(f"chunk_tokens must be at least 16, got {self.chunk_tokens}")
+            raise ConfigError(f"chunk_tokens must be at least 16, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
-            raise ValueError(
+            raise ConfigError(
                 f"chunk_overlap must be between 0 and half of chunk_tokens ({self.chunk_tokens // 2}), "
                 f"got {self.chunk_overlap}"
             )
@@ -58,7 +59,7 @@ class IndexConfig:
         _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
         _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
         if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":
-            raise ValueError("the rank-bm25 backend only computes the `okapi` variant")
+            raise ConfigError("the rank-bm25 backend only computes the `okapi` variant")
 
 
 @dataclass
@@ -84,15 +85,15 @@ class RetrievalConfig:
         _check_choice("mode", self.mode, SEARCH_MODES)
         _check_choice("fusion", self.fusion, FUSION_METHODS)
         if self.k < 1:
-            raise ValueError(f"k must be at least 1, got {self.k}")
+            raise ConfigError(f"k must be at least 1, got {self.k}")
         if not 0.0 <= self.dense_weight <= 1.0:
-            raise ValueError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+            raise ConfigError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
         self.candidates = max(self.candidates, self.k)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
 __all__ = ["IndexConfig", "RetrievalConfig", "DEFAULT_EMBEDDER"]

@@ -7,7 +7,6 @@ have the Hugging Face hub.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Callable
 import numpy as np
 
 from .config import DEFAULT_EMBEDDER
+from .errors import UserError
+from .logs import quiet_transformers
 
 # sentence-transformers imports bitsandbytes when present, which warns on every start that an
 # optional CPU kernel package is missing; nothing here uses those kernels.
@@ -25,7 +26,7 @@ _DEFAULT_ALIASES = {DEFAULT_EMBEDDER, "sentence-transformers/all-MiniLM-L6-v2", 
 CANONICAL_DEFAULT = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class EmbedderError(Exception):
+class EmbedderError(UserError):
     """The embedder could not be found or loaded; the message says what to install or pass."""
 
 
@@ -69,20 +70,6 @@ def _missing_message(spec: str, err: Exception) -> str:
                 "(or run `make setup`)")
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return f"cannot load embedder {spec!r}: {first} (pass a local folder or check the model id)"
-
-
-@contextlib.contextmanager
-def quiet_transformers():
-    """No "Loading weights" bar or info chatter while a small model loads in a second."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
 
 
 class Embedder:

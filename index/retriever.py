@@ -18,20 +18,20 @@ from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
 from .sparse import load_sparse
-from .store import Collection, StoreError
+from .store import Collection, CollectionManifest, StoreError
 from .terms import Terms
 from .types import Chunk, Hit
 
 
 class Retriever:
-    def __init__(self, collection: Collection, manifest: dict, chunks: list[Chunk], sparse, dense: DenseIndex,
+    def __init__(self, collection: Collection, manifest: CollectionManifest, chunks: list[Chunk], sparse, dense: DenseIndex,
                  embedder: Embedder | None = None) -> None:
         self.collection = collection
         self.manifest = manifest
         self.chunks = chunks
         self.sparse = sparse
         self.dense = dense
-        sparse_settings = manifest["index_settings"]["sparse"]
+        sparse_settings = manifest.sparse
         self.terms = Terms(stemming=sparse_settings["stemming"], stopwords=sparse_settings["stopwords"])
         self._embedder = embedder
         self._reranker = None
@@ -42,7 +42,7 @@ class Retriever:
         """Load a collection; `embedder` (a name or a loaded one) must be the one it was built with."""
         manifest = collection.manifest()
         version = collection.version_dir()
-        built_with = manifest["embedder"]["name"]
+        built_with = manifest.embedder
         loaded = embedder if isinstance(embedder, Embedder) else None
         wanted = embedder.name if loaded else (resolve_embedder(embedder).name if embedder else built_with)
         if wanted != built_with:
@@ -51,7 +51,7 @@ class Retriever:
                 f"search it with --embedder {built_with}, or re-index with --rebuild"
             )
         chunks = store.read_chunks(version / store.CHUNKS)
-        sparse = load_sparse(version / store.SPARSE, manifest["index_settings"]["sparse"]["backend"])
+        sparse = load_sparse(version / store.SPARSE, manifest.sparse["backend"])
         dense = DenseIndex.load(version / store.DENSE)
         if len(chunks) != len(dense):
             raise StoreError(f"{version}: {len(chunks)} chunks but {len(dense)} vectors; re-index with --rebuild")
@@ -60,7 +60,7 @@ class Retriever:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(self.manifest["embedder"]["name"])
+            self._embedder = Embedder(self.manifest.embedder)
         return self._embedder
 
     def _bm25(self, query: str, n: int):

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .faults import fault_point
+from .files import atomic_write_text
 from .types import Chunk
+from .errors import UserError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -37,7 +39,7 @@ SPARSE = "sparse"
 CURRENT = "CURRENT"
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A collection is missing, locked, or was written by an incompatible version."""
 
 
@@ -54,18 +56,6 @@ def name_problem(name: str) -> str | None:
     if isinstance(name, str) and _NAME.fullmatch(name):
         return None
     return f"invalid name {name!r}: use {NAME_RULE}"
-
-
-def atomic_write_text(path: Path, text: str, fault: str | None = None) -> None:
-    """Write to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if fault:
-        fault_point(fault)
-    os.replace(tmp, path)
 
 
 def write_chunks(path: Path, chunks: list[Chunk]) -> None:
@@ -90,8 +80,61 @@ def _fsync_tree(folder: Path) -> None:
 class CollectionInfo:
     name: str
     path: Path
-    manifest: dict
+    manifest: CollectionManifest
     size_bytes: int
+
+
+@dataclass(frozen=True)
+class CollectionManifest:
+    """What a collection version holds and how it was built: manifest.json, read by retrieval, the
+    CLI and the TUI. `files` and `problems` are keyed by each file's absolute path."""
+
+    name: str
+    created: str
+    updated: str
+    embedder: str
+    dim: int
+    settings: dict
+    """What decides the chunks and vectors (embedder, chunk sizes, loader options)."""
+    index_settings: dict
+    """BM25 and FAISS settings: {"sparse": {...}, "dense": {...}}."""
+    files: dict
+    """Indexed files: {key: {source, sha256, size, mtime_ns, chunks, first_row}}."""
+    problems: dict
+    """Files skipped or unreadable: {key: {source, sha256, size, mtime_ns, reason, failed}}."""
+    versions: dict
+    chunks: int
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def sparse(self) -> dict:
+        return self.index_settings["sparse"]
+
+    def to_json(self) -> dict:
+        return {"format_version": self.format_version, "name": self.name, "created": self.created,
+                "updated": self.updated, "embedder": {"name": self.embedder, "dim": self.dim},
+                "settings": self.settings, "index_settings": self.index_settings,
+                "counts": {"files": len(self.files), "chunks": self.chunks}, "files": self.files,
+                "problems": self.problems, "versions": self.versions}
+
+    @classmethod
+    def from_json(cls, data: dict, where: Path | str = "manifest.json") -> "CollectionManifest":
+        found = data.get("format_version")
+        if not isinstance(found, int) or found > FORMAT_VERSION:
+            raise StoreError(
+                f"{where}: index format {found} is newer than this assistant reads ({FORMAT_VERSION}); "
+                "upgrade assistant or rebuild the collection with --rebuild")
+        try:
+            return cls(name=data["name"], created=data.get("created", ""), updated=data.get("updated", ""),
+                       embedder=data["embedder"]["name"], dim=int(data["embedder"]["dim"]), settings=data["settings"],
+                       index_settings=data["index_settings"], files=data["files"], problems=data.get("problems", {}),
+                       versions=data.get("versions", {}), chunks=int(data["counts"]["chunks"]), format_version=found)
+        except (KeyError, TypeError, ValueError) as err:
+            raise StoreError(f"{where}: damaged manifest ({type(err).__name__}: {err}); rebuild with --rebuild") from None
+
+    def write(self, version: Path) -> None:
+        # ASCII escapes: file keys are paths, and a name that is not UTF-8 must come back byte for byte
+        atomic_write_text(version / MANIFEST, json.dumps(self.to_json(), indent=1))
 
 
 class Collection:
@@ -119,16 +162,13 @@ class Collection:
             raise StoreError(f"{version}: manifest missing; rebuild with: assistant index PATH --rebuild")
         return version
 
-    def manifest(self) -> dict:
+    def manifest(self) -> CollectionManifest:
         path = self.version_dir() / MANIFEST
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        found = manifest.get("format_version")
-        if not isinstance(found, int) or found > FORMAT_VERSION:
-            raise StoreError(
-                f"{path}: index format {found} is newer than this assistant reads ({FORMAT_VERSION}); "
-                "upgrade assistant or rebuild the collection with --rebuild"
-            )
-        return manifest
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise StoreError(f"{path}: unreadable manifest ({err}); rebuild with --rebuild") from None
+        return CollectionManifest.from_json(data, path)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -186,7 +226,7 @@ def list_collections(root: Path) -> list[CollectionInfo]:
         try:
             manifest = collection.manifest()
             version = collection.version_dir()
-        except (StoreError, json.JSONDecodeError):
+        except StoreError:
             continue
         size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
         out.append(CollectionInfo(folder.name, folder, manifest, size))
@@ -199,7 +239,7 @@ def built_at(info: CollectionInfo) -> tuple[float, int]:
 
     A manifest without a readable "updated" (or "created") sorts before every dated one.
     """
-    stamp = info.manifest.get("updated") or info.manifest.get("created")
+    stamp = info.manifest.updated or info.manifest.created
     try:
         seconds = datetime.fromisoformat(stamp).timestamp()
     except (TypeError, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from .errors import UserError
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Hit:
         return {**self.chunk.to_json(), "score": self.score, "ranks": self.ranks, "scores": self.scores}
 
 
-class LoadError(Exception):
+class LoadError(UserError):
     """A file could not be read; the message names the file and what is wrong."""
 
 

@@ -17,7 +17,7 @@ os.environ.setdefault("ASSISTANT_CACHE_DIR", str(Path(__file__).resolve().parent
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:
     """The embedded SmolLM2 as a safetensors folder (converted from GGUF on first use, ~35 s)."""
-    from assistant.models import DEFAULT_MODEL, resolve_model
+    from lm.models import DEFAULT_MODEL, resolve_model
 
     return Path(resolve_model(DEFAULT_MODEL).location)
 

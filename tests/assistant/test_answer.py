@@ -6,8 +6,8 @@ import pytest
 
 from assistant.answer import Assistant, Chat
 from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
-from assistant.models import ModelError
-from assistant.prompts import ContextError, Turn
+from lm.models import ModelError
+from lm.prompts import ContextError, Turn
 from index.build import build_collection
 from index.store import Collection
 

@@ -14,8 +14,8 @@ from assistant.compare import (CompareConfig, ExperimentError, compare, experime
                                load_compare, parse_modes, render_table, save_compare)
 from assistant.config import MODES, ChatConfig, Config, GenerationConfig, ModelConfig
 from assistant.experiment import ExperimentConfig, load_squad, run_squad_experiment, split_questions
-from assistant.models import ModelError
-from assistant.questions import QAPair, load_questions
+from lm.models import ModelError
+from lm.questions import QAPair, load_questions
 from index.build import build_collection
 from index.store import Collection
 

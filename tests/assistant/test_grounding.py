@@ -216,7 +216,7 @@ def test_the_shipped_grounding_adapter_is_used_for_rag_on_the_embedded_model_onl
 
 def test_grounded_training_targets_cite_the_excerpt_that_holds_the_answer():
     from assistant.grounded_adapter import DONT_KNOW, target
-    from assistant.questions import QAPair
+    from lm.questions import QAPair
 
     shown = ["Spare parts are kept for 8 years.", "The element is covered for 30 months."]
     assert target(QAPair("How long is the element covered?", ("30 months",)), shown) == "30 months [2]."
@@ -226,7 +226,7 @@ def test_grounded_training_targets_cite_the_excerpt_that_holds_the_answer():
 
 def test_grounded_training_prompts_are_the_prompts_answer_sends(project, tiny_model_dir):
     from assistant.grounded_adapter import grounded_examples
-    from assistant.questions import QAPair
+    from lm.questions import QAPair
 
     helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0))
     pair = QAPair("What is the default port of the Zorblax 3000?", ("7431",))

@@ -8,7 +8,7 @@ import torch
 
 from assistant.config import GenerationConfig
 from assistant.generation import count_prompt_tokens, generate
-from assistant.models import EMBEDDED, EmbeddedModel, ModelError, find_adapter, load_model, resolve_model
+from lm.models import EMBEDDED, EmbeddedModel, ModelError, find_adapter, load_model, resolve_model
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
 GREEDY = GenerationConfig(max_new_tokens=12, temperature=0.0, repetition_penalty=1.0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.questions import QAPair, QuestionError, load_questions
+from lm.questions import QAPair, QuestionError, load_questions
 
 SQUAD_SAMPLE = Path("/work/shared/data/squad/dev-v2.0-first5.json")
 

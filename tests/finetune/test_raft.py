@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from assistant.prompts import build_messages, parse_citations
-from assistant.questions import QAPair
+from lm.prompts import build_messages, parse_citations
+from lm.questions import QAPair
 from finetune.raft import (RaftConfig, build_raft, find_oracle, pick_distractors, source_matches,
                            write_examples_jsonl)
 from index.build import build_collection

@@ -5,10 +5,10 @@ from itertools import groupby
 import pytest
 from rich.console import Console
 
-from assistant.prompts import BASE_SYSTEM, build_messages
+from lm.prompts import BASE_SYSTEM, build_messages
 from finetune.tokenize import (IGNORE, Tokenized, assistant_spans, histogram, render_summary, summarize,
                                tokenize_all, tokenize_example)
-from finetune.types import Example
+from finetune.types import DataError, Example
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_assistant_spans_trim_trailing_whitespace_but_keep_a_bare_stop():
 def test_tokenize_all_needs_a_chat_template_for_chat(tokenizer):
     plain = ShiftingTemplate(tokenizer)
     plain.chat_template = None
-    with pytest.raises(ValueError, match="no chat template"):
+    with pytest.raises(DataError, match="no chat template"):
         tokenize_all([chat("Q?", "A.")], plain, 64)
     assert len(tokenize_all([Example(kind="text", text="x")], plain, 64)) == 1
 

@@ -13,7 +13,7 @@ import pytest
 from finetune.config import METHODS, TrainConfig, load_train_config, presets
 from finetune.runs import HEARTBEAT, list_runs, read_metrics, run_status, write_heartbeat
 from finetune.train import TrainHooks, last_checkpoint, train
-from finetune.types import DataError
+from finetune.types import DataError, RunError
 
 ROOT = Path(__file__).resolve().parents[2]
 CODES = ["amber", "cobalt", "dune", "ember", "fjord", "garnet", "harbor", "indigo"]
@@ -67,7 +67,7 @@ def test_lora_adapter_reloads_in_peft_and_in_the_generator(tiny_model_dir, tmp_p
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from assistant.models import load_model
+    from lm.models import load_model
 
     data = memorisation_file(tmp_path)
     result = train(tiny_config(tiny_model_dir, data, tmp_path, "lora", max_steps=4), tmp_path / "project")
@@ -152,7 +152,7 @@ def test_train_config_checks_values():
 
 
 def test_bad_data_stops_before_a_run_folder_is_made(tiny_model_dir, tmp_path):
-    from finetune.types import DataError
+    from finetune.types import DataError, RunError
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c"}\n')
@@ -173,7 +173,7 @@ def test_the_data_and_the_output_folder_are_checked_before_any_model_is_loaded(t
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "run.json").write_text("{}")
-    with pytest.raises(FileExistsError, match="already holds a run"):
+    with pytest.raises(RunError, match="already holds a run"):
         train(TrainConfig(base=nowhere, data=[str(memorisation_file(tmp_path))], output=str(taken)), tmp_path / "p")
     with pytest.raises(ValueError, match="run invalid name '-rf'"):
         TrainConfig(name="-rf")

@@ -14,6 +14,7 @@ import pytest
 from index import store
 from index.build import BuildReporter, build_collection
 from index.config import IndexConfig
+from index.errors import InputError
 from index.retriever import Retriever
 from index.store import Collection, StoreError
 
@@ -210,7 +211,7 @@ def test_nothing_to_index_is_a_clear_error(tmp_path, collection):
     (empty / "blob.bin").write_bytes(b"\x00\x01\x02")
     with pytest.raises(StoreError, match="no text found"):
         build_collection([empty], collection)
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         build_collection([tmp_path / "missing"], collection)
 
 

@@ -11,7 +11,9 @@ def fake_collection(root: Path, name: str, updated: str | None, published_ns: in
     """A collection folder as a build leaves it, reduced to CURRENT and a manifest."""
     version = root / "collections" / name / "v-1"
     version.mkdir(parents=True)
-    manifest = {"format_version": FORMAT_VERSION, "name": name, "created": "2025-01-01T00:00:00+0000"}
+    manifest = {"format_version": FORMAT_VERSION, "name": name, "created": "2025-01-01T00:00:00+0000",
+                "embedder": {"name": "all-MiniLM-L6-v2", "dim": 384}, "settings": {}, "index_settings": {},
+                "counts": {"files": 0, "chunks": 0}, "files": {}}
     if updated is not None:
         manifest["updated"] = updated
     (version / MANIFEST).write_text(json.dumps(manifest))

@@ -14,16 +14,9 @@ from ..widgets.nav_tabs import NavTabs
 
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message tells the user what to do; anything else also shows its type."""
-    from assistant.config import ConfigError
-    from assistant.models import ModelError
-    from assistant.prompts import ContextError
-    from assistant.questions import QuestionError
-    from finetune.types import DataError
-    from index.embedder import EmbedderError
-    from index.store import StoreError
+    from index.errors import UserError
 
-    return (ConfigError, ModelError, ContextError, QuestionError, DataError, EmbedderError, StoreError,
-            FileNotFoundError, FileExistsError, ValueError)
+    return (UserError,)
 
 
 def describe(error: BaseException) -> str:

@@ -6,7 +6,6 @@ is kept for the session until New chat (ctrl+n).
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from pathlib import Path
 
@@ -73,7 +72,7 @@ class ChatScreen(JobScreen):
     def chat_session(self):
         """The Chat, made on first use with the mode shown in the selector."""
         if self.session is None:
-            from assistant.answer import Chat
+            from assistant.chat import Chat
 
             self.session = Chat(self.app.assistant, mode=str(self.query_one("#mode", Select).value))
         return self.session
@@ -91,14 +90,13 @@ class ChatScreen(JobScreen):
         if self.answering is not None:
             self.notify("Still answering; press escape to stop it.", severity="warning")
             return
-        config = self.app.config
-        # Chat.ask answers from the [chat] settings, as `assistant chat --collection --adapter` does.
-        config.chat = dataclasses.replace(config.chat,
-                                          collection=self.query_one(CollectionSelect).name_or_none
-                                          or config.chat.collection,
-                                          adapter=self.query_one(AdapterSelect).name_or_none)
         session = self.chat_session()
         event.input.value = ""
+        if question.startswith("/"):  # the same slash commands as `assistant chat`
+            self.run_command(session, question)
+            return
+        session.collection = self.query_one(CollectionSelect).name_or_none
+        session.adapter = self.query_one(AdapterSelect).name_or_none
         conversation = self.query_one("#conversation", VerticalScroll)
         view = AnswerView(session.mode)
         conversation.mount(Static(question, classes="question", markup=False))
@@ -108,6 +106,19 @@ class ChatScreen(JobScreen):
         self.stop_answer.clear()
         self.refresh_bindings()
         self.run_answer(question)
+
+    def run_command(self, session, line: str) -> None:
+        reply = session.command(line)
+        if reply.action == "quit":
+            self.app.exit()
+        elif reply.action == "reset":
+            self.action_new_chat()
+        elif reply.action == "mode":
+            self.query_one("#mode", Select).value = session.mode
+        if reply.action not in ("quit", "reset"):
+            lines = [reply.text] + ([s.label() for s in reply.answer.sources] if reply.answer else [])
+            self.query_one("#conversation", VerticalScroll).mount(Static("\n".join(lines), classes="note", markup=False))
+            self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
 
     @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
     def run_answer(self, question: str) -> None:

@@ -44,7 +44,7 @@ def adapter_note(modes: Sequence[str], have_adapters: bool) -> str:
 
 def needs_adapter(modes: Sequence[str], adapter: str | None) -> tuple[str, ...]:
     """The chosen modes that cannot run because no adapter is chosen: ("base", "sft"), None → ("sft",)."""
-    from assistant.compare import SFT_MODES
+    from assistant.config import SFT_MODES
 
     return () if adapter else tuple(mode for mode in modes if mode in SFT_MODES)
 
@@ -166,7 +166,7 @@ class CompareScreen(JobScreen):
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def run_question(self, question: str, settings) -> None:
         from assistant.compare import compare
-        from assistant.questions import QAPair
+        from lm.questions import QAPair
 
         post = self.post_message
         with self.app.generating:
@@ -220,7 +220,7 @@ class CompareScreen(JobScreen):
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def run_file(self, path: Path, settings) -> None:
         from assistant.compare import compare, experiments_dir, save_compare
-        from assistant.questions import load_questions
+        from lm.questions import load_questions
 
         post = self.post_message
         pairs = load_questions(path)

@@ -226,15 +226,15 @@ class IndexScreen(JobScreen):
     def on_collection_loaded(self, event: CollectionLoaded) -> None:
         self.browsed = (event.manifest, event.chunks)
         m = event.manifest
-        records = {**m.get("problems", {}), **m["files"]}
+        records = {**m.problems, **m.files}
         folder = common_folder([r["source"] for r in records.values()])
         self.query_one("#browse-summary", Label).update(
-            f"{m['counts']['files']} files · {m['counts']['chunks']} chunks · {Path(m['embedder']['name']).name}"
+            f"{len(m.files)} files · {m.chunks} chunks · {Path(m.embedder).name}"
             + (f" · in {folder}" if folder else ""))
         documents = self.query_one("#documents", DataTable)
         documents.clear()
         for key, record in sorted(records.items(), key=lambda item: item[1]["source"]):
-            chunks = str(record["chunks"]) if key in m["files"] else "unreadable" if record["failed"] else "skipped"
+            chunks = str(record["chunks"]) if key in m.files else "unreadable" if record["failed"] else "skipped"
             documents.add_row(record["source"][len(folder):].lstrip("/") if folder else record["source"], chunks,
                               key=key)
         self.query_one("#chunks", DataTable).clear()
@@ -242,11 +242,11 @@ class IndexScreen(JobScreen):
     @on(DataTable.RowHighlighted, "#documents")
     def document_highlighted(self, event: DataTable.RowHighlighted) -> None:
         manifest, chunks = self.browsed
-        record = manifest.get("files", {}).get(event.row_key.value)
+        record = manifest.files.get(event.row_key.value)
         table = self.query_one("#chunks", DataTable)
         table.clear()
         if record is None:
-            reason = manifest.get("problems", {}).get(event.row_key.value, {}).get("reason", "")
+            reason = manifest.problems.get(event.row_key.value, {}).get("reason", "")
             table.add_row("", "not indexed", reason)
             return
         for row in range(record["first_row"], record["first_row"] + record["chunks"]):

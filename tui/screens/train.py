@@ -120,7 +120,7 @@ class TrainScreen(JobScreen):
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
-        from finetune.train import load_tokenizer, read_data, tokenize_data
+        from finetune.prepare import load_tokenizer, read_data, tokenize_data
         from finetune.types import DataError
 
         try:

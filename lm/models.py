@@ -17,15 +17,14 @@ import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .locations import models_dir
+from index.errors import UserError
 
 CONVERSION_TIME = "about 30 s on 2 CPU cores"
 """How long the embedded model's one-time GGUF conversion takes; the message and docs/asking.md say so."""
@@ -33,7 +32,7 @@ CONVERSION_TIME = "about 30 s on 2 CPU cores"
 Progress = Callable[[str], None]
 
 
-class ModelError(Exception):
+class ModelError(UserError):
     """A model, package or adapter is missing or does not fit; the message says what to do."""
 
 
@@ -121,7 +120,8 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from index.embedder import quiet_transformers
+    from index.logs import quiet_transformers
+    from index.files import staged_folder
 
     began = time.perf_counter()
     # In a terminal, transformers' one bar redraws in place; in a log it would be hundreds of lines,
@@ -139,22 +139,12 @@ def convert_gguf(gguf: Path, target: Path) -> None:
         fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         fresh.load_state_dict(loaded.state_dict())
         fresh.generation_config = loaded.generation_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; a cache folder is not secret
+    with staged_folder(target, keep_existing=True) as staging:  # a concurrent conversion may finish first
         with quiet_transformers():
             fresh.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "assistant-source.json").write_text(json.dumps(
             {"gguf": str(gguf), "seconds": round(time.perf_counter() - began, 1)}, indent=1))
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not (target / "config.json").is_file():  # not a concurrent conversion that won
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -257,7 +247,7 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from index.embedder import quiet_transformers
+    from index.logs import quiet_transformers
 
     resolved = resolve_model(spec, progress)
     adapter_dir = Path(adapter).resolve() if adapter is not None else None
@@ -267,7 +257,7 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
     torch_dtype = pick_dtype(dtype, chosen_device)
     kwargs: dict = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
     if load_in_4bit:
-        from finetune.quant import nf4_config
+        from .quant import nf4_config
 
         kwargs["quantization_config"] = nf4_config(torch_dtype)
         if chosen_device.startswith("cuda"):

@@ -1,7 +1,8 @@
-"""CLI for experiments: `assistant compare`, `assistant experiments [show]`, `assistant experiment squad`."""
+"""`assistant compare`, `assistant experiments [show]` and `assistant experiment squad`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import threading
@@ -11,25 +12,13 @@ from typing import Optional
 
 import typer
 
-from .cli import app, config, console, errors, fail
+from .common import app, command, console, errors, fail, settings
 
 experiments_app = typer.Typer(help="Saved comparisons: list them, or show one (beside another).",
                               invoke_without_command=True)
 experiment_app = typer.Typer(help="Reproducible end-to-end experiments.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(experiment_app, name="experiment")
-
-
-def _errors() -> tuple:
-    from index.embedder import EmbedderError
-    from index.store import StoreError
-
-    from .compare import ExperimentError
-    from .models import ModelError
-    from .prompts import ContextError
-    from .questions import QuestionError
-
-    return (ModelError, StoreError, EmbedderError, ContextError, QuestionError, ExperimentError)
 
 
 def _progress():
@@ -56,7 +45,7 @@ def _stoppable():
         signal.signal(signal.SIGINT, previous)
 
 
-@app.command()
+@command()
 def compare(
     questions: Optional[Path] = typer.Option(None, "--questions", "-q",
                                              help="JSONL (question, answer, source) or SQuAD JSON."),
@@ -78,45 +67,41 @@ def compare(
     list_saved: bool = typer.Option(False, "--list", help="List saved experiments and exit."),
 ) -> None:
     """Answer every question in every mode with the same settings and seed; score and save the runs."""
-    from .answer import Assistant
-    from .compare import CompareConfig, experiments_dir, load_compare, render_table, save_compare
-    from .compare import compare as run_compare
-    from .config import ConfigError, override
-    from .questions import load_questions
+    from lm.questions import load_questions
+
+    from ..answer import Assistant
+    from ..compare import CompareConfig, experiments_dir, load_compare, render_table, save_compare
+    from ..compare import compare as run_compare
+    from ..config import override
 
     if list_saved:
         return experiments_list()
     if questions is None:
         fail("pass --questions FILE (JSONL with question, answer, source; or SQuAD JSON)")
-    cfg = config()
-    try:
-        cfg.chat = override(cfg.chat, collection=collection, sources=sources)
-        cfg.model = override(cfg.model, name=model, device=device)
-        cfg.generation = override(cfg.generation, max_new_tokens=max_new_tokens, temperature=temperature)
-        has_adapter = bool(adapter or sft_adapter or raft_adapter or cfg.chat.adapter)
-        if modes is None and not has_adapter:
-            errors.print("[dim]no --adapter: comparing base and rag (add --adapter RUN for sft and rag+sft)[/]")
-        adapters = {m: a for m, a in (("sft", sft_adapter), ("rag+sft", raft_adapter)) if a}
-        settings = CompareConfig(modes=modes or ("base,rag,sft,rag+sft" if has_adapter else "base,rag"),
-                                 collection=collection, adapter=adapter, adapters=adapters, limit=limit, name=name,
-                                 question_file=str(questions))
-        if name and (experiments_dir(cfg.project_dir) / name / "manifest.json").exists():
-            fail(f"experiment {name!r} exists in {experiments_dir(cfg.project_dir)}; pick another --name")
-        old = load_compare(against, cfg.project_dir) if against else None
-        pairs = load_questions(questions)
-    except (ConfigError, ValueError) + _errors() as err:
-        fail(str(err))
-    total = min(len(pairs), limit or len(pairs)) * len(settings.modes)
+    cfg = settings()
+    cfg = dataclasses.replace(
+        cfg, chat=override(cfg.chat, collection=collection, sources=sources),
+        model=override(cfg.model, name=model, device=device),
+        generation=override(cfg.generation, max_new_tokens=max_new_tokens, temperature=temperature))
+    has_adapter = bool(adapter or sft_adapter or raft_adapter or cfg.chat.adapter)
+    if modes is None and not has_adapter:
+        errors.print("[dim]no --adapter: comparing base and rag (add --adapter RUN for sft and rag+sft)[/]")
+    adapters = {m: a for m, a in (("sft", sft_adapter), ("rag+sft", raft_adapter)) if a}
+    compare_settings = CompareConfig(modes=modes or ("base,rag,sft,rag+sft" if has_adapter else "base,rag"),
+                                     collection=collection, adapter=adapter, adapters=adapters, limit=limit,
+                                     name=name, question_file=str(questions))
+    if name and (experiments_dir(cfg.project_dir) / name / "manifest.json").exists():
+        fail(f"experiment {name!r} exists in {experiments_dir(cfg.project_dir)}; pick another --name")
+    old = load_compare(against, cfg.project_dir) if against else None
+    pairs = load_questions(questions)
+    total = min(len(pairs), limit or len(pairs)) * len(compare_settings.modes)
     progress = _progress()
     task = progress.add_task("answering", total=total, note="")
     helper = Assistant(cfg, progress=lambda text: progress.console.print(f"[dim]{text}[/]", highlight=False))
-    try:
-        with progress, _stoppable() as stop:
-            result = run_compare(pairs, helper, settings, stop=stop,
-                                 on_progress=lambda p: progress.update(task, completed=p.done,
-                                                                       note=f"{p.row.mode} · {p.row.id}"))
-    except _errors() as err:
-        fail(str(err))
+    with progress, _stoppable() as stop:
+        result = run_compare(pairs, helper, compare_settings, stop=stop,
+                             on_progress=lambda p: progress.update(task, completed=p.done,
+                                                                   note=f"{p.row.mode} · {p.row.id}"))
     folder = save_compare(result, experiments_dir(cfg.project_dir) / result.name, against=old)
     if as_json:
         print(json.dumps(result.to_json(), indent=1, ensure_ascii=False))
@@ -135,14 +120,14 @@ def experiments_default(ctx: typer.Context) -> None:
         experiments_list()
 
 
-@experiments_app.command("list")
+@command(experiments_app, "list")
 def experiments_list() -> None:
     """Saved experiments with their modes, question counts and models."""
     from rich.table import Table
 
-    from .compare import experiments_dir, list_experiments
+    from ..compare import experiments_dir, list_experiments
 
-    cfg = config()
+    cfg = settings()
     found = list_experiments(cfg.project_dir)
     if not found:
         console.print(f"No experiments in {experiments_dir(cfg.project_dir)} yet: "
@@ -157,7 +142,7 @@ def experiments_list() -> None:
     console.print("[dim]assistant experiments show NAME [OTHER] puts two side by side.[/]")
 
 
-@experiments_app.command("show")
+@command(experiments_app, "show")
 def experiments_show(
     name: str = typer.Argument(..., help="Experiment name or folder."),
     other: Optional[str] = typer.Argument(None, help="A second experiment: show the change from its means."),
@@ -165,14 +150,11 @@ def experiments_show(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """A saved experiment's table; with OTHER, each mean with its change from OTHER's."""
-    from .compare import ExperimentError, load_compare, render_table
+    from ..compare import load_compare, render_table
 
-    cfg = config()
-    try:
-        result = load_compare(name, cfg.project_dir)
-        old = load_compare(other, cfg.project_dir) if other else None
-    except ExperimentError as err:
-        fail(str(err))
+    cfg = settings()
+    result = load_compare(name, cfg.project_dir)
+    old = load_compare(other, cfg.project_dir) if other else None
     if as_json:
         print(json.dumps({k: v for k, v in result.to_json().items() if k != "rows"}, indent=1, ensure_ascii=False))
         return
@@ -191,7 +173,7 @@ The defaults (all articles, 100 train and 60 test questions, 2 epochs of LoRA, 4
 Finished training runs with the same settings and data are reused when you run it again."""
 
 
-@experiment_app.command("squad", help=SQUAD_HELP)
+@command(experiment_app, "squad", help=SQUAD_HELP)
 def experiment_squad(
     file: Path = typer.Argument(..., help="SQuAD JSON, e.g. ../shared/data/squad/dev-v2.0-first5.json."),
     articles: Optional[int] = typer.Option(None, "--articles", help="Use the first N articles (default all)."),
@@ -210,19 +192,15 @@ def experiment_squad(
     as_json: bool = typer.Option(False, "--json", help="Print results (summary and rows) as JSON."),
 ) -> None:
     from finetune.train import TrainHooks
-    from finetune.types import DataError
 
-    from .compare import render_table
-    from .experiment import ExperimentConfig, ExperimentHooks, run_squad_experiment
+    from ..compare import render_table
+    from ..experiment import ExperimentConfig, ExperimentHooks, run_squad_experiment
 
-    cfg = config()
-    try:
-        settings = ExperimentConfig(
+    cfg = settings()
+    experiment = ExperimentConfig(
             articles=articles, test_share=test_share, seed=seed, method=method, epochs=epochs, max_steps=max_steps,
             max_train_questions=max_train_questions or None, max_test_questions=max_test_questions or None,
             max_new_tokens=max_new_tokens, lr=lr, modes=modes, model=model, name=name)
-    except ValueError as err:
-        fail(str(err))
     progress = _progress()
     tasks: dict[str, int] = {}
 
@@ -241,11 +219,8 @@ def experiment_squad(
         progress.update(tasks["answer"], completed=p.done, note=f"{p.row.mode} · {p.row.id}")
 
     hooks = ExperimentHooks(on_message=say, train=TrainHooks(on_message=say, on_step=on_step), on_answer=on_answer)
-    try:
-        with progress:
-            outcome = run_squad_experiment(file, cfg.project_dir, settings, hooks, settings=cfg)
-    except (DataError, FileExistsError, RuntimeError, ValueError) + _errors() as err:
-        fail(str(err))
+    with progress:
+        outcome = run_squad_experiment(file, cfg.project_dir, experiment, hooks, settings=cfg)
     if as_json:
         print(json.dumps(outcome.result.to_json(), indent=1, ensure_ascii=False))
         return

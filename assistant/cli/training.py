@@ -1,4 +1,4 @@
-"""CLI for fine-tuning: `assistant finetune`, `assistant data raft`, `assistant adapters ...`."""
+"""`assistant finetune`, `assistant data raft` and `assistant adapters`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from .cli import app, config, console, errors, fail
+from .common import app, command, console, errors, fail, settings
 
 data_app = typer.Typer(help="Prepare training data.", no_args_is_help=True)
 adapters_app = typer.Typer(help="List, merge or remove fine-tuned adapters.", invoke_without_command=True)
@@ -27,7 +27,7 @@ def _method(qlora: bool, lora: bool, dora: bool, full: bool, freeze: Optional[in
     return (chosen[0] if chosen else None), freeze
 
 
-@app.command()
+@command()
 def finetune(
     qlora: bool = typer.Option(False, "--qlora", help="4-bit NF4 base + LoRA on all linear layers (default)."),
     lora: bool = typer.Option(False, "--lora", help="LoRA on a full-precision base."),
@@ -62,42 +62,32 @@ def finetune(
     restart: bool = typer.Option(False, "--restart", help="With --resume: start that run again from step 0."),
 ) -> None:
     """Fine-tune the generator (QLoRA by default) on instruction, chat or text data."""
-    from assistant.config import ConfigError, override
     from finetune.config import load_train_config
 
-    cfg = config()
+    from ..config import override
+
+    cfg = settings()
     method, freeze_layers = _method(qlora, lora, dora, full, freeze, prefix, prompt_tuning)
-    try:
-        settings = load_train_config(train_config, cfg.finetune) if train_config else cfg.finetune
-        settings = override(
-            settings, method=method, freeze_layers=freeze_layers, base=base,
-            data=[str(p) for p in data] if data else None,
-            eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
-            format=data_format, skip_bad=skip_bad, output=str(output) if output else None, name=name,
-            epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
-            max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
-            raft=raft or None, collection=collection, device=device)
-    except (ConfigError, ValueError) as err:
-        fail(str(err))
-    run_training(settings, cfg.project_dir, resume, restart)
+    train_settings = load_train_config(train_config, cfg.finetune) if train_config else cfg.finetune
+    train_settings = override(
+        train_settings, method=method, freeze_layers=freeze_layers, base=base,
+        data=[str(p) for p in data] if data else None,
+        eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
+        format=data_format, skip_bad=skip_bad, output=str(output) if output else None, name=name,
+        epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
+        max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
+        raft=raft or None, collection=collection, device=device)
+    run_training(train_settings, cfg.project_dir, resume, restart)
 
 
 def run_training(settings, project_dir: Path, resume: Optional[str], restart: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from assistant.models import ModelError
     from finetune.runs import find_run
     from finetune.tokenize import render_summary
     from finetune.train import TrainHooks, train
-    from finetune.types import DataError
-    from index.store import StoreError
 
-    resume_dir = None
-    if resume is not None:
-        try:
-            resume_dir = find_run(resume, project_dir)
-        except FileNotFoundError as err:
-            fail(str(err))
+    resume_dir = find_run(resume, project_dir) if resume is not None else None
     progress = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
                         TimeRemainingColumn(), console=console)
@@ -128,9 +118,6 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(settings, project_dir, resume=resume_dir, restart=restart, hooks=hooks, stop=stop)
-    except (DataError, ModelError, StoreError, FileExistsError, FileNotFoundError, ValueError) as err:
-        progress.stop()
-        fail(str(err))
     finally:
         progress.stop()
         signal.signal(signal.SIGINT, previous)
@@ -145,7 +132,7 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
                   f"Use it: assistant ask \"...\" --mode sft --adapter {result.run_dir.name}", highlight=False)
 
 
-@data_app.command("raft")
+@command(data_app, "raft")
 def data_raft(
     questions: list[Path] = typer.Argument(..., help="Question files: JSONL (question, answer, source) or SQuAD."),
     collection: str = typer.Option(..., "--collection", "-c", help="Collection to retrieve sources from."),
@@ -155,19 +142,10 @@ def data_raft(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Build RAFT-style examples (question + oracle and distractor chunks → cited answer)."""
-    from assistant.questions import QuestionError, load_questions
-    from finetune.raft import RaftConfig, build_raft, write_examples_jsonl
-    from index.retriever import open_collection
-    from index.store import StoreError
+    from finetune.raft import RaftConfig, raft_from_files, write_examples_jsonl
 
-    cfg = config()
-    try:
-        pairs = [pair for path in questions for pair in load_questions(path)]
-        retriever = open_collection(cfg.project_dir, collection)
-        built = build_raft(pairs, retriever, RaftConfig(distractors=distractors, oracle_share=oracle_share,
-                                                        seed=seed))
-    except (StoreError, QuestionError, ValueError, FileNotFoundError) as err:
-        fail(str(err))
+    built = raft_from_files(questions, settings().project_dir, collection,
+                            RaftConfig(distractors=distractors, oracle_share=oracle_share, seed=seed))
     write_examples_jsonl(built.examples, out)
     stats = built.stats
     console.print(f"Wrote {len(built.examples)} examples to {out}: {stats.with_oracle} with the oracle chunk, "
@@ -182,14 +160,14 @@ def adapters_default(ctx: typer.Context) -> None:
         adapters_list()
 
 
-@adapters_app.command("list")
+@command(adapters_app, "list")
 def adapters_list() -> None:
     """Training runs with their status, base model, method and eval loss."""
     from finetune.runs import list_runs
 
-    from .render import print_table
+    from ..render import print_table
 
-    cfg = config()
+    cfg = settings()
     runs = list_runs(cfg.project_dir)
     if not runs:
         console.print(f"No training runs in {cfg.project_dir / 'runs'} yet: assistant finetune --data FILE")
@@ -202,31 +180,23 @@ def adapters_list() -> None:
     print_table(console, f"Runs in {cfg.project_dir / 'runs'}", columns, rows)
 
 
-@adapters_app.command("merge")
+@command(adapters_app, "merge")
 def adapters_merge(
     run: str = typer.Argument(..., help="Run name or folder, or an adapter folder."),
     out: Path = typer.Option(..., "--out", help="Folder for the merged model."),
 ) -> None:
     """Fold an adapter into its base model: a folder plain transformers can load."""
-    from assistant.models import ModelError
     from finetune.adapters import merge_adapter, run_adapter
 
-    cfg = config()
-    try:
-        merged = merge_adapter(run_adapter(run, cfg.project_dir), out)
-    except (FileNotFoundError, FileExistsError, ModelError) as err:
-        fail(str(err))
+    merged = merge_adapter(run_adapter(run, settings().project_dir), out)
     console.print(f"Merged model saved in {merged}: AutoModelForCausalLM.from_pretrained({str(merged)!r})",
                   highlight=False)
 
 
-@adapters_app.command("rm")
+@command(adapters_app, "rm")
 def adapters_rm(run: str = typer.Argument(..., help="Run name or folder.")) -> None:
     """Delete a training run (adapter, checkpoints, metrics)."""
     from finetune.runs import remove_run
 
-    try:
-        removed = remove_run(run, config().project_dir)
-    except FileNotFoundError as err:
-        fail(str(err))
+    removed = remove_run(run, settings().project_dir)
     console.print(f"Removed {removed}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.types import Chunk
+from index.errors import UserError
 
 BASE_SYSTEM = "You are a helpful assistant. Answer clearly and briefly."
 RAG_RULES = (
@@ -61,7 +62,7 @@ STYLES = {
 """Named prompt layouts; `long` is the original one."""
 
 
-class ContextError(Exception):
+class ContextError(UserError):
     """Even the question alone does not fit the model's context window."""
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from index.errors import UserError
 
 MAX_REPORTED = 5  # problems listed in one error; the rest are counted
 
 
-class QuestionError(Exception):
+class QuestionError(UserError):
     """A question file is wrong; the message names the file and line and says what to fix."""
 
 

@@ -1,0 +1,121 @@
+"""Stage 1 of training: everything that can be wrong with the data is found here, before any
+model is loaded. Read (formats, RAFT examples from a collection), check, de-duplicate, split,
+then tokenize with the base model's tokenizer.
+
+    >>> data = read_data(TrainConfig(data=["faq.jsonl"]), Path(".assistant"))         # doctest: +SKIP
+    >>> prepared = tokenize_data(config, data, load_tokenizer(config))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from finetune.config import TrainConfig
+from finetune.runs import file_hash
+from finetune.types import DataError, Example
+
+
+@dataclass
+class PreparedData:
+    train: list
+    eval: list
+    summary: object
+    files: list[dict]
+    bad: int = 0
+    duplicates: int = 0
+
+
+def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> tuple[list[Example], int, int]:
+    """(examples, bad records skipped, duplicates removed) from data files, or RAFT data from QA files."""
+    from finetune.data import load_examples
+
+    if config.raft:
+        return _raft_examples(config, project_dir, files), 0, 0
+    loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
+                           skip_bad=config.skip_bad)
+    return loaded.examples, len(loaded.bad), loaded.duplicates
+
+
+def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:
+    from finetune.raft import RaftConfig, raft_from_files
+
+    if not config.collection:
+        raise DataError("--raft needs --collection: the collection the questions are answered from")
+    raft = raft_from_files(files, project_dir, config.collection, RaftConfig(
+        distractors=config.raft_distractors, oracle_share=config.raft_oracle_share, seed=config.seed))
+    return raft.examples
+
+
+@dataclass
+class ReadData:
+    """Training (and evaluation) examples, read and checked; no model was needed for them."""
+
+    train: list[Example]
+    eval: list[Example]
+    files: list[dict]
+    bad: int = 0
+    duplicates: int = 0
+    collection: dict | None = None
+    """RAFT: the collection version the examples were retrieved from."""
+
+
+def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
+    """Read, validate, de-duplicate and split the data; a DataError (naming file:line) comes
+    before any model or tokenizer is loaded, so a broken line is reported in a second, not after
+    the base model's first conversion."""
+    from finetune.data import split_examples
+
+    if not config.data:
+        raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
+    examples, bad, duplicates = load_training_examples(config, project_dir, config.data)
+    if config.eval_data:
+        eval_examples = load_training_examples(config, project_dir, config.eval_data)[0]
+    else:
+        examples, eval_examples = split_examples(examples, config.eval_split, config.seed)
+    files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role}
+             for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
+    return ReadData(examples, eval_examples, files, bad, duplicates, collection_snapshot(config, project_dir))
+
+
+def collection_snapshot(config: TrainConfig, project_dir: Path) -> dict | None:
+    """Which version of the collection a RAFT run's examples came from: {name, version, updated}."""
+    if not (config.raft and config.collection):
+        return None
+    from index.store import Collection
+
+    collection = Collection(project_dir, config.collection)
+    return {"name": collection.name, "version": collection.version_dir().name, "updated": collection.manifest().updated}
+
+
+def tokenize_data(config: TrainConfig, data: ReadData, tokenizer) -> PreparedData:
+    """Tokenize read data with the base model's tokenizer; labels cover assistant turns only."""
+    from finetune.tokenize import summarize, tokenize_all
+
+    train_tokens = tokenize_all(data.train, tokenizer, config.max_length)
+    eval_tokens = tokenize_all(data.eval, tokenizer, config.max_length)
+    summary = summarize(data.train, train_tokens, config.max_length)
+    train_tokens = [t for t in train_tokens if t.trainable]
+    eval_tokens = [t for t in eval_tokens if t.trainable]
+    if not train_tokens:
+        raise DataError("no example has an assistant answer left to train on after truncation; "
+                        "raise --max-length or check the data")
+    return PreparedData(train_tokens, eval_tokens, summary, data.files, data.bad, data.duplicates)
+
+
+def prepare_data(config: TrainConfig, tokenizer, project_dir: Path) -> PreparedData:
+    """Read, validate, de-duplicate, split and tokenize; raises DataError before any training."""
+    return tokenize_data(config, read_data(config, project_dir), tokenizer)
+
+
+def load_tokenizer(config: TrainConfig, on_message: Callable[[str], None] | None = None):
+    """The base model's tokenizer (resolving the model converts the embedded one on first use)."""
+    from transformers import AutoTokenizer
+
+    from lm.models import resolve_model
+    from index.logs import quiet_transformers
+
+    with quiet_transformers():
+        return AutoTokenizer.from_pretrained(resolve_model(config.base, on_message).location,
+                                             trust_remote_code=config.trust_remote_code)
