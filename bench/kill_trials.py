@@ -121,7 +121,7 @@ def tiny_model(folder: Path) -> Path:
 
 def finetune_trials(workdir: Path, rng: random.Random) -> list[dict]:
     from finetune.runs import read_manifest, run_status
-    from finetune.train import last_checkpoint
+    from finetune.run_start import last_checkpoint
 
     model = tiny_model(workdir / "tiny")
     data = workdir / "codes.jsonl"

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant, Chat
+from assistant.answer import Assistant
+from assistant.chat import Chat
 from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
 from lm.models import ModelError
 from lm.prompts import ContextError, Turn

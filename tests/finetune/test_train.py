@@ -12,7 +12,8 @@ import pytest
 
 from finetune.config import METHODS, TrainConfig, load_train_config, presets
 from finetune.runs import HEARTBEAT, list_runs, read_metrics, run_status, write_heartbeat
-from finetune.train import TrainHooks, last_checkpoint, train
+from finetune.run_start import last_checkpoint
+from finetune.train import TrainHooks, train
 from finetune.types import DataError, RunError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,8 +153,6 @@ def test_train_config_checks_values():
 
 
 def test_bad_data_stops_before_a_run_folder_is_made(tiny_model_dir, tmp_path):
-    from finetune.types import DataError, RunError
-
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c"}\n')
     with pytest.raises(DataError, match="bad.jsonl:2"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from finetune.runs import run_status
-from finetune.train import last_checkpoint
+from finetune.run_start import last_checkpoint
 from index.faults import ENV
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import json
 
 from textual.widgets import Input
 
-from finetune.train import last_checkpoint
+from finetune.run_start import last_checkpoint
 from tui.app import make_app
 from tui.messages import DataChecked, TrainFinished, TrainStep
 from tui.screens.train import TrainScreen
