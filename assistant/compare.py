@@ -278,8 +278,9 @@ def build_manifest(assistant, config: CompareConfig, adapters: dict, questions: 
     if any(mode in RAG_MODES for mode in config.modes):
         name = config.collection or cfg.chat.collection
         built = assistant.retriever(name).manifest
-        collection = {"name": name, "embedder": built["embedder"]["name"], "counts": built.get("counts"),
-                      "updated": built.get("updated")}
+        collection = {"name": name, "embedder": built.embedder, "counts": {"files": len(built.files),
+                                                                           "chunks": built.chunks},
+                      "updated": built.updated}
     source = None
     if config.question_file:
         path = Path(config.question_file)

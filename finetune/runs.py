@@ -102,11 +102,11 @@ def run_status(run_dir: Path, manifest: RunManifest) -> str:
 class RunManifest:
     """run.json: what a run trains, from what, how far it got, and how it ended."""
 
-    name: str
-    created: str
-    base: str
-    method: str
-    config: dict
+    name: str = ""
+    created: str = ""
+    base: str = "?"
+    method: str = "?"
+    config: dict = field(default_factory=dict)
     """Every TrainConfig setting; --resume trains on with these, not with today's flags."""
     status: str = "running"
     """running, stopped, failed or finished (run_status also tells "interrupted")."""

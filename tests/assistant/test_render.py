@@ -6,7 +6,7 @@ from pathlib import Path
 from rich.console import Console
 
 from assistant.render import print_collections, print_table
-from index.store import CollectionInfo
+from index.store import CollectionInfo, CollectionManifest
 
 
 def rendered(width: int, draw) -> list[str]:
@@ -16,9 +16,11 @@ def rendered(width: int, draw) -> list[str]:
 
 
 def test_the_collections_table_fits_80_columns_and_keeps_whole_names():
-    manifest = {"counts": {"files": 1234, "chunks": 56789}, "updated": "2026-12-03T10:15:00+0000",
-                "embedder": {"name": "/a/long/path/to/all-MiniLM-L6-v2"},
-                "index_settings": {"sparse": {"backend": "bm25s", "variant": "okapi"}, "dense": {"kind": "hnsw"}}}
+    manifest = CollectionManifest(
+        name="company-handbook-2026", created="2026-12-01T10:15:00+0000", updated="2026-12-03T10:15:00+0000",
+        embedder="/a/long/path/to/all-MiniLM-L6-v2", dim=384, settings={}, versions={}, problems={},
+        index_settings={"sparse": {"backend": "bm25s", "variant": "okapi"}, "dense": {"kind": "hnsw"}},
+        files={f"/docs/{i}.md": {} for i in range(1234)}, chunks=56789)
     info = CollectionInfo("company-handbook-2026", Path("/p"), manifest, 123_456_789)
     narrow = rendered(80, lambda c: print_collections(c, [info], Path("/home/someone/projects/.assistant")))
     assert max(map(len, narrow)) <= 80

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from finetune.config import METHODS, TrainConfig, load_train_config, presets
-from finetune.runs import HEARTBEAT, list_runs, read_metrics, run_status, write_heartbeat
+from finetune.runs import HEARTBEAT, RunManifest, list_runs, read_manifest, read_metrics, run_status, write_heartbeat
 from finetune.run_start import last_checkpoint
 from finetune.train import TrainHooks, train
 from finetune.types import DataError, RunError
@@ -125,7 +125,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_model_dir, tmp_path)
     process.send_signal(signal.SIGKILL)  # no chance to clean up: a crash, not a Ctrl-C
     process.wait()
     manifest = json.loads((run_dir / "run.json").read_text())
-    assert manifest["status"] == "running" and run_status(run_dir, manifest) == "interrupted"
+    assert manifest["status"] == "running" and run_status(run_dir, read_manifest(run_dir)) == "interrupted"
     step = int(last_checkpoint(run_dir).name.rsplit("-", 1)[1])
     resumed = subprocess.run(command[:command.index("finetune") + 1] + ["--resume", str(run_dir)], cwd=ROOT,
                              capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=600)
@@ -178,19 +178,24 @@ def test_the_data_and_the_output_folder_are_checked_before_any_model_is_loaded(t
         TrainConfig(name="-rf")
 
 
+def manifest_with(status: str) -> RunManifest:
+    return RunManifest(name="run", created="2026-12-03T10:00:00", base="base", method="lora", config={},
+                       status=status)
+
+
 def test_a_running_run_whose_process_is_gone_or_silent_is_interrupted(tmp_path):
     write_heartbeat(tmp_path)
-    assert run_status(tmp_path, {"status": "running"}) == "running"  # this very process, beating
+    assert run_status(tmp_path, manifest_with("running")) == "running"  # this very process, beating
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     beat = json.loads((tmp_path / HEARTBEAT).read_text())
     (tmp_path / HEARTBEAT).write_text(json.dumps({**beat, "pid": gone.pid}))
-    assert run_status(tmp_path, {"status": "running"}) == "interrupted"
+    assert run_status(tmp_path, manifest_with("running")) == "interrupted"
     (tmp_path / HEARTBEAT).write_text(json.dumps({**beat, "host": "elsewhere", "time": time.time() - 3600}))
-    assert run_status(tmp_path, {"status": "running"}) == "interrupted"  # another machine, silent for an hour
+    assert run_status(tmp_path, manifest_with("running")) == "interrupted"  # another machine, silent for an hour
     (tmp_path / HEARTBEAT).unlink()
-    assert run_status(tmp_path, {"status": "running"}) == "interrupted"  # killed before its first beat
-    assert run_status(tmp_path, {"status": "stopped"}) == "stopped"
+    assert run_status(tmp_path, manifest_with("running")) == "interrupted"  # killed before its first beat
+    assert run_status(tmp_path, manifest_with("stopped")) == "stopped"
 
 
 def test_a_run_killed_before_its_first_checkpoint_asks_for_restart_and_restarts(tiny_model_dir, tmp_path):
@@ -206,7 +211,7 @@ def test_a_run_killed_before_its_first_checkpoint_asks_for_restart_and_restarts(
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    status = run_status(run_dir, json.loads((run_dir / "run.json").read_text()))
+    status = run_status(run_dir, read_manifest(run_dir))
     assert status == "interrupted" and last_checkpoint(run_dir) is None
     resumed = subprocess.run(base + ["--resume", str(run_dir)], cwd=ROOT, capture_output=True, text=True, env=env,
                              timeout=300)

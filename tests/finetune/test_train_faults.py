@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from finetune.runs import run_status
+from finetune.runs import read_manifest, run_status
 from finetune.run_start import last_checkpoint
 from index.faults import ENV
 
@@ -32,8 +32,7 @@ def test_a_run_killed_at_each_point_resumes_and_finishes(point, tiny_model_dir, 
                                    "--eval-split", "0"], env=env | {ENV: point}, cwd=ROOT, capture_output=True,
                            timeout=300)
     assert first.returncode == -9, first.stderr.decode()[-2000:]
-    manifest = json.loads((run_dir / "run.json").read_text())
-    assert run_status(run_dir, manifest) == "interrupted"
+    assert run_status(run_dir, read_manifest(run_dir)) == "interrupted"
     checkpoint = last_checkpoint(run_dir)
     assert checkpoint is not None  # a checkpoint cut short is passed over, a whole one is kept
 

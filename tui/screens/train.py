@@ -95,9 +95,11 @@ class TrainScreen(JobScreen):
         return True
 
     def _settings(self):
+        from index.errors import UserError
+
         try:
             return self.query_one(TrainForm).settings()
-        except ValueError as err:
+        except UserError as err:
             self.query_one(DataSummaryView).show_error(str(err))
             self.notify(str(err), title="Settings", severity="error")
             return None
@@ -121,13 +123,13 @@ class TrainScreen(JobScreen):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
         from finetune.prepare import load_tokenizer, read_data, tokenize_data
-        from finetune.types import DataError
+        from index.errors import UserError
 
         try:
             data = read_data(settings, self.project_dir)  # before the model: bad lines show at once
             tokenizer = load_tokenizer(settings, lambda text: self.post_message(ModelProgress(text)))
             prepared = tokenize_data(settings, data, tokenizer)
-        except (DataError, ValueError) as err:
+        except UserError as err:
             self.post_message(DataChecked(error=str(err)))
             return
         details = (f"{len(prepared.train)} training and {len(prepared.eval)} eval examples; "

@@ -13,6 +13,7 @@ from textual.containers import Grid
 from textual.widgets import Input, Label, Select
 
 from finetune.config import DEFAULT_LR, METHODS, TrainConfig
+from index.errors import ConfigError
 
 NUMBERS = (
     # (field, label, type)
@@ -68,7 +69,7 @@ class TrainForm(Grid):
             self.query_one("#lr", Input).placeholder = f"default {DEFAULT_LR[event.value]:g}"
 
     def settings(self) -> TrainConfig:
-        """A TrainConfig from the form; raises ValueError naming the field that is wrong."""
+        """A TrainConfig from the form; raises ConfigError naming the field that is wrong."""
         values: dict = {"base": self.query_one("#base", Input).value.strip() or self.defaults.base,
                         "data": split_files(self.query_one("#data", Input).value),
                         "method": self.query_one("#method", Select).value}
@@ -81,5 +82,5 @@ class TrainForm(Grid):
             try:
                 values[name] = kind(text)
             except ValueError:
-                raise ValueError(f"{label}: {text!r} is not a number") from None
+                raise ConfigError(f"{label}: {text!r} is not a number") from None
         return dataclasses.replace(self.defaults, **values)  # TrainConfig checks the ranges
