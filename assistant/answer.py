@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import threading
 import time
@@ -133,6 +134,14 @@ class Assistant:
         """The configured model with `adapter` on top; a model already loaded with an adapter
         serves the adapter-free modes too (the adapter is switched off for them)."""
         m = self.config.model
+        if m.engine == "openai":  # nothing to load: a client for the server (adapter: its LoRA name)
+            from .engines import open_remote
+
+            key = ("openai", m.base_url, m.name, adapter)
+            with self._lock:
+                if key not in self._models:
+                    self._models[key] = open_remote(m, adapter)
+                return self._models[key]
         key = (m.name, m.device, m.dtype, m.load_in_4bit)
         with self._lock:
             loaded = self._models.get(key)
@@ -142,6 +151,13 @@ class Assistant:
                                     trust_remote_code=m.trust_remote_code, progress=self.progress)
                 self._models[key] = loaded
             return loaded
+
+    def using(self, config: Config) -> "Assistant":
+        """This assistant with other settings, sharing its loaded models and opened collections (a
+        server answers each request with that request's settings, on the one model)."""
+        view = copy.copy(self)
+        view.config = config
+        return view
 
     def retriever(self, collection: str):
         from index.retriever import open_collection
@@ -155,9 +171,14 @@ class Assistant:
         self._retrievers.pop(collection, None)
 
     def adapter_path(self, adapter: str | None) -> str | None:
-        if adapter is None:
-            return None
+        """The adapter folder (a run name or folder); on a server engine, the server's LoRA name."""
+        if adapter is None or self.remote:
+            return adapter
         return str(find_adapter(adapter, self.config.project_dir))
+
+    @property
+    def remote(self) -> bool:
+        return self.config.model.engine != "transformers"
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> "Plan":
@@ -176,11 +197,11 @@ class Assistant:
         adapter_dir = self.adapter_path(adapter) if uses_adapter else None
         collection = (collection or chat.collection) if retrieves else None
         grounding = self.config.grounding
-        if mode == "rag" and grounding.enabled and grounding.adapter:
+        if mode == "rag" and grounding.enabled and grounding.adapter and not self.remote:
             shipped = shipped_adapter(self.config.model.name)
             if shipped is not None:  # the embedded model answers from sources with its grounding adapter
                 adapter_dir, uses_adapter = str(shipped), True
-        if not self._models:  # a wrong model name is reported even when retrieval finds nothing
+        if not self._models and not self.remote:  # a wrong model name is reported even when nothing is found
             resolve_model(self.config.model.name, self.progress)
         plan = Plan(question, mode, adapter_dir, collection, uses_adapter, retrieves and grounding.enabled)
         if retrieves:
@@ -292,6 +313,8 @@ class Assistant:
         on (whole chunks, the long rules)."""
         grounding = self.config.grounding
         name = "large" if mode == "rag+sft" else grounding.profile
+        if name == "auto" and getattr(loaded, "client", None) is not None:
+            name = "large"  # a server model of unknown size: it writes its answer from whole chunks
         if name == "auto":
             if "parameters" not in loaded.info:
                 loaded.info["parameters"] = sum(p.numel() for p in loaded.model.parameters())

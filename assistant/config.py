@@ -84,6 +84,28 @@ class ModelConfig:
     """Load linear layers in 4-bit NF4 through bitsandbytes (CUDA or CPU)."""
     trust_remote_code: bool = False
     """Run Python code shipped with a hub model. Off unless you trust its authors."""
+    engine: str = "transformers"
+    """transformers (in this process) or openai (any OpenAI-compatible server: llama.cpp, Ollama,
+    vLLM, TGI, a hosted API; `name` is then the server's model name)."""
+    base_url: str | None = None
+    """engine openai: the server's API root, e.g. http://127.0.0.1:8080/v1."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """engine openai: the environment variable holding the API key (local servers need none)."""
+    tokenizer: str | None = None
+    """engine openai: a local tokenizer (model id or folder) to count prompt tokens with; default:
+    the server's /tokenize when it has one, else an estimate of four characters a token."""
+    context_window: int | None = None
+    """engine openai: the server model's context window (default 4096)."""
+    timeout: float = 120.0
+    """engine openai: seconds to wait for the server."""
+    retries: int = 2
+    """engine openai: retries of a failed request (connection errors, 429, 5xx)."""
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("transformers", "openai"):
+            raise ConfigError(f"engine must be transformers or openai, not {self.engine!r}")
+        if self.retries < 0 or self.timeout <= 0:
+            raise ConfigError("retries must be 0 or more and timeout above 0")
 
 
 @dataclass

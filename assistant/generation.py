@@ -42,6 +42,8 @@ def render_prompt(loaded: LoadedModel, messages: list[dict]) -> str:
 
 
 def count_prompt_tokens(loaded: LoadedModel, messages: list[dict]) -> int:
+    if hasattr(loaded, "count"):  # a RemoteModel counts with its server or its own tokenizer
+        return loaded.count(messages)
     return len(loaded.tokenizer(render_prompt(loaded, messages), add_special_tokens=False)["input_ids"])
 
 
@@ -152,6 +154,10 @@ def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConf
     from its sources instead of making them up. With `quote_from`, the answer can only be a
     stretch of one of those texts (`SpanCopy`).
     """
+    if hasattr(loaded, "client"):  # an OpenAI-compatible server: no logits to bias or constrain
+        from .engines import remote_generate
+
+        return remote_generate(loaded, messages, settings, on_token=on_token, stop=stop)
     import torch
 
     tokenizer = loaded.tokenizer

@@ -5,6 +5,7 @@
     asking      ask, chat
     training    finetune, data raft, adapters
     comparing   compare, experiments, experiment squad
+    serving     serve (an OpenAI-compatible API)
 
 Higher layers add commands through the `assistant.commands` entry point group (the TUI adds
 `assistant tui`), so this package imports nothing above it.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import sys
 from importlib.metadata import entry_points
 
-from . import asking, comparing, indexing, training  # noqa: F401  (each registers its commands)
+from . import asking, comparing, indexing, serving, training  # noqa: F401  (each registers its commands)
 from .common import app, errors
 
 PLUGIN_GROUP = "assistant.commands"
