@@ -89,7 +89,7 @@ def resolve_model(spec: str, progress: Progress | None = None) -> ModelSpec:
     return ModelSpec(name, name)
 
 
-def _gguf_path(model: EmbeddedModel) -> Path:
+def gguf_path(model: EmbeddedModel) -> Path:
     found = importlib.util.find_spec(model.package)  # finds without importing (its __init__ needs llama.cpp)
     if found is None or not found.origin:
         raise ModelError(f"the embedded model {model.name} needs the {model.pip_name} package: "
@@ -103,7 +103,7 @@ def _gguf_path(model: EmbeddedModel) -> Path:
 
 def embedded_folder(model: EmbeddedModel, progress: Progress | None = None) -> Path:
     """The converted safetensors folder for an embedded model, made on first use (CONVERSION_TIME)."""
-    gguf = _gguf_path(model)
+    gguf = gguf_path(model)
     stat = gguf.stat()
     # Keyed by the GGUF file's size and mtime, so that a new package version converts afresh.
     target = models_dir() / f"{model.name}-{stat.st_size:x}-{int(stat.st_mtime):x}"

@@ -3,6 +3,7 @@ OpenAI-compatible servers, tested against that same server. A tiny random model:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -138,6 +139,11 @@ def test_the_openai_engine_answers_through_the_server_in_every_mode_it_serves(se
     rag = helper.answer("What is the default port of the Zorblax 3000?", mode="rag")
     assert rag.collection == "docs" and rag.sources and rag.style == "generate"  # a server model writes
     assert rag.supported is not None  # its words are checked against the sources, as in-process
+
+    # Pointing the CLI at `assistant serve` itself: the server retrieves, its reply names the sources.
+    served = Assistant(dataclasses.replace(config, model=dataclasses.replace(config.model, name="rag:docs")))
+    answer = served.answer("What is the default port of the Zorblax 3000?", mode="base")
+    assert "7431" in answer.text and "Sources:" in answer.text
 
 
 def test_the_server_stops_cleanly_on_sigterm(server):

@@ -46,6 +46,9 @@ def test_finetune_trains_lists_merges_and_removes_a_run(project, tiny_model_dir)
         plain = AutoModelForCausalLM.from_pretrained(project / "merged")(probe).logits
         peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), adapter).eval()(probe).logits
     assert torch.allclose(plain, peft, atol=1e-4)
+    # a plain Hugging Face folder, as transformers and vLLM load it: no adapter files, weights in safetensors
+    files = {path.name for path in (project / "merged").iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= files and "adapter_config.json" not in files
 
     again = finetune(tiny_model_dir, "--name", "codes")
     assert again.exit_code == 1 and "already exists" in again.output
