@@ -142,6 +142,13 @@ def finetune_trials(workdir: Path, rng: random.Random) -> list[dict]:
             continue
         status = run_status(run_dir, read_manifest(run_dir)) if (run_dir / "run.json").exists() else "no run yet"
         checkpoint = last_checkpoint(run_dir) if run_dir.exists() else None
+        if status == "finished":  # killed after its last write: nothing to resume, and nothing lost
+            rows.append({"trial": number, "kill": point or f"at {after:.1f} s", "exit": code, "status": status,
+                         "checkpoint": checkpoint.name if checkpoint else None, "resume_exit": None,
+                         "steps": read_manifest(run_dir).metrics.get("steps"),
+                         "ok": (run_dir / "adapter" / "adapter_model.safetensors").is_file()})
+            shutil.rmtree(run_dir)
+            continue
         resume = ["--resume", str(run_dir)] if checkpoint else ["--resume", str(run_dir), "--restart"]
         if status == "no run yet":  # killed before the run folder was made: start it again
             resume = ["--output", str(run_dir)]
