@@ -72,7 +72,9 @@ class StopOnEvent(TrainerCallback):
         self.stopped = False
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.event.is_set():
+        from finetune.processes import any_process, distributed
+
+        if any_process(self.event.is_set()) if distributed() else self.event.is_set():
             control.should_save = True
             control.should_training_stop = True
             self.stopped = True

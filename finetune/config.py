@@ -66,7 +66,9 @@ class TrainConfig:
     """Batch examples end to end in one row, without padding (position ids keep them apart)."""
     packing: bool = False
     """Also pack examples across batches into rows of max_length tokens (bigger steps, fewer of them)."""
-    gradient_checkpointing: bool = True
+    gradient_checkpointing: bool | str = "auto"
+    """Recompute activations in the backward pass to save memory: true, false, or auto (on for the
+    CPU; on CUDA only when a step would not fit in the GPU's free memory without it)."""
 
     lora_r: int = 16
     lora_alpha: int = 32
@@ -109,6 +111,8 @@ class TrainConfig:
         for name in ("batch_size", "grad_accum", "max_length", "lora_r", "eval_steps", "save_steps",
                      "logging_steps", "virtual_tokens", "freeze_layers", "save_total_limit"):
             _check(getattr(self, name) >= 1, f"{name} must be at least 1, not {getattr(self, name)}")
+        _check(self.gradient_checkpointing in (True, False, "auto"),
+               f"gradient_checkpointing must be true, false or \"auto\", not {self.gradient_checkpointing!r}")
         _check(self.patience is None or self.patience >= 1, "patience must be at least 1")
         _check(0 <= self.lora_dropout < 1, "lora_dropout must be in [0, 1)")
         _check(0 <= self.raft_oracle_share <= 1, "raft_oracle_share must be in [0, 1]")

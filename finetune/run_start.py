@@ -17,17 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finetune.config import TrainConfig
+from finetune.processes import distributed, is_main_process  # noqa: F401  (train and the CLI import them from here)
 from finetune.runs import HEARTBEAT_SECONDS, METRICS, RunManifest, new_run_name, read_manifest, runs_dir, write_heartbeat
 from finetune.types import RunError
-
-
-def is_main_process() -> bool:
-    """True unless this is a non-zero rank of an `accelerate launch` / torchrun job."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def distributed() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
@@ -67,7 +59,11 @@ def planned_run_dir(config: TrainConfig, project_dir: Path) -> Path:
         if not (config.output or config.name):
             raise RunError("under accelerate launch or torchrun, pass --name or --output so that every "
                              "process writes to the same run")
-        return Path(config.output) if config.output else runs_dir(project_dir) / config.name
+        run_dir = Path(config.output) if config.output else runs_dir(project_dir) / config.name
+        # Every rank checks before any writes: train() gathers the processes (a barrier) in between.
+        if (run_dir / "run.json").exists():
+            raise RunError(f"{run_dir} already holds a run; pick another --name or --output, or --resume it")
+        return run_dir
     if config.output:
         run_dir = Path(config.output)
         if (run_dir / "run.json").exists():
@@ -123,17 +119,18 @@ def start_run(config: TrainConfig, project_dir: Path, resume: Path | None, resta
 
 
 class Heartbeat:
-    """Writes heartbeat.json (pid, host, time) every `every` seconds from a daemon thread while a run
-    trains, so a run killed with SIGKILL shows as interrupted instead of running forever."""
+    """Writes heartbeat.json (pid, host, time, and every process of a multi-process run) every `every`
+    seconds from a daemon thread of the main process while a run trains, so a run killed with SIGKILL
+    shows as interrupted instead of running forever."""
 
-    def __init__(self, run_dir: Path, every: float = HEARTBEAT_SECONDS) -> None:
-        self.run_dir, self.every = run_dir, every
+    def __init__(self, run_dir: Path, every: float = HEARTBEAT_SECONDS, processes: tuple = ()) -> None:
+        self.run_dir, self.every, self.processes = run_dir, every, processes
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
     def _beat(self) -> None:
         while True:
-            write_heartbeat(self.run_dir)
+            write_heartbeat(self.run_dir, self.processes)
             if self.done.wait(self.every):
                 return
 

@@ -44,6 +44,12 @@ class RunInfo:
     steps: int
     eval_loss: float | None
     created: str
+    processes: tuple = ()
+    """With several processes: (rank, pid, host) of each, as finetune.processes.RunProcess."""
+
+    @property
+    def world_size(self) -> int:
+        return max(len(self.processes), 1)
 
     @property
     def output(self) -> Path | None:
@@ -66,11 +72,15 @@ def hostname() -> str:
     return socket.gethostname()
 
 
-def write_heartbeat(run_dir: Path) -> None:
-    atomic_write_json(Path(run_dir) / HEARTBEAT, {"pid": os.getpid(), "host": hostname(), "time": time.time()})
+def write_heartbeat(run_dir: Path, processes: tuple = ()) -> None:
+    """heartbeat.json: this (the main) process, the time, and with several processes each one's rank, pid, host."""
+    beat = {"pid": os.getpid(), "host": hostname(), "time": time.time()}
+    if len(processes) > 1:
+        beat["processes"] = [dict(p._asdict()) if hasattr(p, "_asdict") else dict(p) for p in processes]
+    atomic_write_json(Path(run_dir) / HEARTBEAT, beat)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -91,8 +101,12 @@ def run_status(run_dir: Path, manifest: RunManifest) -> str:
     except (OSError, ValueError):
         beat = {"pid": manifest.pid, "host": manifest.host, "time": 0.0}
     pid, host = beat.get("pid"), beat.get("host")
-    if host == hostname() and isinstance(pid, int) and not _process_alive(pid):
+    if host == hostname() and isinstance(pid, int) and not process_alive(pid):
         return "interrupted"
+    for other in beat.get("processes") or ():  # one process of a multi-process run gone: the run is broken
+        if isinstance(other, dict) and other.get("host") == hostname() and isinstance(other.get("pid"), int) \
+                and not process_alive(other["pid"]):
+            return "interrupted"
     if time.time() - float(beat.get("time") or 0.0) > STALE_SECONDS:
         return "interrupted"
     return "running"
@@ -118,6 +132,12 @@ class RunManifest:
     versions: dict = field(default_factory=dict)
     pid: int | None = None
     host: str | None = None
+    world_size: int = 1
+    """How many processes train the run (accelerate launch / torchrun); only rank 0 writes this file."""
+    processes: tuple = ()
+    """With several processes: each one's {rank, pid, host} (and, once finished, the steps it took)."""
+    distributed: str | None = None
+    """accelerate's distributed type: MULTI_CPU, MULTI_GPU, FSDP, DEEPSPEED (None for one process)."""
     skipped_records: int = 0
     duplicates_removed: int = 0
     parameters: dict | None = None
@@ -134,7 +154,7 @@ class RunManifest:
     def from_json(cls, data: dict, where: Path | str = MANIFEST) -> "RunManifest":
         known = {f.name for f in dataclasses.fields(cls)}
         try:
-            return cls(**{k: tuple(v) if k == "data" else v for k, v in data.items() if k in known})
+            return cls(**{k: tuple(v) if k in ("data", "processes") else v for k, v in data.items() if k in known})
         except TypeError as err:
             raise RunError(f"{where}: damaged run manifest ({err})") from None
 
@@ -223,8 +243,35 @@ def list_runs(project_dir: Path) -> list[RunInfo]:
         metrics = manifest.metrics
         found.append(RunInfo(name=path.name, path=path, status=run_status(path, manifest), base=manifest.base,
                              method=manifest.method, steps=int(metrics.get("steps", 0)),
-                             eval_loss=metrics.get("best_eval_loss"), created=manifest.created))
+                             eval_loss=metrics.get("best_eval_loss"), created=manifest.created,
+                             processes=_processes(manifest)))
     return sorted(found, key=lambda run: run.created, reverse=True)
+
+
+def _processes(manifest: RunManifest) -> tuple:
+    from finetune.processes import RunProcess
+
+    try:
+        return tuple(RunProcess(int(p["rank"]), int(p["pid"]), str(p["host"])) for p in manifest.processes)
+    except (KeyError, TypeError, ValueError):  # a hand-edited or damaged list: show the run without it
+        return ()
+
+
+def describe_processes(processes: tuple, status: str) -> str:
+    """One line about the processes of a multi-process run; '' for a single-process run.
+
+    >>> describe_processes((RunProcess(0, 11, "a"), RunProcess(1, 12, "a")), "finished")  # doctest: +SKIP
+    '2 processes: rank 0 pid 11 on a, rank 1 pid 12 on a'
+    """
+    if len(processes) < 2:
+        return ""
+    parts = []
+    for process in processes:
+        text = f"rank {process.rank} pid {process.pid} on {process.host}"
+        if status == "running" and process.host == hostname():
+            text += " (alive)" if process_alive(process.pid) else " (gone)"
+        parts.append(text)
+    return f"{len(processes)} processes: " + ", ".join(parts)
 
 
 def find_run(value: str | Path, project_dir: Path) -> Path:

@@ -25,8 +25,8 @@ from typing import Callable
 
 from finetune.config import TrainConfig
 from finetune.prepare import PreparedData, load_tokenizer, read_data, tokenize_data
-from finetune.run_start import (Heartbeat, clear_progress, distributed, is_main_process, new_run_dir, start_run,
-                                trim_metrics)
+from finetune.processes import distributed, gather_ints, gather_processes, is_main_process
+from finetune.run_start import Heartbeat, clear_progress, new_run_dir, start_run, trim_metrics
 from finetune.runs import RunManifest, hostname, plot_loss
 from index.faults import fault_point
 from index.files import replace_folder
@@ -69,19 +69,29 @@ def _dataset(tokenized: list):
 # ---------------------------------------------------------------- stage 2: setup (stage 1: finetune.prepare)
 
 def setup_model(config: TrainConfig):
-    """The base model (4-bit for QLoRA) and tokenizer, with the method applied: (model, tokenizer, device)."""
+    """The base model (4-bit for QLoRA) and tokenizer, with the method applied: (model, tokenizer, device,
+    config with gradient checkpointing resolved from "auto")."""
+    import torch
+
     from lm.models import load_model
     from finetune.methods import METHOD_SETUP
+    from finetune.speed import attention_kernel, checkpointing_for, sharded_launch
 
     device = config.device
-    if device == "auto" and distributed() and "LOCAL_RANK" in os.environ:
+    if device == "auto" and distributed() and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
         device = f"cuda:{os.environ['LOCAL_RANK']}"  # one GPU per process, 4-bit weights placed there
+    on_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     loaded = load_model(config.base, device=device, dtype="auto", load_in_4bit=config.method == "qlora",
-                        trust_remote_code=config.trust_remote_code)
+                        trust_remote_code=config.trust_remote_code, sharded=sharded_launch(),
+                        attn_implementation=attention_kernel("cuda" if on_cuda else "cpu"))
     model = loaded.model
     model.config.use_cache = False  # the cache only costs memory while training
+    checkpointing = checkpointing_for(config.gradient_checkpointing, model, loaded.device,
+                                      tokens=config.batch_size * config.max_length)
+    config = dataclasses.replace(config, gradient_checkpointing=checkpointing)
+    torch.manual_seed(config.seed)  # new weights (LoRA A, prefixes) the same in one process and in several
     model = METHOD_SETUP[config.method](model, config)
-    return model, loaded.tokenizer, loaded.device
+    return model, loaded.tokenizer, loaded.device, config
 
 
 def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: bool):
@@ -89,6 +99,7 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
     from trl import SFTConfig
 
     from finetune.methods import PACKABLE
+    from finetune.speed import liger_available
 
     packing = config.packing and config.method in PACKABLE
     padding_free = (config.padding_free or config.packing) and config.method in PACKABLE
@@ -112,6 +123,7 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
         padding_free=padding_free,
         **_checkpointing(config.gradient_checkpointing and config.method in PACKABLE),
         bf16=on_cuda and torch.cuda.is_bf16_supported(),
+        use_liger_kernel=liger_available(device),
         use_cpu=not on_cuda,
         seed=config.seed,
         data_seed=config.seed,
@@ -129,6 +141,7 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # every trained weight takes part in each step; the search costs time
         remove_unused_columns=False,
     )
 
@@ -197,6 +210,8 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     prepared = tokenize_data(config, data, load_tokenizer(config, hooks.message))
     if hooks.on_summary:
         hooks.on_summary(prepared.summary)
+    # Under a launcher: every rank has checked the data and the folder by now, and none writes before this.
+    processes = gather_processes() if distributed() else ()
     if begun.new:
         run_dir = new_run_dir(config, project_dir)
         manifest = RunManifest(name=run_dir.name, created=datetime.now().isoformat(timespec="seconds"),
@@ -211,9 +226,10 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     manifest = dataclasses.replace(
         manifest, status="running", data=tuple(prepared.files), collection=data.collection, versions=versions(),
         data_summary=dataclasses.asdict(prepared.summary), pid=os.getpid(), host=hostname(),
+        world_size=max(len(processes), 1), processes=tuple(p._asdict() for p in processes),
         skipped_records=prepared.bad, duplicates_removed=prepared.duplicates, error=None)
     _write_manifest(run_dir, manifest)
-    with Heartbeat(run_dir):
+    with Heartbeat(run_dir, processes=processes):
         return _fit(config, run_dir, manifest, prepared, begun.checkpoint, hooks, stop or threading.Event())
 
 
@@ -229,7 +245,7 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: Pr
 
     try:
         hooks.message(f"loading {config.base} for {config.method}")
-        model, tokenizer, device = setup_model(config)
+        model, tokenizer, device, config = setup_model(config)
         trained, total = trainable_parameters(model)
         manifest = dataclasses.replace(manifest, parameters={"trainable": trained, "total": total})
         hooks.message(f"training {trained:,} of {total:,} parameters ({100 * trained / total:.2f}%) on {device}")
@@ -248,6 +264,7 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: Pr
                                  eval_dataset=_dataset(prepared.eval) if prepared.eval else None,
                                  processing_class=tokenizer, callbacks=callbacks)
         trainer.remove_callback(PrinterCallback)  # our hooks report progress; no log dicts on stdout
+        manifest = _note_distribution(manifest, trainer, hooks)
         _add_fault_points(trainer)
         with warnings.catch_warnings():
             # Checkpoints of a base named like "smollm2-135m-instruct" make PEFT look it up on the hub.
@@ -266,6 +283,10 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: Pr
                "best_eval_loss": min(evals) if evals else None,
                "final_eval_loss": evals[-1] if evals else None,
                "best_checkpoint": state.best_model_checkpoint}
+    if manifest.processes:  # the steps each process took: every rank trains, not only the one that writes
+        steps = gather_ints(state.global_step)
+        manifest = dataclasses.replace(manifest, processes=tuple(
+            dict(p, steps=n) for p, n in zip(manifest.processes, steps)))
     if stopper.stopped:
         _finish(run_dir, manifest, "stopped", metrics=metrics)
         hooks.message(f"stopped at step {state.global_step}; a checkpoint is saved: "
@@ -277,6 +298,19 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: Pr
     _finish(run_dir, manifest, "finished", metrics=metrics, output=str(output),
             finished=datetime.now().isoformat(timespec="seconds"))
     return RunResult(run_dir, output, "finished", metrics)
+
+
+def _note_distribution(manifest: RunManifest, trainer, hooks: TrainHooks) -> RunManifest:
+    """Record how accelerate spreads the run; say so when an FSDP or DeepSpeed launch runs as plain DDP."""
+    if not distributed():
+        return manifest
+    kind = str(trainer.accelerator.distributed_type).rsplit(".", 1)[-1]
+    asked = [name for name in ("FSDP", "DEEPSPEED") if os.environ.get(f"ACCELERATE_USE_{name}", "").lower() == "true"]
+    if asked and kind not in asked:
+        hooks.message(f"{asked[0]} was asked for but accelerate runs this as {kind} (it shards only on GPUs); "
+                      f"every process holds the whole model")
+    hooks.message(f"{kind}: {manifest.world_size} processes train this run; rank 0 writes it")
+    return dataclasses.replace(manifest, distributed=kind)
 
 
 def _run_trainer(trainer, checkpoint: Path | None):

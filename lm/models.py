@@ -242,8 +242,13 @@ class LoadedModel:
 
 def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, device: str = "auto",
                dtype: str = "auto", load_in_4bit: bool = False, trust_remote_code: bool = False,
-               progress: Progress | None = None) -> LoadedModel:
-    """Load a generator and its tokenizer, with `adapter` (a PEFT folder) on top when given."""
+               progress: Progress | None = None, sharded: bool = False,
+               attn_implementation: str | None = None) -> LoadedModel:
+    """Load a generator and its tokenizer, with `adapter` (a PEFT folder) on top when given.
+
+    `sharded`: FSDP or DeepSpeed ZeRO-3 will shard the model; 4-bit weights are then stored in the
+    model's dtype and placed by the launcher, not here. `attn_implementation`: sdpa, flash_attention_2 …
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -256,11 +261,13 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
     chosen_device = pick_device(device)
     torch_dtype = pick_dtype(dtype, chosen_device)
     kwargs: dict = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if load_in_4bit:
         from .quant import nf4_config
 
-        kwargs["quantization_config"] = nf4_config(torch_dtype)
-        if chosen_device.startswith("cuda"):
+        kwargs["quantization_config"] = nf4_config(torch_dtype, storage=torch_dtype if sharded else None)
+        if chosen_device.startswith("cuda") and not sharded:
             kwargs["device_map"] = {"": chosen_device}
     try:
         with quiet_transformers():
@@ -272,7 +279,7 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelError(f"model {spec!r} could not be loaded ({first}); pass a local model folder, a hub id "
                          f"(needs network), or {DEFAULT_MODEL}") from err
-    if not load_in_4bit:
+    if not load_in_4bit and not sharded:
         model.to(chosen_device)
     # Adapters trained on this model record this name as their base, portable across machines.
     model.name_or_path = model.config._name_or_path = resolved.name

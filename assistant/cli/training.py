@@ -83,10 +83,13 @@ def finetune(
 def run_training(settings, project_dir: Path, resume: Optional[str], restart: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from finetune.processes import is_main_process
     from finetune.runs import find_run
     from finetune.tokenize import render_summary
     from finetune.train import TrainHooks, train
 
+    if not is_main_process():  # under accelerate launch / torchrun rank 0 reports for all; errors still show
+        console.quiet = True
     resume_dir = find_run(resume, project_dir) if resume is not None else None
     progress = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
@@ -163,7 +166,7 @@ def adapters_default(ctx: typer.Context) -> None:
 @command(adapters_app, "list")
 def adapters_list() -> None:
     """Training runs with their status, base model, method and eval loss."""
-    from finetune.runs import list_runs
+    from finetune.runs import describe_processes, list_runs
 
     from ..render import print_table
 
@@ -172,12 +175,15 @@ def adapters_list() -> None:
     if not runs:
         console.print(f"No training runs in {cfg.project_dir / 'runs'} yet: assistant finetune --data FILE")
         return
-    rows = [[run.name, run.status, run.method, Path(run.base).name, str(run.steps),
+    rows = [[run.name, run.status, run.method, Path(run.base).name, str(run.steps), str(run.world_size),
              f"{run.eval_loss:.4f}" if run.eval_loss is not None else "–", run.created[:16].replace("T", " ")]
             for run in runs]
     columns = [("name", True), ("status", True), ("method", True), ("base", True), ("steps", True),
-               ("eval loss", False), ("created", False)]
+               ("processes", False), ("eval loss", False), ("created", False)]
     print_table(console, f"Runs in {cfg.project_dir / 'runs'}", columns, rows)
+    for run in runs:  # where a run was launched on several processes: which, and whether they still run
+        if run.world_size > 1:
+            console.print(f"{run.name}: {describe_processes(run.processes, run.status)}", highlight=False)
 
 
 @command(adapters_app, "merge")

@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Label, ProgressBar, RichLog, TabbedContent, TabPane
+from textual.widgets import Button, DataTable, Label, ProgressBar, RichLog, TabbedContent, TabPane
 
 from ..messages import DataChecked, ModelProgress, TrainFinished, TrainLog, TrainMetrics, TrainStep
 from ..widgets.data_summary import DataSummaryView
@@ -76,6 +76,7 @@ class TrainScreen(JobScreen):
                 yield RichLog(id="train-log", max_lines=200, wrap=True, markup=False)
             with TabPane("Runs", id="runs"):
                 yield RunsTable(id="runs-table")
+                yield Label("", id="run-processes", markup=False)
                 with Horizontal(classes="buttons"):
                     yield Button("Resume", id="resume", compact=True)
                     yield Button("Refresh", id="refresh", compact=True)
@@ -223,6 +224,11 @@ class TrainScreen(JobScreen):
             self.query_one(RunsTable).load(self.project_dir)
         elif worker.group == "check":
             self.query_one(DataSummaryView).show_note("The data check failed (see the notification).")
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def show_processes(self) -> None:
+        """A run launched with accelerate launch / torchrun: which processes train it, and where."""
+        self.query_one("#run-processes", Label).update(self.query_one(RunsTable).processes_text())
 
     # ------------------------------------------------------------------ buttons
 
