@@ -23,8 +23,11 @@ def smollm2_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, smollm2_dir) -> Path:
+def tiny_model_dir(tmp_path_factory, request) -> Path:
     """A randomly initialised 2-layer Llama with SmolLM2's tokenizer and chat template.
+
+    The tokenizer comes from the embedded SmolLM2, or from $ASSISTANT_TINY_TOKENIZER (a folder with
+    SmolLM2's tokenizer files) on a machine without the embedded model, such as bench/gpu_check.sh's.
 
     Weights are drawn wider than usual (std 0.3, not 0.02) so that such a narrow model can still move
     its logits far enough to memorise a few answers in a dozen steps: tests can then check that
@@ -33,7 +36,8 @@ def tiny_model_dir(tmp_path_factory, smollm2_dir) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
+    source = os.environ.get("ASSISTANT_TINY_TOKENIZER") or request.getfixturevalue("smollm2_dir")
+    tokenizer = AutoTokenizer.from_pretrained(source)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,

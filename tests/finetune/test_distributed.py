@@ -132,3 +132,18 @@ def test_a_second_launch_under_the_same_name_is_refused_before_anything_is_writt
     with pytest.raises(RunError, match="already holds a run"):
         planned_run_dir(TrainConfig(name="taken"), tmp_path)
     assert planned_run_dir(TrainConfig(name="fresh"), tmp_path) == tmp_path / "runs" / "fresh"
+
+
+def test_a_run_one_of_whose_processes_is_gone_is_interrupted(tmp_path):
+    import subprocess as sp
+
+    from finetune.processes import RunProcess
+    from finetune.runs import RunManifest, hostname, run_status, write_heartbeat
+
+    gone = sp.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = RunProcess(0, os.getpid(), hostname())
+    write_heartbeat(tmp_path, (alive, RunProcess(1, os.getpid(), hostname())))
+    assert run_status(tmp_path, RunManifest(status="running")) == "running"
+    write_heartbeat(tmp_path, (alive, RunProcess(1, gone.pid, hostname())))
+    assert run_status(tmp_path, RunManifest(status="running")) == "interrupted"

@@ -96,3 +96,34 @@ async def test_quitting_while_training_stops_the_run_with_a_checkpoint(tiny_mode
         await pilot.press("ctrl+q")
     (run,) = list_runs(project)
     assert run.status == "stopped" and run.steps < 400 and last_checkpoint(run.path) is not None
+
+
+async def test_the_runs_tab_shows_the_processes_of_a_multi_process_run(tiny_model_dir, tmp_path):
+    """A run launched with accelerate launch elsewhere (two ranks): its row counts them, and the line under
+    the table names each one's rank, pid and host."""
+    import os
+
+    from finetune.runs import hostname
+
+    project = tmp_path / "project"
+    run = project / "runs" / "ddp"
+    run.mkdir(parents=True)
+    processes = [{"rank": 0, "pid": 4242, "host": "gpu-a", "steps": 4},
+                 {"rank": 1, "pid": os.getpid(), "host": hostname(), "steps": 4}]
+    (run / "run.json").write_text(json.dumps({"name": "ddp", "status": "finished", "base": str(tiny_model_dir),
+                                              "method": "lora", "created": "2026-01-02T00:00:00", "world_size": 2,
+                                              "processes": processes, "distributed": "MULTI_GPU",
+                                              "metrics": {"steps": 4}}))
+    app = make_app(make_config(project, tiny_model_dir), start="train")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one("#train-tabs").active = "runs"
+        table = screen.query_one(RunsTable)
+        await wait_until(pilot, lambda: table.runs, what="the runs table")
+        assert table.runs[0].world_size == 2
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "processes" in text
+        assert f"2 processes: rank 0 pid 4242 on gpu-a, rank 1 pid {os.getpid()} on {hostname()}" in text
