@@ -32,10 +32,6 @@ def distributed() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
 def _state():
     """accelerate's process state, started the way TrainingArguments will start it (gloo without CUDA)."""
     import torch
@@ -76,14 +72,3 @@ def any_process(flag: bool) -> bool:
     """True on every rank when `flag` is true on any: a stop asked for on one process (Ctrl-C reaches
     them at different moments) is taken by all at the same step, or the others would wait forever."""
     return max(gather_ints(int(flag))) > 0
-
-
-def distributed_type() -> str:
-    """How accelerate spreads the run: NO (one process), MULTI_CPU, MULTI_GPU, FSDP or DEEPSPEED."""
-    if not distributed():
-        return "NO"
-    from accelerate.state import AcceleratorState
-
-    state = AcceleratorState._shared_state
-    kind = state.get("distributed_type") if state else None
-    return str(kind or _state().distributed_type).rsplit(".", 1)[-1]

@@ -10,7 +10,6 @@ from a killed one; which process of a multi-GPU job writes.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 from dataclasses import dataclass

@@ -218,10 +218,12 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
                                base=config.base, method=config.method, config=dataclasses.asdict(config))
     elif begun.checkpoint is not None:
         step = int(begun.checkpoint.name.rsplit("-", 1)[1])
-        trim_metrics(run_dir, step)
+        if is_main_process():
+            trim_metrics(run_dir, step)
         hooks.message(f"resuming {run_dir.name} from step {step} ({begun.checkpoint.name})")
     else:
-        clear_progress(run_dir)
+        if is_main_process():
+            clear_progress(run_dir)
         hooks.message(f"restarting {run_dir.name} from step 0")
     manifest = dataclasses.replace(
         manifest, status="running", data=tuple(prepared.files), collection=data.collection, versions=versions(),
