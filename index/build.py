@@ -20,7 +20,7 @@ import numpy as np
 from . import store
 from .chunking import Chunker, search_text
 from .config import IndexConfig
-from .embedder import Embedder, load_tokenizer, resolve_embedder
+from .embedder import Embedder, choose_runtime, load_tokenizer, resolve_embedder
 from .errors import InputError
 from .faults import fault_point
 from .loaders import LoaderOptions, UnsupportedFile, load_file
@@ -97,6 +97,8 @@ def _settings(config: IndexConfig, loader: LoaderOptions) -> dict:
     """What decides the content of chunks and vectors; a change means re-chunking everything."""
     return {
         "embedder": resolve_embedder(config.embedder).name,
+        # int8 and float vectors differ slightly; a collection is embedded by one runtime
+        "embed_runtime": choose_runtime(config.embedder, config.device, config.embed_runtime),
         "chunk_tokens": config.chunk_tokens,
         "chunk_overlap": config.chunk_overlap,
         "loader": asdict(loader),
@@ -272,7 +274,7 @@ def _vectors(chunks: list[Chunk], vector_rows: list[int], old_vectors, config: I
     reused = [i for i, r in enumerate(vector_rows) if r >= 0]
     if not to_embed:
         return old_vectors[[vector_rows[i] for i in reused]]
-    embedder = Embedder(config.embedder, device=config.device)
+    embedder = Embedder(config.embedder, device=config.device, runtime=config.embed_runtime)
     reporter.start("embed", len(to_embed))
     began = time.perf_counter()
     fresh = embedder.encode([search_text(chunks[i]) for i in to_embed], batch_size=config.batch_size,

@@ -12,6 +12,7 @@ DENSE_KINDS = ("flat", "hnsw")
 FUSION_METHODS = ("rrf", "weighted")
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 SYMLINK_POLICIES = ("inside", "anywhere", "skip")
+EMBED_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
 
 
 @dataclass
@@ -40,6 +41,9 @@ class IndexConfig:
     """Chunks per embedding batch."""
     device: str | None = None
     """Torch device for the embedder; None picks CUDA when present."""
+    embed_runtime: str = "auto"
+    """`auto`: ONNX Runtime with int8 weights on a CPU (exported once, cached; 2-3× torch), torch on
+    a GPU or for models it cannot export; `onnx-int8`, `onnx` (float32) or `torch` to force one."""
     text_field: str | None = None
     """JSON/JSONL: the field holding the text (None: text, content, body, ...)."""
     symlinks: str = "inside"
@@ -56,6 +60,7 @@ class IndexConfig:
             )
         _check_choice("dense_index", self.dense_index, DENSE_KINDS)
         _check_choice("symlinks", self.symlinks, SYMLINK_POLICIES)
+        _check_choice("embed_runtime", self.embed_runtime, EMBED_RUNTIMES)
         _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
         _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
         if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":

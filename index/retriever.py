@@ -60,7 +60,10 @@ class Retriever:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(self.manifest.embedder)
+            # Queries through the runtime that embedded the chunks (older collections: torch);
+            # int8 falls back to torch where onnxruntime is missing (vectors agree to ~0.995 cosine).
+            built = self.manifest.settings.get("embed_runtime", "torch")
+            self._embedder = Embedder(self.manifest.embedder, runtime="auto" if built == "onnx-int8" else built)
         return self._embedder
 
     def _bm25(self, query: str, n: int):
