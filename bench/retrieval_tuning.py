@@ -102,6 +102,12 @@ def run(scored: Scored, setting: dict) -> dict[str, list[str]]:
         rankings, scores = {}, {}
         for name in modes:
             rankings[name], scores[name] = top(per[name], CANDIDATES)
+        if setting.get("fill"):
+            # every candidate gets its exact score from both retrievers, not a floor for "missing"
+            union = sorted(set().union(*rankings.values()))
+            for name in modes:
+                exact = np.where(np.isfinite(per[name][union]), per[name][union], 0.0)
+                rankings[name], scores[name] = union, exact.tolist()
         if len(modes) == 1:
             fused = list(zip(rankings[modes[0]], scores[modes[0]]))
         elif setting["fusion"] == "rrf":
@@ -128,6 +134,8 @@ def settings() -> list[dict]:
             out += [{"mode": "bm25+dense", "fusion": how, "w": w, "level": level} for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
     out += [{"mode": "bm25+dense", "fusion": how, "w": w, "level": "doc", "agg": "max+0.1"}
             for how in fusion.NORMALISED for w in (0.4, 0.5, 0.6)]
+    out += [{"mode": "bm25+dense", "fusion": how, "w": w, "level": level, "fill": True}
+            for level in ("chunk", "doc") for how in fusion.NORMALISED for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
     return out
 
 
@@ -139,6 +147,8 @@ def label(setting: dict) -> str:
     parts.append(f"{setting.get('level', 'chunk')}-level")
     if "agg" in setting:
         parts.append(setting["agg"])
+    if setting.get("fill"):
+        parts.append("exact scores for all candidates")
     return ", ".join(parts)
 
 
