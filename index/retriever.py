@@ -37,7 +37,9 @@ class Retriever:
         self.sparse = sparse
         self.dense = dense
         sparse_settings = manifest.sparse
-        self.terms = Terms(stemming=sparse_settings["stemming"], stopwords=sparse_settings["stopwords"])
+        # Collections built before the CJK split was a setting record none; they used bigrams.
+        self.terms = Terms(stemming=sparse_settings["stemming"], stopwords=sparse_settings["stopwords"],
+                           cjk=sparse_settings.get("cjk", "bigram"))
         self._embedder = embedder
         self._reranker = None
         self._reranker_name: str | None = None
