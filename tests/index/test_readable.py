@@ -18,7 +18,7 @@ def test_english_is_read_and_chinese_mostly_is_not(tokenizer):
 
 def test_punctuation_does_not_count_and_english_terms_do(tokenizer):
     assert unknown_share(tokenizer, "？！，。") == 0.0
-    mostly_english = "docker logs -f 怎么用"
+    mostly_english = "how do I follow the docker logs of a 容器?"
     assert embedder_reads(tokenizer, mostly_english)
 
 
