@@ -9,9 +9,10 @@
 
 An English-only embedder such as all-MiniLM-L6-v2 maps most Chinese characters to its
 unknown token, so the vector of a Chinese question says little and its dense ranking is poor
-(hit@5 0.21 on Chinese-only questions); fused with BM25 it pushes good BM25 hits down (on bench/data/zh-tech, hybrid hit@5
-0.73 against BM25's 0.96, bench/results/zh_retrieval.md). A multilingual embedder knows these
-characters, so its share is near 0 and nothing changes; so does any query in English.
+(hit@5 0.21 on Chinese-only questions). Fused with BM25, it pushes good BM25 hits down: on
+bench/data/zh-tech, hybrid hit@5 0.73 against BM25's 0.96 (bench/results/zh_retrieval.md).
+A multilingual embedder knows these characters, so its share is near 0 and nothing changes;
+nor does anything for a query in English.
 """
 
 from __future__ import annotations
