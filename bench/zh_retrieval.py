@@ -7,7 +7,7 @@ Three collections, all built by the real pipeline with the default settings and 
 - passages: the BEIR folder (one record per Markdown section), judged by its qrels;
 - docs: the Markdown files themselves (loader, headings, chunker), a hit being a chunk of the
   expected file that holds the question's distinctive substring;
-- docs + English: the same with the project's own English docs/*.md beside them.
+- docs + English: the same beside the 5 English documents of bench/devset.
 Each is searched with BM25 terms from character bigrams, unigrams + bigrams, and jieba words
 (the BM25 index rebuilt over the same chunks), in bm25, dense and hybrid modes; hybrid also
 without the gate that leaves out the dense ranking of a query the embedder cannot read
@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import tempfile
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 from bench import _report
 from bench.retrieval_quality import cached_embedder
@@ -37,7 +38,7 @@ from index.types import Chunk
 NAME = "zh_retrieval"
 TARGET_HIT5 = 0.90  # default hybrid on the Chinese test set (issue 16)
 METRICS = ("hit@5", "ndcg@10", "mrr@10")
-ENGLISH_DOCS = Path(__file__).resolve().parents[1] / "docs"
+ENGLISH_DOCS = Path(__file__).resolve().parent / "devset" / "docs"  # fixed, unlike the project's docs/
 
 
 def jieba_split():
@@ -71,11 +72,13 @@ def with_terms(retriever: Retriever, terms: Terms) -> Retriever:
     return other
 
 
-class TestSet:
+class TestSet(NamedTuple):
     """Queries, their judgements, and how a retrieved chunk maps to a judged document id."""
 
-    def __init__(self, name: str, queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_id) -> None:
-        self.name, self.queries, self.qrels, self.doc_id = name, queries, qrels, doc_id
+    name: str
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    doc_id: Callable[[Chunk, str], str]  # (chunk, query id) → document id
 
 
 def passages_set() -> TestSet:
@@ -127,14 +130,13 @@ def run_set(test: TestSet, paths: list[Path], loader, embedder, project: Path) -
     rows = [{"split": "—", "method": "dense", **evaluate(built, test, dense)}]
     for name, terms in splits().items():
         retriever = built if name == built.terms.cjk else with_terms(built, terms)
-        rows += [
-            {"split": name, "method": "bm25", **evaluate(retriever, test, bm25)},
-            {"split": name, "method": f"hybrid ({default.fusion}, default)", **evaluate(retriever, test, default)},
-            {"split": name, "method": f"hybrid ({default.fusion}), dense always fused",
-             **evaluate(ungated(retriever), test, default)},
-            {"split": name, "method": "hybrid (weighted)", **evaluate(retriever, test, weighted)},
-            {"split": name, "method": "hybrid (weighted), dense always fused", **evaluate(ungated(retriever), test, weighted)},
-        ]
+        for method, searcher, config in (
+                ("bm25", retriever, bm25),
+                (f"hybrid ({default.fusion}, default)", retriever, default),
+                (f"hybrid ({default.fusion}), dense always fused", ungated(retriever), default),
+                ("hybrid (weighted)", retriever, weighted),
+                ("hybrid (weighted), dense always fused", ungated(retriever), weighted)):
+            rows.append({"split": name, "method": method, **evaluate(searcher, test, config)})
     rows += [{"split": built.terms.cjk, "method": f"hybrid ({default.fusion}), gate at {g:.1f} known",
               **evaluate(gated(built, g), test, default)} for g in GATES if g != built.min_known]
     questions = load_questions()
@@ -183,7 +185,8 @@ def markdown(payload: dict) -> str:
            "\"dense always fused\": hybrid without the gate that leaves out the dense ranking of a query the "
            "embedder cannot read (index/readable.py), as hybrid search was before.", ""]
     for s in payload["sets"]:
-        out += [f"### {s['set']}: {s['queries']} queries, {s['chunks']} chunks (default split: {s['default_split']})", "",
+        out += [f"### {s['set']}: {s['queries']} queries, {s['chunks']} chunks "
+                f"(default split: {s['default_split']})", "",
                 _report.table(["CJK split", "method", "hit@5", "nDCG@10", "MRR@10"],
                               [[r["split"], r["method"], *(r[m] for m in METRICS)] for r in s["rows"]]), ""]
         heads = list(s["groups"][0])
@@ -209,7 +212,7 @@ def main() -> dict:
 
     embedder = cached_embedder()
     docs = sorted((FOLDER / "docs").glob("*.md"))
-    english = sorted(ENGLISH_DOCS.glob("*.md"))
+    english = sorted(p for p in ENGLISH_DOCS.iterdir() if p.is_file())
     with tempfile.TemporaryDirectory(prefix="bench-zh-") as project:
         sets = [run_set(passages_set(), [FOLDER / "corpus.jsonl"], BEIR_LOADER, embedder, Path(project)),
                 run_set(docs_set("docs"), [FOLDER / "docs"], None, embedder, Path(project)),

@@ -77,7 +77,8 @@ def beir_files(folder: Path = FOLDER) -> dict[str, str]:
     passages, questions = load_passages(folder), load_questions(folder)
     corpus = [json.dumps({"_id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False) for p in passages]
     queries = [json.dumps({"_id": q.id, "text": q.text, "kind": q.kind, "style": q.style}, ensure_ascii=False) for q in questions]
-    qrels = ["query-id\tcorpus-id\tscore"] + [f"{q.id}\t{expected_passage(q, passages).id}\t1" for q in questions]
+    qrels = ["query-id\tcorpus-id\tscore"]
+    qrels += [f"{q.id}\t{expected_passage(q, passages).id}\t1" for q in questions]
     return {"corpus.jsonl": "\n".join(corpus) + "\n", "queries.jsonl": "\n".join(queries) + "\n",
             "qrels/test.tsv": "\n".join(qrels) + "\n"}
 

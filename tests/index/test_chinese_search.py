@@ -55,7 +55,8 @@ def test_the_cjk_split_is_recorded_and_older_collections_are_read_with_bigrams(r
     assert retriever.manifest.sparse["cjk"] == IndexConfig().cjk == "unigram+bigram"
     assert retriever.terms.cjk == "unigram+bigram"
     sparse = {k: v for k, v in retriever.manifest.sparse.items() if k != "cjk"}
-    older = dataclasses.replace(retriever.manifest, index_settings={**retriever.manifest.index_settings, "sparse": sparse})
+    settings = {**retriever.manifest.index_settings, "sparse": sparse}
+    older = dataclasses.replace(retriever.manifest, index_settings=settings)
     again = Retriever(retriever.collection, older, retriever.chunks, retriever.sparse, retriever.dense)
     assert again.terms.cjk == "bigram"
 

@@ -94,7 +94,8 @@ def test_han_characters_count_one_token_each_so_a_chunk_holds_about_max_tokens_c
 
 
 def test_mixed_chinese_and_english_text_is_bounded_and_covered(tokenizer):
-    text = "\n\n".join(f"第{i}步：运行 `pip install package-{i}` 安装依赖，然后执行 pytest -q 检查结果。" * 4 for i in range(10))
+    step = "第{i}步：运行 `pip install package-{i}` 安装依赖，然后执行 pytest -q 检查结果。"
+    text = "\n\n".join(step.format(i=i) * 4 for i in range(10))
     chunks = Chunker(tokenizer, max_tokens=80, overlap=16).chunk(_doc(text))
     assert all(_tokens(tokenizer, c.text) <= 80 for c in chunks)
     assert all(c.text == text[c.start:c.end] for c in chunks)
