@@ -110,7 +110,7 @@ def _index_settings(config: IndexConfig) -> dict:
         "dense": {"kind": config.dense_index, "hnsw_m": config.hnsw_m},
         "sparse": {"backend": config.sparse_backend, "variant": config.bm25_variant,
                    "k1": config.bm25_k1, "b": config.bm25_b,
-                   "stemming": config.stemming, "stopwords": config.stopwords},
+                   "stemming": config.stemming, "stopwords": config.stopwords, "cjk": config.cjk},
     }
 
 
@@ -359,7 +359,7 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     from .dense import DenseIndex
     from .sparse import build_sparse
 
-    terms = Terms(stemming=config.stemming, stopwords=config.stopwords)
+    terms = Terms(stemming=config.stemming, stopwords=config.stopwords, cjk=config.cjk)
     sparse = build_sparse(terms.split_many([search_text(c) for c in chunks]), config.sparse_backend,
                           config.bm25_variant, config.bm25_k1, config.bm25_b)
     dense = DenseIndex.build(vectors, config.dense_index, config.hnsw_m)

@@ -13,6 +13,7 @@ FUSION_METHODS = ("rrf", "weighted")
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 SYMLINK_POLICIES = ("inside", "anywhere", "skip")
 EMBED_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
+CJK_SPLITS = ("unigram+bigram", "bigram")  # the keys of index.terms.CJK_SPLITS
 
 
 @dataclass
@@ -37,6 +38,9 @@ class IndexConfig:
     """Snowball stemming of English words for BM25 ("indexing" matches "indexed")."""
     stopwords: bool = True
     """Drop common English words from BM25 terms."""
+    cjk: str = "unigram+bigram"
+    """BM25 terms of Chinese/Japanese/Korean text: each character and each pair of neighbours
+    (`unigram+bigram`), or pairs only (`bigram`); bench/results/zh_retrieval.md measures both."""
     batch_size: int = 64
     """Chunks per embedding batch."""
     device: str | None = None
@@ -63,6 +67,7 @@ class IndexConfig:
         _check_choice("embed_runtime", self.embed_runtime, EMBED_RUNTIMES)
         _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
         _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
+        _check_choice("cjk", self.cjk, CJK_SPLITS)
         if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":
             raise ConfigError("the rank-bm25 backend only computes the `okapi` variant")
 

@@ -17,6 +17,7 @@ from .config import RetrievalConfig
 from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
+from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse
 from .store import Collection, CollectionManifest, StoreError
 from .terms import Terms
@@ -24,6 +25,10 @@ from .types import Chunk, Hit
 
 
 class Retriever:
+    min_known = MIN_KNOWN
+    """Hybrid search leaves out the dense ranking of a query the embedder knows less than this share
+    of (a Chinese question to an English-only embedder: index/readable.py); 0 always fuses it."""
+
     def __init__(self, collection: Collection, manifest: CollectionManifest, chunks: list[Chunk], sparse, dense: DenseIndex,
                  embedder: Embedder | None = None) -> None:
         self.collection = collection
@@ -32,7 +37,9 @@ class Retriever:
         self.sparse = sparse
         self.dense = dense
         sparse_settings = manifest.sparse
-        self.terms = Terms(stemming=sparse_settings["stemming"], stopwords=sparse_settings["stopwords"])
+        # Collections built before the CJK split was a setting record none; they used bigrams.
+        self.terms = Terms(stemming=sparse_settings["stemming"], stopwords=sparse_settings["stopwords"],
+                           cjk=sparse_settings.get("cjk", "bigram"))
         self._embedder = embedder
         self._reranker = None
         self._reranker_name: str | None = None
@@ -72,6 +79,9 @@ class Retriever:
     def _dense(self, query: str, n: int):
         return self.dense.search(self.embedder.encode_query(query), n)
 
+    def _embedder_reads(self, query: str) -> bool:
+        return self.min_known <= 0 or embedder_reads(self.embedder.tokenizer, query, self.min_known)
+
     def search(self, query: str, config: RetrievalConfig | None = None, **overrides) -> list[Hit]:
         """The top `k` chunks for `query`; `overrides` are RetrievalConfig fields (mode="bm25", k=5)."""
         config = config or RetrievalConfig()
@@ -82,7 +92,9 @@ class Retriever:
         if config.mode in ("hybrid", "bm25"):
             found = self._bm25(query, n)
             rankings["bm25"], scores["bm25"] = found.rows.tolist(), found.scores.tolist()
-        if config.mode in ("hybrid", "dense"):
+        # A dense ranking of a query the embedder cannot read is noise: BM25 ranks alone, unless it found nothing.
+        fuse_dense = config.mode == "hybrid" and (not rankings["bm25"] or self._embedder_reads(query))
+        if config.mode == "dense" or fuse_dense:
             found = self._dense(query, n)
             rankings["dense"], scores["dense"] = found.rows.tolist(), found.scores.tolist()
 
