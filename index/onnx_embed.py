@@ -106,8 +106,12 @@ def export(folder: Path, target: Path) -> None:
         torch.onnx.export(Encoder(), tuple(inputs[name] for name in INPUTS), str(staging / ONNX_FILE),
                           input_names=list(INPUTS), output_names=["last_hidden_state"],
                           dynamic_axes=dynamic, opset_version=17, dynamo=False)
-        quantize_dynamic(str(staging / ONNX_FILE), str(staging / INT8_FILE),
-                         weight_type=QuantType.QInt8, per_channel=True)
+        logging.disable(logging.WARNING)  # a root-logger hint about pre-processing, for image models
+        try:
+            quantize_dynamic(str(staging / ONNX_FILE), str(staging / INT8_FILE),
+                             weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 class OnnxEncoder:
