@@ -9,7 +9,7 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 BM25_VARIANTS = ("okapi", "lucene", "robertson", "atire", "bm25l", "bm25+")
 SPARSE_BACKENDS = ("bm25s", "rank-bm25")
 DENSE_KINDS = ("flat", "hnsw")
-FUSION_METHODS = ("rrf", "weighted")
+FUSION_METHODS = ("minmax", "zscore", "dbsf", "rrf", "weighted")  # weighted: the old name of minmax
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 SYMLINK_POLICIES = ("inside", "anywhere", "skip")
 EMBED_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
@@ -78,12 +78,15 @@ class RetrievalConfig:
     """`hybrid` (BM25 + dense, fused), `bm25` or `dense`."""
     k: int = 10
     """Results returned."""
-    fusion: str = "rrf"
-    """`rrf` (reciprocal rank fusion) or `weighted` (min-max normalised scores, weighted sum)."""
+    fusion: str = "minmax"
+    """How BM25 and dense rankings combine: `minmax` (default), `zscore` or `dbsf` normalise each
+    retriever's scores over the candidates and add them, weighted by `dense_weight`; every
+    candidate gets its exact score from both retrievers. `rrf` adds 1 / (rrf_k + rank) instead.
+    Measured in bench/results/retrieval_tuning.md (`weighted` is the old name of `minmax`)."""
     rrf_k: int = 60
     """RRF constant: score = sum of 1 / (rrf_k + rank)."""
     dense_weight: float = 0.5
-    """Share of the dense retriever in `weighted` fusion (BM25 gets the rest)."""
+    """Share of the dense retriever in normalised fusion (BM25 gets the rest)."""
     candidates: int = 100
     """Results taken from each retriever before fusion (and reranking)."""
     reranker: str | None = None
