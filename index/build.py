@@ -20,7 +20,7 @@ import numpy as np
 from . import store
 from .chunking import Chunker, search_text
 from .config import IndexConfig
-from .embedder import Embedder, load_tokenizer, resolve_embedder
+from .embedder import Embedder, choose_runtime, load_tokenizer, resolve_embedder
 from .errors import InputError
 from .faults import fault_point
 from .loaders import LoaderOptions, UnsupportedFile, load_file
@@ -97,6 +97,8 @@ def _settings(config: IndexConfig, loader: LoaderOptions) -> dict:
     """What decides the content of chunks and vectors; a change means re-chunking everything."""
     return {
         "embedder": resolve_embedder(config.embedder).name,
+        # int8 and float vectors differ slightly; a collection is embedded by one runtime
+        "embed_runtime": choose_runtime(config.embedder, config.device, config.embed_runtime),
         "chunk_tokens": config.chunk_tokens,
         "chunk_overlap": config.chunk_overlap,
         "loader": asdict(loader),
@@ -108,7 +110,7 @@ def _index_settings(config: IndexConfig) -> dict:
         "dense": {"kind": config.dense_index, "hnsw_m": config.hnsw_m},
         "sparse": {"backend": config.sparse_backend, "variant": config.bm25_variant,
                    "k1": config.bm25_k1, "b": config.bm25_b,
-                   "stemming": config.stemming, "stopwords": config.stopwords},
+                   "stemming": config.stemming, "stopwords": config.stopwords, "cjk": config.cjk},
     }
 
 
@@ -272,7 +274,7 @@ def _vectors(chunks: list[Chunk], vector_rows: list[int], old_vectors, config: I
     reused = [i for i, r in enumerate(vector_rows) if r >= 0]
     if not to_embed:
         return old_vectors[[vector_rows[i] for i in reused]]
-    embedder = Embedder(config.embedder, device=config.device)
+    embedder = Embedder(config.embedder, device=config.device, runtime=config.embed_runtime)
     reporter.start("embed", len(to_embed))
     began = time.perf_counter()
     fresh = embedder.encode([search_text(chunks[i]) for i in to_embed], batch_size=config.batch_size,
@@ -357,7 +359,7 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     from .dense import DenseIndex
     from .sparse import build_sparse
 
-    terms = Terms(stemming=config.stemming, stopwords=config.stopwords)
+    terms = Terms(stemming=config.stemming, stopwords=config.stopwords, cjk=config.cjk)
     sparse = build_sparse(terms.split_many([search_text(c) for c in chunks]), config.sparse_backend,
                           config.bm25_variant, config.bm25_k1, config.bm25_b)
     dense = DenseIndex.build(vectors, config.dense_index, config.hnsw_m)

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from .types import Chunk, Document, Section
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？;；])\s+|(?<=[。！？])")
+# After . ! ? ; and whitespace; after the full-width 。！？； with or without whitespace, and after a
+# closing quote or bracket that follows one (。」 ends the sentence, 」 does not start the next).
+_CLOSERS = "”’」』）》)\\]"
+_SENTENCE_END = re.compile(
+    rf"(?<=[.!?;。！？；])\s+|(?<=[。！？；])(?![{_CLOSERS}\s])|(?<=[。！？；][{_CLOSERS}])\s*"
+)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 BM25_VARIANTS = ("okapi", "lucene", "robertson", "atire", "bm25l", "bm25+")
 SPARSE_BACKENDS = ("bm25s", "rank-bm25")
 DENSE_KINDS = ("flat", "hnsw")
-FUSION_METHODS = ("rrf", "weighted")
+FUSION_METHODS = ("minmax", "zscore", "dbsf", "rrf", "weighted")  # weighted: the old name of minmax
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 SYMLINK_POLICIES = ("inside", "anywhere", "skip")
+EMBED_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
+CJK_SPLITS = ("unigram+bigram", "bigram")  # the keys of index.terms.CJK_SPLITS
 
 
 @dataclass
@@ -36,10 +38,16 @@ class IndexConfig:
     """Snowball stemming of English words for BM25 ("indexing" matches "indexed")."""
     stopwords: bool = True
     """Drop common English words from BM25 terms."""
+    cjk: str = "unigram+bigram"
+    """BM25 terms of Chinese/Japanese/Korean text: each character and each pair of neighbours
+    (`unigram+bigram`), or pairs only (`bigram`); bench/results/zh_retrieval.md measures both."""
     batch_size: int = 64
     """Chunks per embedding batch."""
     device: str | None = None
     """Torch device for the embedder; None picks CUDA when present."""
+    embed_runtime: str = "auto"
+    """`auto`: ONNX Runtime with int8 weights on a CPU (exported once, cached; 2-3× torch), torch on
+    a GPU or for models it cannot export; `onnx-int8`, `onnx` (float32) or `torch` to force one."""
     text_field: str | None = None
     """JSON/JSONL: the field holding the text (None: text, content, body, ...)."""
     symlinks: str = "inside"
@@ -56,8 +64,10 @@ class IndexConfig:
             )
         _check_choice("dense_index", self.dense_index, DENSE_KINDS)
         _check_choice("symlinks", self.symlinks, SYMLINK_POLICIES)
+        _check_choice("embed_runtime", self.embed_runtime, EMBED_RUNTIMES)
         _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
         _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
+        _check_choice("cjk", self.cjk, CJK_SPLITS)
         if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":
             raise ConfigError("the rank-bm25 backend only computes the `okapi` variant")
 
@@ -68,12 +78,15 @@ class RetrievalConfig:
     """`hybrid` (BM25 + dense, fused), `bm25` or `dense`."""
     k: int = 10
     """Results returned."""
-    fusion: str = "rrf"
-    """`rrf` (reciprocal rank fusion) or `weighted` (min-max normalised scores, weighted sum)."""
+    fusion: str = "minmax"
+    """How BM25 and dense rankings combine: `minmax` (default), `zscore` or `dbsf` normalise each
+    retriever's scores over the candidates and add them, weighted by `dense_weight`; every
+    candidate gets its exact score from both retrievers. `rrf` adds 1 / (rrf_k + rank) instead.
+    Measured in bench/results/retrieval_tuning.md (`weighted` is the old name of `minmax`)."""
     rrf_k: int = 60
     """RRF constant: score = sum of 1 / (rrf_k + rank)."""
     dense_weight: float = 0.5
-    """Share of the dense retriever in `weighted` fusion (BM25 gets the rest)."""
+    """Share of the dense retriever in normalised fusion (BM25 gets the rest)."""
     candidates: int = 100
     """Results taken from each retriever before fusion (and reranking)."""
     reranker: str | None = None

@@ -58,6 +58,17 @@ class DenseIndex:
         keep = rows[0] >= 0
         return DenseHits(rows[0][keep], scores[0][keep])
 
+    def scores_for(self, query: np.ndarray, rows: list[int]) -> np.ndarray | None:
+        """Exact inner products of `query` with the stored vectors of `rows` (None when this
+        kind of index cannot give its vectors back)."""
+        if not rows:
+            return np.zeros(0, dtype=np.float32)
+        try:
+            vectors = self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        except RuntimeError:
+            return None
+        return vectors @ query.astype(np.float32)
+
     def save(self, path: Path) -> None:
         import faiss
 

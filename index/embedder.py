@@ -7,6 +7,7 @@ have the Hugging Face hub.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +74,26 @@ def _missing_message(spec: str, err: Exception) -> str:
 
 
 class Embedder:
-    """Normalised sentence embeddings; inner product of two of them is their cosine similarity."""
+    """Normalised sentence embeddings; inner product of two of them is their cosine similarity.
 
-    def __init__(self, spec: str = DEFAULT_EMBEDDER, device: str | None = None) -> None:
+    `runtime`: "auto" runs a CPU embedder through ONNX Runtime with int8 weights when
+    onnxruntime is installed and the model is a plain encoder + pooling (index/onnx_embed.py),
+    else through sentence-transformers on torch; "onnx-int8", "onnx" (float32) and "torch" force one.
+    """
+
+    def __init__(self, spec: str = DEFAULT_EMBEDDER, device: str | None = None, runtime: str = "auto") -> None:
+        self.spec = resolve_embedder(spec)
+        self.model = None
+        self._onnx = self._open_onnx(runtime, device) if runtime != "torch" else None
+        if self._onnx is not None:
+            self.runtime = "onnx" if runtime == "onnx" else "onnx-int8"
+            self.tokenizer = self._onnx.tokenizer
+            config = json.loads((Path(self.spec.location) / "config.json").read_text(encoding="utf-8"))
+            self.dim = int(config["hidden_size"])
+            return
         from sentence_transformers import SentenceTransformer
 
-        self.spec = resolve_embedder(spec)
+        self.runtime = "torch"
         try:
             with quiet_transformers():
                 self.model = SentenceTransformer(self.spec.location, device=device, trust_remote_code=False)
@@ -88,9 +103,24 @@ class Embedder:
         self.dim = int(self.model.get_embedding_dimension())
         self.tokenizer = self.model.tokenizer
 
+    def _open_onnx(self, runtime: str, device: str | None):
+        from .onnx_embed import OnnxEncoder
+
+        chosen = choose_runtime(self.spec.name, device, runtime)
+        if chosen == "torch":
+            return None
+        folder = Path(self.spec.location)
+        return OnnxEncoder.for_folder(folder, load_tokenizer(str(folder)), quantized=chosen == "onnx-int8")
+
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def _encode_batch(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if self._onnx is not None:
+            return np.concatenate([self._onnx.encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+        return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
 
     def encode(
         self,
@@ -108,14 +138,7 @@ class Embedder:
         block = batch_size * 4
         for start in range(0, len(order), block):
             rows = order[start : start + block]
-            vectors = self.model.encode(
-                [texts[i] for i in rows],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out[rows] = vectors
+            out[rows] = self._encode_batch([texts[i] for i in rows], batch_size)
             if on_progress is not None:
                 on_progress(len(rows))
         return out
@@ -126,6 +149,8 @@ class Embedder:
         Calls the model directly: SentenceTransformer.encode's per-call set-up (mode switches,
         sorting, batching) costs as much as the forward pass of a short query.
         """
+        if self._onnx is not None:
+            return self._onnx.encode([text])[0]
         import torch
 
         features = self.model.preprocess([text])
@@ -133,3 +158,26 @@ class Embedder:
         with torch.inference_mode():
             vector = self.model(features)["sentence_embedding"][0]
         return torch.nn.functional.normalize(vector.float(), dim=0).cpu().numpy()
+
+
+def choose_runtime(spec: str, device: str | None = None, runtime: str = "auto") -> str:
+    """"auto" → "onnx-int8" for a CPU embedder that ONNX Runtime can run, else "torch";
+    a forced "onnx"/"onnx-int8" that cannot run is an EmbedderError naming what is missing."""
+    from .onnx_embed import onnx_ready
+
+    if runtime == "torch":
+        return "torch"
+    folder = Path(resolve_embedder(spec).location)
+    missing = onnx_ready(folder)
+    if runtime == "auto":
+        on_gpu = device not in (None, "cpu") or (device is None and _cuda_available())
+        return "torch" if missing or on_gpu else "onnx-int8"
+    if missing:
+        raise EmbedderError(f"embedder {spec}: runtime {runtime} needs {missing}; or set embed_runtime = \"torch\"")
+    return runtime
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,4 +1,4 @@
-"""Retrieval quality on a BEIR-format folder: nDCG@10, Recall@100 and MRR@10 per mode.
+"""Retrieval quality on a BEIR-format folder: nDCG@10, Recall@100, MRR@10 and hit@5 per mode.
 
 A BEIR folder holds corpus.jsonl (`_id`, `title`, `text`), queries.jsonl (`_id`, `text`)
 and qrels/<split>.tsv (query-id, corpus-id, score). The corpus is indexed as an ordinary
@@ -81,6 +81,11 @@ def mrr_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
     return 0.0
 
 
+def hit_at(ranked: list[str], relevant: dict[str, int], k: int = 5) -> float:
+    """1.0 when a relevant document is among the first k, else 0.0."""
+    return 1.0 if any(relevant.get(doc, 0) > 0 for doc in ranked[:k]) else 0.0
+
+
 def documents_in_order(locators: list[str]) -> list[str]:
     """Chunk locators best-first → document ids best-first (a document ranks at its best chunk)."""
     seen: dict[str, None] = {}
@@ -90,17 +95,18 @@ def documents_in_order(locators: list[str]) -> list[str]:
 
 
 def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    """{query id: ranked doc ids} → mean nDCG@10, Recall@100, MRR@10 over the judged queries."""
+    """{query id: ranked doc ids} → mean nDCG@10, Recall@100, MRR@10, hit@5 over the judged queries."""
     n = len(qrels)
     return {
         "ndcg@10": sum(ndcg_at(runs.get(q, []), rel) for q, rel in qrels.items()) / n,
         "recall@100": sum(recall_at(runs.get(q, []), rel) for q, rel in qrels.items()) / n,
         "mrr@10": sum(mrr_at(runs.get(q, []), rel) for q, rel in qrels.items()) / n,
+        "hit@5": sum(hit_at(runs.get(q, []), rel) for q, rel in qrels.items()) / n,
     }
 
 
 def evaluate_retriever(retriever, beir: BeirSet, modes=("bm25", "dense", "hybrid"), config=None) -> dict:
-    """{mode: {"ndcg@10": …, "recall@100": …, "mrr@10": …}} for an opened collection of beir's corpus."""
+    """{mode: {"ndcg@10": …, "recall@100": …, "mrr@10": …, "hit@5": …}} for an opened collection of beir's corpus."""
     from .config import RetrievalConfig
 
     base = config or RetrievalConfig()

@@ -68,4 +68,14 @@ def staged_folder(target: Path, keep_existing: bool = False) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-__all__ = ["atomic_write_json", "atomic_write_text", "replace_folder", "staged_folder"]
+def cache_dir() -> Path:
+    """Where converted models live: $ASSISTANT_CACHE_DIR, else $XDG_CACHE_HOME/assistant,
+    else ~/.cache/assistant."""
+    explicit = os.environ.get("ASSISTANT_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "assistant"
+
+
+__all__ = ["atomic_write_json", "atomic_write_text", "cache_dir", "atomic_write_text", "replace_folder", "staged_folder"]

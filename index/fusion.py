@@ -9,6 +9,7 @@ Each function takes {retriever: rows best-first} (and scores where needed) and r
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 
@@ -21,7 +22,7 @@ def rrf(rankings: dict[str, Sequence[int]], k: int = 60) -> list[tuple[int, floa
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-def _min_max(scores: Sequence[float]) -> list[float]:
+def min_max(scores: Sequence[float]) -> list[float]:
     """[2, 4, 3] → [0.0, 1.0, 0.5]; a constant list → all 1.0."""
     low, high = min(scores), max(scores)
     if high == low:
@@ -29,19 +30,49 @@ def _min_max(scores: Sequence[float]) -> list[float]:
     return [(s - low) / (high - low) for s in scores]
 
 
+def z_score(scores: Sequence[float]) -> list[float]:
+    """[1, 2, 3] → [-1.22, 0.0, 1.22]: distance from the list's mean in standard deviations."""
+    mean = sum(scores) / len(scores)
+    spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    if spread == 0:
+        return [0.0] * len(scores)
+    return [(s - mean) / spread for s in scores]
+
+
+def dbsf(scores: Sequence[float]) -> list[float]:
+    """Distribution-based score fusion (as Qdrant): min-max between mean ± 3σ, clipped to [0, 1]."""
+    mean = sum(scores) / len(scores)
+    spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    if spread == 0:
+        return [1.0] * len(scores)
+    low, high = mean - 3 * spread, mean + 3 * spread
+    return [min(1.0, max(0.0, (s - low) / (high - low))) for s in scores]
+
+
+NORMALISERS = {"minmax": min_max, "zscore": z_score, "dbsf": dbsf}
+NORMALISED = tuple(NORMALISERS)
+
+
 def weighted(
     rankings: dict[str, Sequence[int]],
     scores: dict[str, Sequence[float]],
     weights: dict[str, float],
+    normalise: str = "minmax",
 ) -> list[tuple[int, float]]:
-    """Weighted sum of each retriever's min-max normalised scores; a missing row counts as 0."""
+    """Weighted sum of each retriever's normalised scores. A row one retriever did not return
+    counts as that retriever's lowest normalised score (0 for min-max)."""
+    norms = {name: dict(zip(map(int, rows), NORMALISERS[normalise](list(scores[name]))))
+             for name, rows in rankings.items() if len(rows)}
     fused: dict[int, float] = {}
-    for name, rows in rankings.items():
-        if not len(rows):
-            continue
-        for row, norm in zip(rows, _min_max(list(scores[name]))):
-            fused[int(row)] = fused.get(int(row), 0.0) + weights.get(name, 0.0) * norm
+    for name, by_row in norms.items():
+        for row in by_row:
+            fused.setdefault(row, 0.0)
+    for name, by_row in norms.items():
+        floor = min(by_row.values())
+        weight = weights.get(name, 0.0)
+        for row in fused:
+            fused[row] += weight * by_row.get(row, floor)
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-FUSERS = {"rrf": rrf, "weighted": weighted}
+FUSERS = {"rrf": rrf, **{name: functools.partial(weighted, normalise=name) for name in NORMALISED}}

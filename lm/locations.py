@@ -6,17 +6,13 @@ The model cache is `$ASSISTANT_CACHE_DIR`, else `$XDG_CACHE_HOME/assistant`, els
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-
-def cache_dir() -> Path:
-    explicit = os.environ.get("ASSISTANT_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "assistant"
+from index.files import cache_dir
 
 
 def models_dir() -> Path:
     return cache_dir() / "models"
+
+
+__all__ = ["cache_dir", "models_dir"]

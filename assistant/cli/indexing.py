@@ -86,7 +86,7 @@ def search(
     collection: str = typer.Option("default", "--collection", "-c"),
     k: Optional[int] = typer.Option(None, "--k", "-k", help="Number of results (default 10)."),
     mode: Optional[str] = typer.Option(None, help="hybrid, bm25 or dense."),
-    fusion: Optional[str] = typer.Option(None, help="rrf or weighted."),
+    fusion: Optional[str] = typer.Option(None, help="minmax (default), zscore, dbsf or rrf."),
     reranker: Optional[str] = typer.Option(None, help="CrossEncoder model id or folder to rerank with."),
     as_json: bool = typer.Option(False, "--json", help="Print results as a JSON list."),
 ) -> None:

@@ -74,3 +74,39 @@ def test_cjk_text_is_bounded_too(tokenizer):
     chunks = Chunker(tokenizer, 64, 8).chunk(_doc(text))
     assert len(chunks) > 3
     assert all(_tokens(tokenizer, c.text) <= 64 for c in chunks)
+
+
+def test_chinese_sentences_end_at_full_width_marks_and_keep_their_closing_quotes(tokenizer):
+    sentence = "他说：“先备份数据库。”然后重启服务！再检查日志；最后确认（完成）。"
+    text = sentence * 12  # one paragraph, no spaces, longer than max_tokens
+    chunks = Chunker(tokenizer, max_tokens=60, overlap=0).chunk(_doc(text))
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert _tokens(tokenizer, chunk.text) <= 60
+        assert chunk.text[0] not in "”」）。；"  # a cut never leaves a closing mark at the start
+        assert chunk.text[-1] in "。”！；"  # chunks end where sentences end, not in a fixed window
+
+
+def test_han_characters_count_one_token_each_so_a_chunk_holds_about_max_tokens_characters(tokenizer):
+    text = "向量数据库支持混合检索与重排序" * 40
+    chunks = Chunker(tokenizer, max_tokens=100, overlap=10).chunk(_doc(text))
+    assert all(90 <= len(c.text) <= 100 for c in chunks[:-1])
+
+
+def test_mixed_chinese_and_english_text_is_bounded_and_covered(tokenizer):
+    step = "第{i}步：运行 `pip install package-{i}` 安装依赖，然后执行 pytest -q 检查结果。"
+    text = "\n\n".join(step.format(i=i) * 4 for i in range(10))
+    chunks = Chunker(tokenizer, max_tokens=80, overlap=16).chunk(_doc(text))
+    assert all(_tokens(tokenizer, c.text) <= 80 for c in chunks)
+    assert all(c.text == text[c.start:c.end] for c in chunks)
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_full_width_and_traditional_text_is_bounded(tokenizer):
+    text = "ＭｙＳＱＬ資料庫備份與還原，使用ｍｙｓｑｌｄｕｍｐ匯出。" * 50
+    chunks = Chunker(tokenizer, 64, 8).chunk(_doc(text))
+    assert len(chunks) > 3
+    assert all(_tokens(tokenizer, c.text) <= 64 for c in chunks)

@@ -6,7 +6,8 @@ from index.embedder import CANONICAL_DEFAULT, Embedder, EmbedderError, load_toke
 
 @pytest.fixture(scope="module")
 def embedder():
-    return Embedder()
+    # torch: exact; the int8 ONNX default is compared with it in test_onnx_embed.py
+    return Embedder(runtime="torch")
 
 
 def test_default_embedder_comes_from_the_installed_package():

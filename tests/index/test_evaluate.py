@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from index.evaluate import BeirError, documents_in_order, load_beir, mrr_at, ndcg_at, recall_at, score_runs
+from index.evaluate import BeirError, documents_in_order, hit_at, load_beir, mrr_at, ndcg_at, recall_at, score_runs
 
 
 def test_ndcg_matches_hand_computation():
@@ -28,7 +28,13 @@ def test_documents_rank_at_their_best_chunk():
 def test_score_runs_averages_over_judged_queries():
     qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
     scores = score_runs({"q1": ["a"], "q2": ["x"]}, qrels)
-    assert scores["mrr@10"] == 0.5 and scores["recall@100"] == 0.5
+    assert scores["mrr@10"] == 0.5 and scores["recall@100"] == 0.5 and scores["hit@5"] == 0.5
+
+
+def test_hit_at_k_counts_a_relevant_document_in_the_first_k():
+    assert hit_at(["x", "y", "a"], {"a": 1}, k=3) == 1.0
+    assert hit_at(["x", "y", "a"], {"a": 1}, k=2) == 0.0
+    assert hit_at(["a"], {"a": 0}) == 0.0
 
 
 def test_load_beir_reports_missing_files(tmp_path):

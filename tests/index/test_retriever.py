@@ -28,10 +28,34 @@ def retriever(tmp_path_factory):
 
 
 def test_weighted_fusion_and_rrf_agree_on_an_easy_query(retriever):
-    for fusion in ("rrf", "weighted"):
+    for fusion in ("rrf", "weighted", "minmax", "zscore", "dbsf"):
         hits = retriever.search("flux capacitor gigawatts", RetrievalConfig(fusion=fusion, k=3))
         assert hits[0].chunk.source.endswith("special.md")
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize("fusion", ["minmax", "zscore", "dbsf"])
+def test_normalised_fusion_uses_both_exact_scores_for_every_candidate(retriever, fusion):
+    """With 3 candidates per retriever most chunks are found by one of them only; each fused
+    score must still be the weighted sum over BM25's and the dense index's real scores."""
+    from index.fusion import NORMALISERS
+
+    query = "subject number 7 filler"
+    config = RetrievalConfig(fusion=fusion, k=3, candidates=3, dense_weight=0.3)
+    hits = retriever.search(query, config)
+    bm25_all = retriever.sparse.scores(retriever.terms.split(query))
+    vector = retriever.embedder.encode_query(query)
+    union = sorted({h for mode in ("bm25", "dense")
+                    for h in (c.chunk.id for c in retriever.search(query, mode=mode, k=3))})
+    rows = [next(i for i, c in enumerate(retriever.chunks) if c.id == cid) for cid in union]
+    normalise = NORMALISERS[fusion]
+    bm25 = dict(zip(rows, normalise([float(bm25_all[r]) for r in rows])))
+    dense = dict(zip(rows, normalise(list(retriever.dense.scores_for(vector, rows)))))
+    assert len(hits) == 3 and len(rows) > 3  # some candidates come from one retriever only
+    for hit in hits:
+        row = retriever.chunks.index(hit.chunk)
+        assert hit.score == pytest.approx(0.7 * bm25[row] + 0.3 * dense[row], abs=1e-5)
+    assert hits[0].chunk.source.endswith("doc7.md")
 
 
 def test_k_limits_results_and_ranks_are_reported_per_retriever(retriever):
