@@ -63,10 +63,14 @@ class DenseIndex:
         kind of index cannot give its vectors back)."""
         if not rows:
             return np.zeros(0, dtype=np.float32)
+        ids = np.asarray(rows, dtype=np.int64)
         try:
-            vectors = self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+            vectors = self.index.reconstruct_batch(ids)
         except RuntimeError:
-            return None
+            if not hasattr(self.index, "make_direct_map"):
+                return None
+            self.index.make_direct_map()  # IVF keeps no row → list map until one is asked for
+            vectors = self.index.reconstruct_batch(ids)
         return vectors @ query.astype(np.float32)
 
     def save(self, path: Path) -> None:
