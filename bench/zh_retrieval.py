@@ -125,7 +125,7 @@ def run_set(test: TestSet, paths: list[Path], loader, embedder, project: Path) -
     collection = Collection(project, test.name.replace(" ", "-").replace("+", "plus"))
     report = build_collection(paths, collection, IndexConfig(), loader=loader)
     built = Retriever.open(collection, embedder)
-    default, weighted = RetrievalConfig(), RetrievalConfig(fusion="weighted")
+    default, other = RetrievalConfig(), RetrievalConfig(fusion="rrf" if RetrievalConfig().fusion != "rrf" else "minmax")
     bm25, dense = RetrievalConfig(mode="bm25"), RetrievalConfig(mode="dense")
     rows = [{"split": "—", "method": "dense", **evaluate(built, test, dense)}]
     for name, terms in splits().items():
@@ -134,8 +134,8 @@ def run_set(test: TestSet, paths: list[Path], loader, embedder, project: Path) -
                 ("bm25", retriever, bm25),
                 (f"hybrid ({default.fusion}, default)", retriever, default),
                 (f"hybrid ({default.fusion}), dense always fused", ungated(retriever), default),
-                ("hybrid (weighted)", retriever, weighted),
-                ("hybrid (weighted), dense always fused", ungated(retriever), weighted)):
+                (f"hybrid ({other.fusion})", retriever, other),
+                (f"hybrid ({other.fusion}), dense always fused", ungated(retriever), other)):
             rows.append({"split": name, "method": method, **evaluate(searcher, test, config)})
     rows += [{"split": built.terms.cjk, "method": f"hybrid ({default.fusion}), gate at {g:.1f} known",
               **evaluate(gated(built, g), test, default)} for g in GATES if g != built.min_known]
