@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import index.dense
+import index.retriever
 from index import store
 from index.build import build_collection
 from index.config import IndexConfig
@@ -127,11 +128,14 @@ def test_the_manifest_records_the_kind_built_and_old_manifests_still_match(docs,
     assert retriever.search("pairing blue light", mode="dense", k=1)[0].chunk.source.endswith("faq.txt")
 
 
-def test_mmap_opening_gives_the_same_hits(docs, tmp_path):
+def test_mmap_opening_gives_the_same_hits(docs, tmp_path, monkeypatch):
     collection = Collection(tmp_path / "project", "docs")
     build_collection([docs], collection)
     whole, mapped = Retriever.open(collection), Retriever.open(collection, mmap=True)
     assert isinstance(whole.chunks, list) and isinstance(mapped.chunks, ChunkFile)
+    monkeypatch.setattr(index.retriever, "MMAP_FROM", 2)  # big collections are mapped unless told otherwise
+    assert isinstance(Retriever.open(collection).chunks, ChunkFile)
+    assert isinstance(Retriever.open(collection, mmap=False).chunks, list)
     for query in ("which port does the daemon listen on", "amber-falcon signing key", "blue light"):
         for mode in ("hybrid", "bm25", "dense"):
             assert whole.search(query, mode=mode) == mapped.search(query, mode=mode)
