@@ -65,3 +65,32 @@ def squad_questions(n: int, seed: int = 0) -> list[str]:
         questions = [json.loads(line)["text"] for line in handle if line.strip()]
     picks = np.random.default_rng(seed).choice(len(questions), size=min(n, len(questions)), replace=False)
     return [questions[i] for i in sorted(picks.tolist())]
+
+
+def tiled_vectors(real: np.ndarray, n: int, noise: float = 0.01, seed: int = 0) -> np.ndarray:
+    """real (m, d) → (n, d): row i is real[i % m] plus gaussian noise (σ per dimension), L2-normalised.
+
+    Each real vector becomes a tight ball of n/m near-copies (cosine ≈ 0.96 to each other): a hard
+    case for HNSW, whose graph cannot tell the copies apart, and an easy one for IVF.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, real.shape[1]), dtype=np.float32)
+    for start in range(0, n, 100_000):  # in blocks: a million rows of float64 noise would need 3 GB
+        rows = np.arange(start, min(n, start + 100_000))
+        block = real[rows % len(real)] + rng.normal(0, noise, size=(len(rows), real.shape[1])).astype(np.float32)
+        out[rows] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def mixed_vectors(real: np.ndarray, n: int, noise: float = 0.01, seed: int = 0) -> np.ndarray:
+    """real (m, d) → (n, d): row i is a random blend a·real[p] + (1-a)·real[q] plus noise, L2-normalised.
+
+    A continuous spread between real vectors instead of balls: the check that an index tuned on
+    tiled_vectors does not owe its recall to the balls.
+    """
+    rng = np.random.default_rng(seed)
+    p, q = rng.integers(0, len(real), n), rng.integers(0, len(real), n)
+    a = rng.uniform(0, 1, size=(n, 1)).astype(np.float32)
+    out = a * real[p] + (1 - a) * real[q] + rng.normal(0, noise, size=(n, real.shape[1])).astype(np.float32)
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+

@@ -20,6 +20,7 @@ import numpy as np
 from . import store
 from .chunking import Chunker, search_text
 from .config import IndexConfig
+from .dense import choose_kind
 from .embedder import Embedder, choose_runtime, load_tokenizer, resolve_embedder
 from .errors import InputError
 from .faults import fault_point
@@ -105,13 +106,26 @@ def _settings(config: IndexConfig, loader: LoaderOptions) -> dict:
     }
 
 
-def _index_settings(config: IndexConfig) -> dict:
-    return {
-        "dense": {"kind": config.dense_index, "hnsw_m": config.hnsw_m},
-        "sparse": {"backend": config.sparse_backend, "variant": config.bm25_variant,
-                   "k1": config.bm25_k1, "b": config.bm25_b,
-                   "stemming": config.stemming, "stopwords": config.stopwords, "cjk": config.cjk},
-    }
+def _sparse_settings(config: IndexConfig) -> dict:
+    return {"backend": config.sparse_backend, "variant": config.bm25_variant, "k1": config.bm25_k1,
+            "b": config.bm25_b, "stemming": config.stemming, "stopwords": config.stopwords, "cjk": config.cjk}
+
+
+def _index_settings(config: IndexConfig, dense: dict | None = None) -> dict:
+    """The manifest's index_settings; `dense` is DenseIndex.params() of the index built, so "kind"
+    is what was built ("flat", "ivf", "hnsw") and "requested" what was asked for ("auto")."""
+    built = dense or {"kind": config.dense_index}
+    return {"dense": {**built, "requested": config.dense_index, "hnsw_m": config.hnsw_m},
+            "sparse": _sparse_settings(config)}
+
+
+def _same_indexes(previous: CollectionManifest, config: IndexConfig) -> bool:
+    """Whether the live version holds the indexes `config` would build for its chunks: "auto"
+    that chose flat is the same as "flat", and a manifest from before "auto" compares by its kind."""
+    dense = previous.index_settings.get("dense", {})
+    wanted = choose_kind(config.dense_index, previous.chunks)
+    return (previous.sparse == _sparse_settings(config) and dense.get("kind") == wanted
+            and (wanted != "hnsw" or dense.get("hnsw_m") == config.hnsw_m))
 
 
 def _versions() -> dict:
@@ -322,8 +336,7 @@ def build_collection(
         report.files, report.removed = len(plan.walked), len(plan.removed)
         report.unchanged = sum(1 for s in plan.walked if s.key in plan.kept or s.key in plan.problems)
 
-        if (reusable and not plan.to_load and not plan.removed
-                and previous.index_settings == _index_settings(config)):
+        if reusable and not plan.to_load and not plan.removed and _same_indexes(previous, config):
             collection.remove_stale()  # a build killed after publishing may have left the old version
             _report_problems({**plan.problems, **plan.skipped}, report, reporter)
             report.chunks = previous.chunks
@@ -374,7 +387,7 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     CollectionManifest(name=collection.name, created=previous.created if previous else now, updated=now,
                        embedder=settings["embedder"], dim=int(vectors.shape[1]), settings=settings,
-                       index_settings=_index_settings(config), files=records, problems=problems, versions=_versions(),
+                       index_settings=_index_settings(config, dense.params()), files=records, problems=problems, versions=_versions(),
                        chunks=len(chunks)).write(version)
     fault_point("index:manifest-written")
     collection.publish(version)

@@ -8,7 +8,7 @@ from .errors import ConfigError
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 BM25_VARIANTS = ("okapi", "lucene", "robertson", "atire", "bm25l", "bm25+")
 SPARSE_BACKENDS = ("bm25s", "rank-bm25")
-DENSE_KINDS = ("flat", "hnsw")
+DENSE_KINDS = ("auto", "flat", "ivf", "hnsw")
 FUSION_METHODS = ("minmax", "zscore", "dbsf", "rrf", "weighted")  # weighted: the old name of minmax
 SEARCH_MODES = ("hybrid", "bm25", "dense")
 SYMLINK_POLICIES = ("inside", "anywhere", "skip")
@@ -24,8 +24,9 @@ class IndexConfig:
     """Upper bound on a chunk's length, in the embedder's tokens (MiniLM reads 256 at most)."""
     chunk_overlap: int = 32
     """Tokens shared by consecutive chunks of one section, so a sentence cut at a border is found."""
-    dense_index: str = "flat"
-    """`flat` (exact inner product) or `hnsw` (approximate, for hundreds of thousands of chunks)."""
+    dense_index: str = "auto"
+    """`auto` (flat up to 20,000 chunks, IVF above: index/dense.py AUTO_FLAT_MAX), `flat` (exact inner
+    product), `ivf` or `hnsw` (approximate, for hundreds of thousands of chunks)."""
     hnsw_m: int = 32
     """HNSW graph degree; more is more accurate and bigger."""
     sparse_backend: str = "bm25s"

@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
-from pathlib import Path
 
 from . import store
 from .chunking import search_text
@@ -26,13 +27,17 @@ from .terms import Terms
 from .types import Chunk, Hit
 
 
+MMAP_FROM = 200_000
+"""Collections of this many chunks or more open memory-mapped unless told otherwise (Retriever.open)."""
+
+
 class Retriever:
     min_known = MIN_KNOWN
     """Hybrid search leaves out the dense ranking of a query the embedder knows less than this share
     of (a Chinese question to an English-only embedder: index/readable.py); 0 always fuses it."""
 
-    def __init__(self, collection: Collection, manifest: CollectionManifest, chunks: list[Chunk], sparse, dense: DenseIndex,
-                 embedder: Embedder | None = None) -> None:
+    def __init__(self, collection: Collection, manifest: CollectionManifest, chunks: Sequence[Chunk], sparse,
+                 dense: DenseIndex, embedder: Embedder | None = None) -> None:
         self.collection = collection
         self.manifest = manifest
         self.chunks = chunks
@@ -47,8 +52,15 @@ class Retriever:
         self._reranker_name: str | None = None
 
     @classmethod
-    def open(cls, collection: Collection, embedder: str | Embedder | None = None) -> "Retriever":
-        """Load a collection; `embedder` (a name or a loaded one) must be the one it was built with."""
+    def open(cls, collection: Collection, embedder: str | Embedder | None = None,
+             mmap: bool | None = None) -> "Retriever":
+        """Load a collection; `embedder` (a name or a loaded one) must be the one it was built with.
+
+        `mmap=True` maps the FAISS file and the BM25 arrays instead of reading them, and parses a
+        chunk only when a search returns it: opening takes a second instead of a minute at a million
+        chunks, and memory holds what searches touch. None (the default) maps collections of
+        MMAP_FROM chunks or more; smaller ones load whole, as before.
+        """
         manifest = collection.manifest()
         version = collection.version_dir()
         built_with = manifest.embedder
@@ -59,9 +71,11 @@ class Retriever:
                 f"collection {collection.name!r} was built with embedder {built_with}, not {wanted}; "
                 f"search it with --embedder {built_with}, or re-index with --rebuild"
             )
-        chunks = store.read_chunks(version / store.CHUNKS)
-        sparse = load_sparse(version / store.SPARSE, manifest.sparse["backend"])
-        dense = DenseIndex.load(version / store.DENSE)
+        if mmap is None:
+            mmap = manifest.chunks >= MMAP_FROM
+        chunks = store.ChunkFile(version / store.CHUNKS) if mmap else store.read_chunks(version / store.CHUNKS)
+        sparse = load_sparse(version / store.SPARSE, manifest.sparse["backend"], mmap=mmap)
+        dense = DenseIndex.load(version / store.DENSE, mmap=mmap)
         if len(chunks) != len(dense):
             raise StoreError(f"{version}: {len(chunks)} chunks but {len(dense)} vectors; re-index with --rebuild")
         return cls(collection, manifest, chunks, sparse, dense, loaded)

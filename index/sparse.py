@@ -102,10 +102,11 @@ class Bm25sIndex:
         self.engine.save(str(folder), allow_pickle=False, show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path) -> "Bm25sIndex":
+    def load(cls, folder: Path, mmap: bool = False) -> "Bm25sIndex":
+        """`mmap` maps the score arrays instead of reading them: a query reads only its terms' columns."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False))
+        return cls(bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False))
 
 
 class RankBm25Index:
@@ -140,7 +141,7 @@ class RankBm25Index:
         (folder / self.TERMS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "RankBm25Index":
+    def load(cls, folder: Path, mmap: bool = False) -> "RankBm25Index":  # terms live in Python lists
         payload = json.loads((folder / cls.TERMS_FILE).read_text(encoding="utf-8"))
         return cls(payload["terms"], payload["k1"], payload["b"])
 
@@ -154,5 +155,5 @@ def build_sparse(corpus_terms: list[list[str]], backend: str = "bm25s", variant:
     return BACKENDS[backend].build(corpus_terms, variant, k1, b)
 
 
-def load_sparse(folder: Path, backend: str):
-    return BACKENDS[backend].load(folder)
+def load_sparse(folder: Path, backend: str, mmap: bool = False):
+    return BACKENDS[backend].load(folder, mmap=mmap)

@@ -23,7 +23,7 @@ def index(
     embedder: Optional[str] = typer.Option(None, help="sentence-transformers model id or folder."),
     chunk_tokens: Optional[int] = typer.Option(None, help="Max tokens per chunk."),
     chunk_overlap: Optional[int] = typer.Option(None, help="Tokens shared by consecutive chunks."),
-    dense_index: Optional[str] = typer.Option(None, help="flat (exact) or hnsw."),
+    dense_index: Optional[str] = typer.Option(None, help="auto (flat when small, ivf when big), flat (exact), ivf or hnsw."),
     sparse_backend: Optional[str] = typer.Option(None, help="bm25s or rank-bm25."),
     text_field: Optional[str] = typer.Option(None, help="JSON/JSONL field holding the text."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Ignore the existing index and rebuild it all."),
