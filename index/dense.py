@@ -19,10 +19,11 @@ import numpy as np
 
 AUTO_FLAT_MAX = 20_000
 """`auto` builds an exact flat index up to this many vectors and IVF above: one query scans every
-vector of a flat index (~1.7 ms per 10k MiniLM vectors on one core), IVF a few percent of them."""
+vector of a flat index (0.7-1.2 ms per 10k MiniLM vectors on one core), IVF a few percent of them,
+and 3 ms is the dense index's share of a 20 ms hybrid search."""
 HNSW_EF_SEARCH = 512  # candidates explored per HNSW query: recall@10 ≥ 0.98 of flat at 100k (bench/dense_index.py)
 HNSW_EF_CONSTRUCTION = 80
-IVF_TRAIN_PER_LIST = 32  # k-means sample: this many vectors per list (faiss warns below 39; fine here)
+IVF_TRAIN_PER_LIST = 32  # k-means trains on this many sampled vectors per list (faiss's default 256 is 8× the work)
 IVF_KMEANS_ITERATIONS = 10
 IVF_SEED = 1234
 
@@ -75,8 +76,9 @@ def _build_ivf(vectors: np.ndarray):
 
 @contextlib.contextmanager
 def _one_thread() -> Iterator[None]:
-    """One query runs on one OpenMP thread: on a busy machine a 2-thread flat scan waited up to 6×
-    longer at the thread barrier (bench/results/dense_index.md). Per thread, so builds keep all cores."""
+    """One query runs on one OpenMP thread: on a busy machine a 2-thread flat scan took 5-10× as
+    long, waiting at the thread barrier (bench/results/dense_index.md). The setting is per thread,
+    and restored, so builds keep all cores."""
     import faiss
 
     threads = faiss.omp_get_max_threads()
