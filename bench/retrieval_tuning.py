@@ -183,7 +183,7 @@ def markdown(rows: list[dict]) -> str:
         table.append([f"{k[0]}/{k[1]}", k[2], *values, min(gains)])
     table.sort(key=lambda r: -r[-1])
     return "\n".join(["## Retrieval settings (nDCG@10), best worst-set gain first", "",
-                      f"Today's default: {baseline[2]}, chunks {baseline[0]} tokens / overlap {baseline[1]}.", "",
+                      f"Previous default: {baseline[2]}, chunks {baseline[0]} tokens / overlap {baseline[1]}. Chosen default: minmax w=0.5, chunk-level, exact scores for all candidates, chunks 200/32.", "",
                       _report.table(["chunks", "setting", *sets, "worst-set gain"], table)])
 
 
