@@ -152,13 +152,15 @@ def main() -> dict:
         f"## Dense index by collection size: flat, IVF, HNSW ({len(queries)} SQuAD questions, {K} candidates)", "",
         f"Vectors: {N_REAL:,} real MiniLM embeddings tiled with noise (bench/_corpus.py). One query at a time, one "
         f"thread, p50 after {WARMUP} warm-up. Recall@10 against flat on the same queries, at the library's settings "
-        f"(IVF: 4·√n lists, max(64, 3·√lists) probes; HNSW: M={config.hnsw_m}, efSearch={dense_module.HNSW_EF_SEARCH}).", "",
+        f"(IVF: 4·√n lists, max(64, 3·√lists) probes; HNSW: M={config.hnsw_m}, "
+        f"efSearch={dense_module.HNSW_EF_SEARCH}).", "",
         _report.table(["vectors", "flat ms", "ivf ms", "hnsw ms", "ivf recall@10", "hnsw recall@10", "flat build s",
                        "ivf build s", "hnsw build s", "ivf lists/probes"],
                       [[r["n"], r["flat"]["p50_ms"], r["ivf"]["p50_ms"], r["hnsw"]["p50_ms"], r["ivf"]["recall_at_10"],
                         r["hnsw"]["recall_at_10"], r["flat"]["build_s"], r["ivf"]["build_s"], r["hnsw"]["build_s"],
                         f"{r['ivf']['ivf_lists']}/{r['ivf']['ivf_probes']}"] for r in rows]), "",
-        f"Blended vectors at 100k (no balls): flat {mixed['flat']['p50_ms']:.2f} ms; IVF {mixed['ivf']['p50_ms']:.2f} ms, "
+        f"Blended vectors at 100k (no balls): flat {mixed['flat']['p50_ms']:.2f} ms; "
+        f"IVF {mixed['ivf']['p50_ms']:.2f} ms, "
         f"recall@10 {mixed['ivf']['recall_at_10']:.3f}; HNSW {mixed['hnsw']['p50_ms']:.2f} ms, recall@10 "
         f"{mixed['hnsw']['recall_at_10']:.3f}.", "",
         f"Flat search within the dense budget ({DENSE_BUDGET_MS:.0f} ms of the 20 ms hybrid target) up to "

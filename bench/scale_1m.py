@@ -140,7 +140,8 @@ def stage_search(work: Path, n_chunks: int, n_real: int, mmap: bool) -> dict:
     questions = squad_questions(N_QUERIES, seed=1)
     latency = {mode: time_searches(retriever, questions, mode) for mode in ("hybrid", "dense", "bm25")}
     given = with_given_queries(retriever, GivenQueries(embedder, questions))
-    latency.update({f"{mode}, query vector given": time_searches(given, questions, mode) for mode in ("hybrid", "dense")})
+    latency.update({f"{mode}, query vector given": time_searches(given, questions, mode)
+                    for mode in ("hybrid", "dense")})
     stages = breakdown(retriever, questions)
     truth = np.load(work / "truth.npy")
     found = [retriever.dense.search(q, 10).rows for q in np.load(work / "queries.npy")]
@@ -173,7 +174,8 @@ def report(n_chunks: int, results: dict, wall_s: float) -> dict:
     dense = ", ".join(f"{k} {v}" for k, v in build["dense"].items())
     md = [
         f"## Scale: {n_chunks:,} chunks ({N_QUERIES} SQuAD questions)", "",
-        f"Synthetic chunk texts; vectors are {embed['real']:,} real MiniLM embeddings ({embed['chunks_per_s']:.0f} chunks/s) "
+        f"Synthetic chunk texts; vectors are {embed['real']:,} real MiniLM embeddings "
+        f"({embed['chunks_per_s']:.0f} chunks/s) "
         f"tiled with noise σ={NOISE}/dim. Dense index `auto`: {dense}. Whole bench {wall_s / 60:.1f} min, each stage "
         "in its own process; page cache warm.", "",
         "Build, seconds per stage:", "",
@@ -210,7 +212,8 @@ def report(n_chunks: int, results: dict, wall_s: float) -> dict:
         _report.table(["mode", "whole p50", "whole p99", "mmap p50", "mmap p99"],
                       [[mode, whole["latency"][mode]["p50_ms"], whole["latency"][mode]["p99_ms"],
                         mapped["latency"][mode]["p50_ms"], mapped["latency"][mode]["p99_ms"]]
-                       for mode in ("hybrid", "dense", "bm25", "hybrid, query vector given", "dense, query vector given")]),
+                       for mode in ("hybrid", "dense", "bm25", "hybrid, query vector given",
+                                    "dense, query vector given")]),
         "", "(\"query vector given\": the query's vector computed beforehand, so the row times the indexes alone.)", "",
         f"Dense recall@10 against exact search: {whole['dense_recall_at_10']:.3f} (whole), "
         f"{mapped['dense_recall_at_10']:.3f} (mmap).", "",

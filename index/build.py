@@ -387,7 +387,8 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     CollectionManifest(name=collection.name, created=previous.created if previous else now, updated=now,
                        embedder=settings["embedder"], dim=int(vectors.shape[1]), settings=settings,
-                       index_settings=_index_settings(config, dense.params()), files=records, problems=problems, versions=_versions(),
+                       index_settings=_index_settings(config, dense.params()), files=records, problems=problems,
+                       versions=_versions(),
                        chunks=len(chunks)).write(version)
     fault_point("index:manifest-written")
     collection.publish(version)
