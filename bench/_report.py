@@ -46,6 +46,18 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def call_ms(call, items, warmup: list) -> list[float]:
+    """Milliseconds of call(item) for each item, after calling it on each of `warmup` untimed."""
+    for item in warmup:
+        call(item)
+    ms = []
+    for item in items:
+        began = time.perf_counter()
+        call(item)
+        ms.append((time.perf_counter() - began) * 1000)
+    return ms
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

@@ -21,7 +21,7 @@ from bench import _report
 from bench._corpus import mixed_vectors, squad_questions, synthetic_corpus, tiled_vectors
 from index import dense as dense_module
 from index.config import IndexConfig
-from index.dense import DenseIndex, ivf_probes
+from index.dense import DenseIndex
 from index.embedder import Embedder
 
 NAME = "dense_index"
@@ -40,13 +40,7 @@ PROBE_SWEEP = (16, 32, 64, 128, 256)
 
 def search_ms(index: DenseIndex, queries: np.ndarray) -> float:
     """p50 ms of one-query searches for K candidates, after a warm-up."""
-    for q in queries[:WARMUP]:
-        index.search(q, K)
-    ms = []
-    for q in queries:
-        began = time.perf_counter()
-        index.search(q, K)
-        ms.append((time.perf_counter() - began) * 1000)
+    ms = _report.call_ms(lambda q: index.search(q, K), queries, warmup=queries[:WARMUP])
     return float(np.percentile(ms, 50))
 
 
@@ -61,13 +55,7 @@ def recall_at_10(found: list[set], truth: list[set]) -> float:
 
 def two_thread_flat_ms(index: DenseIndex, queries: np.ndarray) -> float:
     """p50 of the raw FAISS flat search with OpenMP's default threads (what DenseIndex did before)."""
-    for q in queries[:WARMUP]:
-        index.index.search(q.reshape(1, -1), K)
-    ms = []
-    for q in queries:
-        began = time.perf_counter()
-        index.index.search(q.reshape(1, -1), K)
-        ms.append((time.perf_counter() - began) * 1000)
+    ms = _report.call_ms(lambda q: index.index.search(q.reshape(1, -1), K), queries, warmup=queries[:WARMUP])
     return float(np.percentile(ms, 50))
 
 
@@ -85,13 +73,8 @@ def sweep(index: DenseIndex, queries: np.ndarray, truth: list[set], setting: str
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
-            ms = []
-            for q in queries[:WARMUP]:
-                index.index.search(q.reshape(1, -1), K)
-            for q in queries:
-                began = time.perf_counter()
-                index.index.search(q.reshape(1, -1), K)
-                ms.append((time.perf_counter() - began) * 1000)
+            ms = _report.call_ms(lambda q: index.index.search(q.reshape(1, -1), K), queries,
+                                 warmup=queries[:WARMUP])
             _, found = index.index.search(queries, K)
         finally:
             faiss.omp_set_num_threads(threads)

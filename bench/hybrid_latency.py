@@ -94,14 +94,7 @@ def percentiles(ms: list[float]) -> dict:
 
 def time_searches(retriever: Retriever, questions: list[str], mode: str) -> dict:
     config = RetrievalConfig(mode=mode)
-    for q in questions[-WARMUP:]:
-        retriever.search(q, config)
-    ms = []
-    for q in questions:
-        began = time.perf_counter()
-        retriever.search(q, config)
-        ms.append((time.perf_counter() - began) * 1000)
-    return percentiles(ms)
+    return percentiles(_report.call_ms(lambda q: retriever.search(q, config), questions, warmup=questions[-WARMUP:]))
 
 
 class GivenQueries:

@@ -60,13 +60,17 @@ def read_pipeline(folder: Path) -> Pipeline | None:
 
 def onnx_ready(folder: Path) -> str:
     """What is missing to run `folder` through ONNX Runtime ("" when nothing is)."""
-    import importlib.util
-
-    if not all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx")):
+    if not _packages_installed():
         return "the onnxruntime and onnx packages (pip install onnxruntime onnx)"
     if not folder.is_dir() or read_pipeline(folder) is None:
         return "a local sentence-transformers folder of an encoder with mean or CLS pooling"
     return ""
+
+
+def _packages_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx"))
 
 
 def cache_folder(folder: Path) -> Path:
@@ -134,7 +138,7 @@ class OnnxEncoder:
         """The cached (exported on first use) encoder of a sentence-transformers folder, or None
         when onnxruntime is missing or the folder is not a plain encoder + pooling."""
         pipeline = read_pipeline(folder)
-        if pipeline is None or onnx_ready(folder):
+        if pipeline is None or not _packages_installed():
             return None
         target = cache_folder(folder)
         model_file = target / (INT8_FILE if quantized else ONNX_FILE)
