@@ -23,6 +23,7 @@ import json
 import secrets
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import AsyncIterator
 
@@ -135,6 +136,21 @@ class Gate:
     def leave(self) -> None:
         self.admitted.release()
 
+    def leave_after(self, parts: int):
+        """A callable that leaves the gate on its `parts`-th distinct call: a streamed request holds
+        its place until both its generation and its stream have ended, whichever is later."""
+        ended: set = set()
+        lock = threading.Lock()
+
+        def part_done(name: str) -> None:
+            with lock:
+                if name in ended:
+                    return
+                ended.add(name)
+                if len(ended) == parts:
+                    self.leave()
+        return part_done
+
 
 def make_server(config: Config, serve: ServeConfig, helper=None):
     """The FastAPI app; `helper` (an Assistant) is made from `config` when not given."""
@@ -209,7 +225,10 @@ def make_server(config: Config, serve: ServeConfig, helper=None):
         model_id = str(body.get("model", "base"))
         if body.get("stream"):
             usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(job.events(model_id, usage), media_type="text/event-stream")
+            stream = job.events(model_id, usage)
+            # A stream that is dropped before its first chunk never runs its `finally`; collecting it does.
+            weakref.finalize(stream, job.stream_collected)
+            return StreamingResponse(stream, media_type="text/event-stream")
         try:
             answer = await job.run(request)
         except UserError as err:
@@ -227,6 +246,13 @@ class Job:
         self.helper, self.route, self.gate = helper, route, gate
         self.question, self.history = question, history
         self.stop = threading.Event()
+        self.part_done = gate.leave_after(2)  # "work" and "stream"; a plain request ends both at once
+        self.streaming = False
+
+    def stream_collected(self) -> None:
+        if not self.streaming:  # dropped unstarted: it never had work to end
+            self.part_done("work")
+        self.part_done("stream")
 
     @property
     def max_tokens(self) -> int:
@@ -247,7 +273,8 @@ class Job:
                     self.stop.set()
             return task.result()
         finally:
-            self.gate.leave()
+            self.part_done("work")
+            self.part_done("stream")
 
     async def events(self, model_id: str, usage: bool) -> AsyncIterator[str]:
         """Server-sent events: a role chunk, the text as it is written, the sources, the end."""
@@ -267,11 +294,12 @@ class Job:
             except BaseException as err:  # noqa: BLE001 - handed to the stream, which reports it
                 loop.call_soon_threadsafe(pieces.put_nowait, err)
 
+        self.streaming = True
         worker = loop.run_in_executor(None, work)
-        # The request leaves the gate when its work ends, not when its stream does: a client that
-        # hangs up cancels this generator, and nothing in it may await after that (anyio cancels
-        # every later await in a cancelled scope).
-        worker.add_done_callback(lambda _: self.gate.leave())
+        # The request leaves the gate once its work and its stream have both ended. Neither release
+        # awaits: a client that hangs up cancels this generator, and anyio cancels every later await
+        # in a cancelled scope.
+        worker.add_done_callback(lambda _: self.part_done("work"))
         try:
             yield chunk({"role": "assistant", "content": ""})
             while True:
@@ -293,6 +321,7 @@ class Job:
             yield "data: [DONE]\n\n"
         finally:
             self.stop.set()  # a client that hung up stops the generation; a finished one changes nothing
+            self.part_done("stream")
 
 
 def finish_reason(answer, max_tokens: int) -> str:

@@ -42,7 +42,7 @@ def server(tmp_path_factory, tiny_model_dir):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_API_KEY": KEY, "XDG_CONFIG_HOME": str(project / "xdg")}
     process = subprocess.Popen([sys.executable, "-m", "assistant", "--project-dir", str(project), "serve", "--port",
-                                str(port), "--model", str(tiny_model_dir), "--queue", "0", "--max-tokens", "64"],
+                                str(port), "--model", str(tiny_model_dir), "--queue", "0", "--max-tokens", "768"],
                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -97,9 +97,9 @@ def test_a_request_without_the_key_gets_401_and_bad_requests_get_400(server):
 
     with pytest.raises(AuthenticationError):
         client(server, key=None).models.list()
-    with pytest.raises(BadRequestError, match="max_tokens must be between 1 and 64"):
+    with pytest.raises(BadRequestError, match="max_tokens must be between 1 and 768"):
         client(server).chat.completions.create(model="base", messages=[{"role": "user", "content": "Hi"}],
-                                               max_tokens=500)
+                                               max_tokens=5000)
     with pytest.raises(BadRequestError, match="model 'telepathy'"):
         client(server).chat.completions.create(model="telepathy", messages=[{"role": "user", "content": "Hi"}])
 
@@ -108,8 +108,8 @@ def test_a_request_past_the_queue_gets_429(server):
     from openai import RateLimitError
 
     held = client(server).chat.completions.create(model="base", messages=[{"role": "user", "content": "Hi"}],
-                                                  max_tokens=64, stream=True)
-    next(iter(held))  # the first request is being answered (its stream stays open)
+                                                  max_tokens=768, stream=True)
+    next(iter(held))  # the first request is being answered: seconds of tokens, and its stream stays open
     with pytest.raises(RateLimitError):
         client(server).chat.completions.create(model="base", messages=[{"role": "user", "content": "Hello"}],
                                                max_tokens=8)
