@@ -32,9 +32,9 @@ from index.chunking import search_text
 from index.config import IndexConfig, RetrievalConfig
 from index.dense import DenseIndex
 from index.embedder import Embedder, resolve_embedder
-from index.fusion import rrf
+from index.fusion import weighted
 from index.retriever import Retriever
-from index.sparse import build_sparse
+from index.sparse import build_sparse, top_k
 from index.store import Collection
 from index.terms import Terms
 from index.types import Chunk
@@ -102,7 +102,7 @@ class GivenQueries:
     times the indexes alone: the figure the index kind decides, whatever the embedding costs."""
 
     def __init__(self, embedder, questions: list[str]) -> None:
-        self.name = embedder.name
+        self.name, self.tokenizer = embedder.name, embedder.tokenizer
         self._vectors = {q: embedder.encode_query(q) for q in questions}
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -124,7 +124,8 @@ def dense_recall(retriever: Retriever, exact: DenseIndex, vectors: np.ndarray, k
     return float(np.mean(shares))
 
 
-STAGES = ("query terms", "bm25 scores + top-k", "query embedding", "dense search", "rrf fusion", "Hit construction")
+STAGES = ("query terms", "bm25 scores + top-k", "readable check", "query embedding", "dense search",
+          "exact scores + fusion", "Hit construction")
 
 
 def breakdown(retriever: Retriever, questions: list[str]) -> dict:
@@ -142,16 +143,20 @@ def breakdown(retriever: Retriever, questions: list[str]) -> dict:
         t = time.perf_counter()
         query_terms = retriever.terms.split(q)
         t = lap("query terms", t)
-        sparse = retriever.sparse.search(query_terms, config.candidates)
+        bm25_all = retriever.sparse.scores(query_terms)
+        sparse = top_k(bm25_all, config.candidates)
         t = lap("bm25 scores + top-k", t)
+        retriever._embedder_reads(q)
+        t = lap("readable check", t)
         vector = retriever.embedder.encode_query(q)
         t = lap("query embedding", t)
         dense = retriever.dense.search(vector, config.candidates)
         t = lap("dense search", t)
         rankings = {"bm25": sparse.rows.tolist(), "dense": dense.rows.tolist()}
         scores = {"bm25": sparse.scores.tolist(), "dense": dense.scores.tolist()}
-        fused = rrf(rankings, k=config.rrf_k)
-        t = lap("rrf fusion", t)
+        fused = weighted(*retriever._exact_scores(rankings, scores, bm25_all, vector),
+                         {"dense": config.dense_weight, "bm25": 1 - config.dense_weight}, normalise=config.fusion)
+        t = lap("exact scores + fusion", t)
         positions = {name: {row: i for i, row in enumerate(rows)} for name, rows in rankings.items()}
         [retriever._hit(row, score, positions, scores) for row, score in fused[: config.k]]
         lap("Hit construction", t)
