@@ -27,10 +27,11 @@ import numpy as np
 from bench import _report
 from bench._corpus import squad_questions, synthetic_corpus, tiled_vectors
 from index import store
-from index.build import _index_settings
+from index.build import _index_settings, _settings
 from index.chunking import search_text
 from index.config import IndexConfig, RetrievalConfig
 from index.dense import DenseIndex
+from index.loaders import LoaderOptions
 from index.embedder import Embedder, resolve_embedder
 from index.fusion import weighted
 from index.retriever import Retriever
@@ -76,8 +77,7 @@ def write_collection(project: Path, name: str, chunks: list[Chunk], vectors: np.
     manifest = {
         "format_version": store.FORMAT_VERSION, "name": collection.name, "created": "", "updated": "",
         "embedder": {"name": embedder, "dim": int(vectors.shape[1])},
-        "settings": {"embedder": embedder, "chunk_tokens": config.chunk_tokens,
-                     "chunk_overlap": config.chunk_overlap, "loader": {}},
+        "settings": _settings(config, LoaderOptions()),  # the embedder's runtime among them, as a build records it
         "index_settings": _index_settings(config, dense.params()),
         "counts": {"files": 1, "chunks": len(chunks)}, "files": {}, "versions": {},
     }
