@@ -52,6 +52,18 @@ def test_int8_vectors_stay_close_to_torch_and_are_normalised(torch_vectors):
     assert ((vectors @ torch_vectors.T).argmax(axis=1) == np.arange(len(TEXTS))).all()
 
 
+def test_many_texts_run_on_every_core_in_order_and_as_one_thread_would_embed_them():
+    encoder = Embedder(runtime="onnx")._onnx
+    texts = [f"text number {i}: " + "word " * (i % 23) for i in range(40)]  # five batches of 8
+    encoder.workers = 1
+    alone = encoder.encode_many(texts)
+    encoder.workers = 2
+    together = encoder.encode_many(texts)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    # row i is text i's vector, whatever batch and thread it ran in
+    np.testing.assert_allclose(together[17], encoder.encode([texts[17]])[0], atol=1e-4)
+
+
 def test_export_is_cached_per_weights():
     folder = cache_folder(minilm_folder())
     Embedder(runtime="onnx-int8")
