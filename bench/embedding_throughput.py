@@ -22,7 +22,7 @@ from bench import _report
 from index.chunking import Chunker, search_text
 from index.config import IndexConfig, RetrievalConfig
 from index.embedder import Embedder, load_tokenizer
-from index.evaluate import BEIR_LOADER, load_beir, score_runs
+from index.evaluate import BEIR_LOADER, documents_in_order, load_beir, score_runs
 from index.fusion import weighted
 from index.loaders import load_file
 from index.sparse import build_sparse, top_k
@@ -62,10 +62,7 @@ def ndcg(beir, chunks, doc_vectors: np.ndarray, query_vectors: np.ndarray, bm25:
                                             {"dense": config.dense_weight, "bm25": 1 - config.dense_weight},
                                             normalise=config.fusion)]
         for runs, rows in ((dense_runs, dense), (hybrid_runs, fused)):
-            seen: dict[str, None] = {}
-            for row in rows:
-                seen.setdefault(chunks[row].locator, None)
-            runs[qid] = list(seen)[:100]
+            runs[qid] = documents_in_order([chunks[row].locator for row in rows])[:100]
     return {"dense": score_runs(dense_runs, beir.qrels)["ndcg@10"],
             "hybrid": score_runs(hybrid_runs, beir.qrels)["ndcg@10"]}
 

@@ -29,11 +29,10 @@ from bench import _report
 from bench.retrieval_tuning import CANDIDATES, score_all
 from index.chunking import search_text
 from index.config import IndexConfig
-from index.evaluate import score_runs
+from index.evaluate import documents_in_order, score_runs
 from index.fusion import weighted
 from index.retriever import Retriever
 from index.sparse import build_sparse
-from index.store import Collection
 
 NAME = "retrieval_signals"
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
@@ -89,10 +88,7 @@ def fused_runs(signals: dict[str, np.ndarray], weights: dict[str, float], doc_of
             union |= set(top[row[top] > 0].tolist() if lexical else top.tolist())
         rows = sorted(union)
         fused = weighted({name: rows for name in weights}, {name: signals[name][i][rows] for name in weights}, weights)
-        seen: dict[str, None] = {}
-        for row, _ in fused:
-            seen.setdefault(doc_ids[doc_of_chunk[row]], None)
-        runs[qid] = list(seen)[:100]
+        runs[qid] = documents_in_order([doc_ids[doc_of_chunk[row]] for row, _ in fused])[:100]
     return runs
 
 
@@ -114,9 +110,8 @@ def main() -> dict:
         for folder in folders:
             scored = score_all(folder, Path(tmp), IndexConfig())
             name = scored.beir.name
-            retriever = Retriever.open(Collection(Path(tmp), re.sub(r"[^\w-]", "_", name)))
+            retriever, query_vectors = scored.retriever, scored.query_vectors
             texts = [scored.beir.queries[q] for q in scored.qids]
-            query_vectors = np.stack([retriever.embedder.encode_query(t) for t in texts])
             bm25 = np.where(scored.bm25 > 0, scored.bm25, 0)
             signals = {"bm25": bm25, "chunk": scored.dense}
             signals["sentence"], n_sentences, seconds = sentence_max(retriever, query_vectors)

@@ -27,7 +27,7 @@ from bench import _report
 from index import fusion
 from index.build import build_collection
 from index.config import IndexConfig
-from index.evaluate import BEIR_LOADER, BeirSet, load_beir, score_runs
+from index.evaluate import BEIR_LOADER, BeirSet, documents_in_order, load_beir, score_runs
 from index.retriever import Retriever
 from index.store import Collection
 
@@ -47,6 +47,8 @@ class Scored:
     dense: np.ndarray  # (queries, chunks)
     qids: list[str]
     build_seconds: float
+    retriever: Retriever | None = None  # the opened collection, for benches that score more signals
+    query_vectors: np.ndarray | None = None
 
 
 def score_all(folder: Path, project: Path, config: IndexConfig) -> Scored:
@@ -62,7 +64,8 @@ def score_all(folder: Path, project: Path, config: IndexConfig) -> Scored:
     qids = list(beir.queries)
     bm25 = np.stack([retriever.sparse.scores(retriever.terms.split(beir.queries[q])) for q in qids])
     queries = np.stack([retriever.embedder.encode_query(beir.queries[q]) for q in qids])
-    return Scored(beir, doc_of_chunk, list(doc_ids), bm25.astype(np.float32), queries @ vectors.T, qids, seconds)
+    return Scored(beir, doc_of_chunk, list(doc_ids), bm25.astype(np.float32), queries @ vectors.T, qids, seconds,
+                  retriever, queries)
 
 
 # --- document-level aggregation: chunk scores → document scores ---------------------------
@@ -119,10 +122,7 @@ def run(scored: Scored, setting: dict) -> dict[str, list[str]]:
         if level == "doc":
             runs[qid] = [scored.doc_ids[r] for r in rows][:100]
         else:
-            seen: dict[str, None] = {}
-            for r in rows:
-                seen.setdefault(scored.doc_ids[scored.doc_of_chunk[r]], None)
-            runs[qid] = list(seen)[:100]
+            runs[qid] = documents_in_order([scored.doc_ids[scored.doc_of_chunk[r]] for r in rows])[:100]
     return runs
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finetune.config import TrainConfig
-from finetune.processes import distributed, is_main_process  # noqa: F401  (train and the CLI import them from here)
+from finetune.processes import distributed, is_main_process
 from finetune.runs import HEARTBEAT_SECONDS, METRICS, RunManifest, new_run_name, read_manifest, runs_dir, write_heartbeat
 from finetune.types import RunError
 

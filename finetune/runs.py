@@ -76,7 +76,7 @@ def write_heartbeat(run_dir: Path, processes: tuple = ()) -> None:
     """heartbeat.json: this (the main) process, the time, and with several processes each one's rank, pid, host."""
     beat = {"pid": os.getpid(), "host": hostname(), "time": time.time()}
     if len(processes) > 1:
-        beat["processes"] = [dict(p._asdict()) if hasattr(p, "_asdict") else dict(p) for p in processes]
+        beat["processes"] = [p._asdict() for p in processes]
     atomic_write_json(Path(run_dir) / HEARTBEAT, beat)
 
 
@@ -100,12 +100,10 @@ def run_status(run_dir: Path, manifest: RunManifest) -> str:
         beat = json.loads((Path(run_dir) / HEARTBEAT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         beat = {"pid": manifest.pid, "host": manifest.host, "time": 0.0}
-    pid, host = beat.get("pid"), beat.get("host")
-    if host == hostname() and isinstance(pid, int) and not process_alive(pid):
-        return "interrupted"
-    for other in beat.get("processes") or ():  # one process of a multi-process run gone: the run is broken
-        if isinstance(other, dict) and other.get("host") == hostname() and isinstance(other.get("pid"), int) \
-                and not process_alive(other["pid"]):
+    # The main process, then every process of a multi-process run: one of them gone breaks the run.
+    for process in (beat, *(beat.get("processes") or ())):
+        pid = process.get("pid") if isinstance(process, dict) else None
+        if isinstance(pid, int) and process.get("host") == hostname() and not process_alive(pid):
             return "interrupted"
     if time.time() - float(beat.get("time") or 0.0) > STALE_SECONDS:
         return "interrupted"

@@ -78,4 +78,4 @@ def cache_dir() -> Path:
     return Path(xdg) / "assistant"
 
 
-__all__ = ["atomic_write_json", "atomic_write_text", "cache_dir", "atomic_write_text", "replace_folder", "staged_folder"]
+__all__ = ["atomic_write_json", "atomic_write_text", "cache_dir", "replace_folder", "staged_folder"]

@@ -30,10 +30,14 @@ def min_max(scores: Sequence[float]) -> list[float]:
     return [(s - low) / (high - low) for s in scores]
 
 
+def _mean_and_spread(scores: Sequence[float]) -> tuple[float, float]:
+    mean = sum(scores) / len(scores)
+    return mean, (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+
+
 def z_score(scores: Sequence[float]) -> list[float]:
     """[1, 2, 3] → [-1.22, 0.0, 1.22]: distance from the list's mean in standard deviations."""
-    mean = sum(scores) / len(scores)
-    spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    mean, spread = _mean_and_spread(scores)
     if spread == 0:
         return [0.0] * len(scores)
     return [(s - mean) / spread for s in scores]
@@ -41,8 +45,7 @@ def z_score(scores: Sequence[float]) -> list[float]:
 
 def dbsf(scores: Sequence[float]) -> list[float]:
     """Distribution-based score fusion (as Qdrant): min-max between mean ± 3σ, clipped to [0, 1]."""
-    mean = sum(scores) / len(scores)
-    spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+    mean, spread = _mean_and_spread(scores)
     if spread == 0:
         return [1.0] * len(scores)
     low, high = mean - 3 * spread, mean + 3 * spread

@@ -90,7 +90,10 @@ def export(folder: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(folder).eval()
+    from .logs import quiet_transformers
+
+    with quiet_transformers():  # no raw "Loading weights" bar in the middle of `assistant index`'s
+        model = AutoModel.from_pretrained(folder).eval()
     inputs = {"input_ids": torch.tensor([[101, 7592, 102], [101, 102, 0]]),
               "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]])}
     inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
@@ -152,22 +155,9 @@ class OnnxEncoder:
             export(folder, target)
         return cls(model_file, tokenizer, pipeline, threads=int(os.environ.get("ASSISTANT_ONNX_THREADS", "0")) or None)
 
-    def encode(self, texts: list[str], session=None) -> np.ndarray:
+    def encode(self, texts: list[str]) -> np.ndarray:
         """One batch of texts → (len(texts), dim) float32, pooled and (if the model does) normalised."""
-        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.pipeline.max_length,
-                                 return_tensors="np")
-        mask = encoded["attention_mask"].astype(np.int64)
-        feeds = {"input_ids": encoded["input_ids"].astype(np.int64), "attention_mask": mask,
-                 "token_type_ids": encoded.get("token_type_ids", np.zeros_like(mask)).astype(np.int64)}
-        hidden = (session or self.session).run(None, feeds)[0]
-        if self.pipeline.pooling == "cls":
-            vectors = hidden[:, 0]
-        else:
-            weights = mask[..., None].astype(np.float32)
-            vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        if self.pipeline.normalize:
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors.astype(np.float32)
+        return self._run(self.session, self._feeds(texts))
 
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """Many texts (best sorted by length) → vectors, in small batches on every core at once."""
@@ -178,8 +168,30 @@ class OnnxEncoder:
 
         if self._bulk is None:
             self._bulk = _session(self.model_file, 1)
+        # Tokenised here, not in the workers: a fast tokenizer sets its padding and truncation on
+        # first use, and that change fails ("Already borrowed") while another thread encodes.
+        feeds = [self._feeds(batch) for batch in batches]
         with ThreadPoolExecutor(self.workers) as pool:
-            return np.concatenate(list(pool.map(lambda batch: self.encode(batch, self._bulk), batches)))
+            return np.concatenate(list(pool.map(lambda feed: self._run(self._bulk, feed), feeds)))
+
+    def _feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
+        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=self.pipeline.max_length,
+                                 return_tensors="np")
+        mask = encoded["attention_mask"].astype(np.int64)
+        return {"input_ids": encoded["input_ids"].astype(np.int64), "attention_mask": mask,
+                "token_type_ids": encoded.get("token_type_ids", np.zeros_like(mask)).astype(np.int64)}
+
+    def _run(self, session, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        hidden = session.run(None, feeds)[0]
+        mask = feeds["attention_mask"]
+        if self.pipeline.pooling == "cls":
+            vectors = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        if self.pipeline.normalize:
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors.astype(np.float32)
 
 
 def _session(model_file: Path, threads: int | None):
