@@ -6,7 +6,10 @@ other set.
   sentence (SciFact's claims are usually backed by one sentence of an abstract);
 - title BM25: a BM25 index over the chunks' heading paths alone, as a third score;
 - RM3-style expansion: the 10 heaviest terms (tf·idf) of the first-pass top 3 chunks, searched as
-  a second BM25 query and added at weight β.
+  a second BM25 query and added at weight β;
+- document mean: the cosine to the mean of a document's chunk vectors (free: no new embedding);
+- document BM25: BM25 over whole documents rather than chunks;
+- bigram BM25: BM25 over adjacent-term pairs (phrases such as "white matter").
 
 Collections are built with the library's defaults (bench.retrieval_tuning.score_all, which keeps
 every query's full score vectors). Signals are fused as search fuses: exact scores of every
@@ -17,7 +20,6 @@ candidate any signal found (top 100 of each), min-max normalised, weighted, chun
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections import Counter
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.grounding import split_sentences
 from bench import _report
 from bench.retrieval_tuning import CANDIDATES, score_all
 from index.chunking import search_text
@@ -35,15 +38,15 @@ from index.retriever import Retriever
 from index.sparse import build_sparse
 
 NAME = "retrieval_signals"
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 DEFAULT = {"bm25": 0.5, "chunk": 0.5}
+DENSE = {"chunk", "sentence", "doc mean"}  # for the others, a score of 0 is "not found"
 
 
 def sentence_max(retriever: Retriever, queries: np.ndarray) -> tuple[np.ndarray, int, float]:
     """(queries, chunks) best-sentence cosine, the number of sentences, and seconds to embed them."""
     sentences, owner = [], []
     for row, chunk in enumerate(retriever.chunks):
-        for sentence in SENTENCE.split(chunk.text):
+        for sentence in split_sentences(chunk.text):
             if len(sentence.split()) >= 3:
                 sentences.append(sentence)
                 owner.append(row)
@@ -77,6 +80,34 @@ def expansion(retriever: Retriever, queries: list[str], first_pass: np.ndarray, 
     return out
 
 
+def document_mean(retriever: Retriever, queries: np.ndarray, doc_of_chunk: np.ndarray) -> np.ndarray:
+    """(queries, chunks) cosine to the normalised mean of the chunk's document's chunk vectors."""
+    vectors = retriever.dense.vectors()
+    means = np.zeros((doc_of_chunk.max() + 1, vectors.shape[1]), dtype=np.float32)
+    np.add.at(means, doc_of_chunk, vectors)
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    return (queries @ means.T)[:, doc_of_chunk]
+
+
+def document_bm25(retriever: Retriever, queries: list[str], doc_of_chunk: np.ndarray) -> np.ndarray:
+    """(queries, chunks) BM25 of the chunk's whole document (its heading counted once)."""
+    documents: list[list[str]] = [[] for _ in range(doc_of_chunk.max() + 1)]
+    for row, chunk in enumerate(retriever.chunks):
+        terms = documents[doc_of_chunk[row]]
+        terms.extend(retriever.terms.split(chunk.text if terms else search_text(chunk)))
+    sparse = build_sparse(documents)
+    return np.stack([sparse.scores(retriever.terms.split(q)) for q in queries])[:, doc_of_chunk]
+
+
+def bigram_bm25(retriever: Retriever, queries: list[str]) -> np.ndarray:
+    """(queries, chunks) BM25 over adjacent-term pairs."""
+    def pairs(terms: list[str]) -> list[str]:
+        return [f"{a}_{b}" for a, b in zip(terms, terms[1:])]
+
+    sparse = build_sparse([pairs(retriever.terms.split(search_text(c))) or ["_"] for c in retriever.chunks])
+    return np.stack([sparse.scores(pairs(retriever.terms.split(q))) for q in queries])
+
+
 def fused_runs(signals: dict[str, np.ndarray], weights: dict[str, float], doc_of_chunk, doc_ids, qids) -> dict:
     runs = {}
     for i, qid in enumerate(qids):
@@ -84,8 +115,7 @@ def fused_runs(signals: dict[str, np.ndarray], weights: dict[str, float], doc_of
         for name in weights:
             row = signals[name][i]
             top = np.argpartition(-row, CANDIDATES)[:CANDIDATES]
-            lexical = name not in ("chunk", "sentence")  # a BM25 score of 0 is "not found"
-            union |= set(top[row[top] > 0].tolist() if lexical else top.tolist())
+            union |= set(top.tolist() if name in DENSE else top[row[top] > 0].tolist())
         rows = sorted(union)
         fused = weighted({name: rows for name in weights}, {name: signals[name][i][rows] for name in weights}, weights)
         runs[qid] = documents_in_order([doc_ids[doc_of_chunk[row]] for row, _ in fused])[:100]
@@ -100,6 +130,11 @@ SETTINGS = {
     "bm25 0.45 + chunk 0.45 + title 0.1": {"bm25": 0.45, "chunk": 0.45, "title": 0.1},
     "bm25+RM3 β0.2 0.5 + chunk 0.5": {"bm25+rm3": 0.5, "chunk": 0.5},
     "bm25+RM3 β0.2 0.4 + chunk 0.3 + sentence 0.3": {"bm25+rm3": 0.4, "chunk": 0.3, "sentence": 0.3},
+    "bm25 0.5 + chunk 0.3 + doc mean 0.2": {"bm25": 0.5, "chunk": 0.3, "doc mean": 0.2},
+    "bm25 0.25 + doc bm25 0.25 + chunk 0.5": {"bm25": 0.25, "doc bm25": 0.25, "chunk": 0.5},
+    "bm25 0.4 + bigram 0.1 + chunk 0.5": {"bm25": 0.4, "bigram": 0.1, "chunk": 0.5},
+    "bm25+RM3 β0.2 0.4 + chunk 0.2 + sentence 0.3 + doc mean 0.1":
+        {"bm25+rm3": 0.4, "chunk": 0.2, "sentence": 0.3, "doc mean": 0.1},
 }
 
 
@@ -119,6 +154,9 @@ def main() -> dict:
             signals["title"] = np.stack([heads.scores(retriever.terms.split(t)) for t in texts])
             first = 0.5 * bm25 / np.maximum(bm25.max(axis=1, keepdims=True), 1e-9) + 0.5 * scored.dense
             signals["bm25+rm3"] = bm25 + 0.2 * expansion(retriever, texts, first)
+            signals["doc mean"] = document_mean(retriever, query_vectors, scored.doc_of_chunk)
+            signals["doc bm25"] = document_bm25(retriever, texts, scored.doc_of_chunk)
+            signals["bigram"] = bigram_bm25(retriever, texts)
             costs[name] = {"chunks": len(retriever.chunks), "sentences": n_sentences,
                            "sentence_embed_s": round(seconds, 1), "chunk_build_s": round(scored.build_seconds, 1)}
             results[name] = {label: score_runs(fused_runs(signals, weights, scored.doc_of_chunk, scored.doc_ids,
