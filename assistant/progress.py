@@ -7,8 +7,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from index.build import BuildReporter
 
-STAGE_LABELS = {"files": "Loading & chunking files", "embed": "Embedding chunks"}
-STAGE_UNITS = {"files": "files", "embed": "chunks"}
+STAGE_LABELS = {"files": "Loading & chunking files", "model": "Loading the embedding model",
+                "embed": "Embedding chunks"}
+STAGE_UNITS = {"files": "files", "embed": "chunks"}  # stages with a rate worth showing
 
 
 class RichBuildReporter(BuildReporter):
@@ -45,5 +46,5 @@ class RichBuildReporter(BuildReporter):
             return
         self.progress.advance(task_id, n)
         task = self.progress.tasks[task_id]
-        if task.elapsed:  # the average since the stage began: the same figure the summary gives
+        if task.elapsed and stage in STAGE_UNITS:  # the average since the stage began: the same figure the summary gives
             self.progress.update(task_id, rate=f"{task.completed / task.elapsed:,.0f} {STAGE_UNITS[stage]}/s")

@@ -35,7 +35,8 @@ class BuildReporter:
     """Progress hooks for a build; the CLI and TUI subclass it. The base reports nothing."""
 
     def start(self, stage: str, total: int) -> None:
-        """stage is "files" (loading and chunking) or "embed" (chunks to embed)."""
+        """stage is "files" (loading and chunking), "model" (opening the embedder, total 1: its first
+        use exports it to ONNX, several seconds) or "embed" (chunks to embed)."""
 
     def advance(self, stage: str, n: int = 1) -> None: ...
 
@@ -288,8 +289,10 @@ def _vectors(chunks: list[Chunk], vector_rows: list[int], old_vectors, config: I
     reused = [i for i, r in enumerate(vector_rows) if r >= 0]
     if not to_embed:
         return old_vectors[[vector_rows[i] for i in reused]]
+    reporter.start("model", 1)
     embedder = Embedder(config.embedder, device=config.device, runtime=config.embed_runtime)
-    reporter.start("embed", len(to_embed))
+    reporter.advance("model")
+    reporter.start("embed", len(to_embed))  # after the model is open: chunks/s counts embedding alone
     began = time.perf_counter()
     fresh = embedder.encode([search_text(chunks[i]) for i in to_embed], batch_size=config.batch_size,
                             on_progress=lambda n: reporter.advance("embed", n))

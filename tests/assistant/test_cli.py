@@ -30,6 +30,7 @@ def test_index_search_json_collections_and_rm(project):
     result = run("index", "docs", "--collection", "kb")
     assert result.exit_code == 0, result.output
     assert "Indexed 'kb'" in result.output
+    assert "Loading the embedding model" in result.output and "chunks/s" in result.output
 
     result = run("search", "which port does the daemon use", "-c", "kb", "--k", "2", "--json")
     assert result.exit_code == 0, result.output

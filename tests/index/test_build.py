@@ -115,6 +115,26 @@ def test_bad_files_are_reported_and_do_not_stop_the_run(docs, collection):
     assert report.chunks >= 4
 
 
+def test_stages_report_the_model_load_apart_from_embedding(docs, collection):
+    events = []
+
+    class Record(BuildReporter):
+        def start(self, stage, total):
+            events.append(("start", stage, total))
+
+        def advance(self, stage, n=1):
+            if not events or events[-1][:2] != ("advance", stage):
+                events.append(("advance", stage))
+
+    build_collection([docs], collection, reporter=Record())
+    assert [e[:2] for e in events] == [("start", "files"), ("advance", "files"), ("start", "model"),
+                                       ("advance", "model"), ("start", "embed"), ("advance", "embed")]
+    assert events[2] == ("start", "model", 1)
+    events.clear()
+    build_collection([docs], collection, reporter=Record())  # nothing changed: no model is opened
+    assert "model" not in {e[1] for e in events}
+
+
 def test_a_file_that_turns_corrupt_keeps_its_old_chunks(docs, collection):
     build_collection([docs], collection)
     (docs / "security.md").write_bytes(b"# Security\n\xff\xfe broken")

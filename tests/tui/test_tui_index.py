@@ -70,6 +70,30 @@ async def test_cancel_leaves_the_previous_index_as_it_was(tui_config, tmp_path, 
     assert Collection(tui_config.project_dir, "docs").version_dir() == before
 
 
+class HeldBeforeEmbedding(ScreenBuildReporter):
+    """Holds the build once the embedder is open, before the first chunk is embedded."""
+
+    def start(self, stage: str, total: int) -> None:
+        if stage == "embed":
+            self.cancel.wait(30)
+        super().start(stage, total)
+
+
+async def test_the_embeddings_row_says_the_model_is_loading_before_it_starts(tui_config, tmp_path, monkeypatch):
+    monkeypatch.setattr(index_screen, "ScreenBuildReporter", HeldBeforeEmbedding)
+    app = make_app(tui_config, start="index")
+    inbox = Inbox(BuildFinished)
+    async with app.run_test(size=SIZE, message_hook=inbox) as pilot:
+        screen = app.screen
+        screen.query_one("#folder", Input).value = str(DOCS)
+        screen.query_one("#collection", Input).value = "held"
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: "loading the embedding model…" in screen_text(app), what="the model stage")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: inbox.messages, what="the cancelled build")
+        assert inbox.messages[0].cancelled
+
+
 async def test_search_shows_fused_bm25_and_dense_ranks_and_opens_a_chunk(tui_config):
     app = make_app(tui_config, start="index")
     async with app.run_test(size=SIZE) as pilot:

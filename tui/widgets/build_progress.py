@@ -32,6 +32,10 @@ class BuildProgressView(Vertical):
 
     def show(self, stage: str, done: int, total: int, rate: float) -> None:
         """'340/800 chunks · 123 chunks/s' beside a bar at 340 of 800."""
+        if stage == "model":  # the embeddings row says why it has not started (an ONNX export takes seconds)
+            if not done:
+                self.query_one("#count-embed", Label).update("loading the embedding model…")
+            return
         if stage not in STAGES:
             return
         unit = STAGES[stage][1]
