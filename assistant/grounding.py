@@ -19,14 +19,18 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.terms import Terms
+from index.chunking import CJK_SENTENCE_END
+from index.terms import CJK_CHARACTERS, Terms
 
 from .metrics import strip_citations
 
-# A sentence ends at . ! or ? followed by space and a capital, digit, quote or bracket. Lines are
-# joined within a paragraph (prose is often hard-wrapped), except list items, table rows and
-# headings, which stand alone.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+# A sentence ends at . ! or ? followed by space and a capital, digit, quote or bracket, or where the
+# chunker ends one in Chinese or Japanese text (after 。！？；, which take no space, and any closing
+# quote). Lines are joined within a paragraph (prose is often hard-wrapped), except list items,
+# table rows and headings, which stand alone.
+_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|{CJK_SENTENCE_END}")
+_ENDS_SENTENCE_OR_NUMBER = re.compile(r"[.!?:;。！？：；\d]")
+_CJK = re.compile(rf"[{CJK_CHARACTERS}]")
 _ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|>\s*|\|)")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")
@@ -120,7 +124,8 @@ def _lines(text: str) -> list[tuple[str, bool]]:
             lines.append((_ITEM.sub("", raw).strip(), True))
             joinable = True  # an item may wrap onto the next line
         elif joinable and lines:
-            lines[-1] = (lines[-1][0] + " " + raw.strip(), True)
+            joint = "" if _CJK.match(lines[-1][0][-1:]) and _CJK.match(raw.strip()[:1]) else " "
+            lines[-1] = (lines[-1][0] + joint + raw.strip(), True)
         else:
             lines.append((raw.strip(), True))
             joinable = True
@@ -128,8 +133,10 @@ def _lines(text: str) -> list[tuple[str, bool]]:
 
 
 def _is_label(line: str) -> bool:
-    """A short line with no sentence end and no number, which names what follows ('Known issues')."""
-    return len(line.split()) <= 3 and not re.search(r"[.!?:;\d]", line)
+    """A short line with no sentence end and no number, which names what follows ('Known issues',
+    '已知问题'): at most three words, or six CJK characters, which are written without spaces."""
+    short = len(line.split()) <= 3 and len(_CJK.findall(line)) <= 6
+    return short and not _ENDS_SENTENCE_OR_NUMBER.search(line)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -148,8 +155,8 @@ def split_sentences(text: str) -> list[str]:
             part = part.strip(" ;\t")
             if len(part) < 3:
                 continue
-            if sentences and sentences[-1].endswith("?") and not part.endswith("?"):
-                sentences[-1] += " " + part
+            if sentences and sentences[-1].endswith(("?", "？")) and not part.endswith(("?", "？")):
+                sentences[-1] += ("" if _CJK.match(part[:1]) else " ") + part
             else:
                 sentences.append(part)
     return sentences

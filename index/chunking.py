@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from .types import Chunk, Document, Section
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
-# After . ! ? ; and whitespace; after the full-width 。！？； with or without whitespace, and after a
-# closing quote or bracket that follows one (。」 ends the sentence, 」 does not start the next).
+# After the full-width 。！？； with or without whitespace, or after a closing quote or bracket that
+# follows one (。」 ends the sentence, 」 does not start the next). assistant.grounding splits on it too.
 _CLOSERS = "”’」』）》)\\]"
-_SENTENCE_END = re.compile(
-    rf"(?<=[.!?;。！？；])\s+|(?<=[。！？；])(?![{_CLOSERS}\s])|(?<=[。！？；][{_CLOSERS}])\s*"
-)
+CJK_SENTENCE_END = rf"(?<=[。！？；])(?![{_CLOSERS}])\s*|(?<=[。！？；][{_CLOSERS}])\s*"
+# A chunk may also end after . ! ? ; and whitespace.
+_SENTENCE_END = re.compile(rf"(?<=[.!?;])\s+|{CJK_SENTENCE_END}")
 
 
 @dataclass(frozen=True)

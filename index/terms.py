@@ -21,9 +21,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 # Kana, Han (with 々〆〇 and the rare-character planes), Hangul syllables.
-_CJK = "\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f"
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
-_IS_CJK = re.compile(rf"[{_CJK}]")
+CJK_CHARACTERS = ("\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+                  "\U00020000-\U0003134f")
+_TOKEN = re.compile(rf"[{CJK_CHARACTERS}]+|[^\W_{CJK_CHARACTERS}]+", re.UNICODE)
+_IS_CJK = re.compile(rf"[{CJK_CHARACTERS}]")
 
 
 def cjk_bigrams(run: str) -> list[str]:

@@ -54,6 +54,22 @@ def test_bold_lead_ins_stay_with_their_sentence_and_labels_and_markup_go():
     assert split_sentences(text) == ["Child lock: Hold Power for 4 seconds.", "Quiet Boil mode.", "Use snake_case names."]
 
 
+CHINESE = "# 安装\n\n已知问题\n\n服务默认监听端口七千。配置文件位于用户\n目录下！如何重启服务？执行重启命令即可。他说：“好的。”然后离开了。"
+
+
+def test_chinese_splits_at_full_width_stops_joins_wrapped_lines_and_keeps_its_paragraphs():
+    assert split_sentences(CHINESE) == ["服务默认监听端口七千。", "配置文件位于用户目录下！", "如何重启服务？执行重启命令即可。",
+                                        "他说：“好的。”", "然后离开了。"]
+    assert split_sentences("混合 English 句子。Another one here.") == ["混合 English 句子。", "Another one here."]
+
+
+def test_a_chinese_question_finds_its_sentence_and_a_chinese_answer_is_supported(scorer):
+    ranked = scorer.rank("配置文件在哪里？", [CHINESE, "Our office opens at 9."])
+    assert ranked[0].text == "配置文件位于用户目录下！" and ranked[0].source == 1
+    assert support_answer("配置文件位于用户目录下 [1]。", "配置文件在哪里？", ranked, scorer).supported
+    assert not support_answer("配置文件保存在云端服务器上。", "配置文件在哪里？", ranked, scorer).supported
+
+
 def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_those_no_document_mentions():
     assert names("What is the per diem for Italy on firmware 3.3 and the T-2, per the CFO?") == ["Italy", "3.3", "T-2", "CFO"]
     assert names("What is the ID of my badge?") == []  # the first word and two capitals are no name
