@@ -282,15 +282,16 @@ def _assemble(collection: Collection, plan: _Plan, new_chunks: dict, records: di
     return chunks, vector_rows, old_vectors
 
 
-def _vectors(chunks: list[Chunk], vector_rows: list[int], old_vectors, config: IndexConfig,
+def _vectors(chunks: list[Chunk], vector_rows: list[int], old_vectors, config: IndexConfig, runtime: str,
              reporter: BuildReporter, report: BuildReport) -> np.ndarray:
-    """Reused vectors where a chunk is unchanged; the embedder's for the rest."""
+    """Reused vectors where a chunk is unchanged; the embedder's for the rest, on `runtime` (the one
+    the manifest records)."""
     to_embed = [i for i, r in enumerate(vector_rows) if r < 0]
     reused = [i for i, r in enumerate(vector_rows) if r >= 0]
     if not to_embed:
         return old_vectors[[vector_rows[i] for i in reused]]
     reporter.start("model", 1)
-    embedder = Embedder(config.embedder, device=config.device, runtime=config.embed_runtime)
+    embedder = Embedder(config.embedder, device=config.device, runtime=runtime)
     reporter.advance("model")
     reporter.start("embed", len(to_embed))  # after the model is open: chunks/s counts embedding alone
     began = time.perf_counter()
@@ -356,7 +357,7 @@ def build_collection(
                 f"no text found to index in {', '.join(map(str, paths))} "
                 f"({len(report.skipped)} skipped, {len(report.failed)} unreadable)"
             )
-        vectors = _vectors(chunks, vector_rows, old_vectors, config, reporter, report)
+        vectors = _vectors(chunks, vector_rows, old_vectors, config, settings["embed_runtime"], reporter, report)
         _write_version(collection, config, settings, records, plan.problems, chunks, vectors, previous)
         report.chunks = len(chunks)
         report.written = True
