@@ -46,5 +46,6 @@ class RichBuildReporter(BuildReporter):
             return
         self.progress.advance(task_id, n)
         task = self.progress.tasks[task_id]
-        if task.elapsed and stage in STAGE_UNITS:  # the average since the stage began: the same figure the summary gives
+        # the average since the stage began: the same figure the summary gives
+        if task.elapsed and stage in STAGE_UNITS:
             self.progress.update(task_id, rate=f"{task.completed / task.elapsed:,.0f} {STAGE_UNITS[stage]}/s")
