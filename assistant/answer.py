@@ -89,7 +89,8 @@ class Answer:
     """The answer says the documents don't hold it: retrieval found nothing relevant (the model was
     not asked), or the model said so."""
     relevance: float | None = None
-    """Score of the best-matching source sentence (0..1), compared with grounding.min_relevance."""
+    """Score of the best-matching source sentence (0..1), compared with grounding.min_relevance (or
+    min_term_relevance, for a question the embedder cannot read)."""
     style: str = "generate"
     """How the answer was written: generate (by the model), quote (the model copied a stretch of a
     source sentence), extract (a source sentence itself) or "not found" (retrieval found nothing
@@ -214,10 +215,12 @@ class Assistant:
                 plan.ranked = plan.scorer.rank(question, [h.chunk.text for h in plan.hits],
                                                [h.chunk.heading() for h in plan.hits])
                 plan.relevance = plan.ranked[0].score if plan.ranked else 0.0
+                plan.min_relevance = (grounding.min_relevance if plan.scorer.share_for(question)
+                                      else grounding.min_term_relevance)
             if plan.grounded and grounding.check_names:
                 plan.unknown = unknown_names(question, retriever.mentions)
             plan.retrieval_seconds = time.perf_counter() - began
-            if plan.grounded and (plan.relevance < grounding.min_relevance or plan.unknown):
+            if plan.grounded and (plan.relevance < plan.min_relevance or plan.unknown):
                 plan.not_found = True
                 plan.given = plan.hits[: chat.sources]
                 return plan
@@ -353,6 +356,9 @@ class Plan:
     ranked: list[Sentence] = dataclasses.field(default_factory=list)
     """Sentences of the retrieved chunks, best match to the question first."""
     relevance: float | None = None
+    min_relevance: float = 0.0
+    """The threshold `relevance` is held to: grounding.min_term_relevance when the embedder cannot
+    read the question (its sentences are scored by term overlap alone), else min_relevance."""
     scorer: SentenceScorer | None = None
     retrieval_seconds: float = 0.0
     not_found: bool = False

@@ -180,6 +180,9 @@ class GroundingConfig:
     """Retrieved chunks whose sentences are scored against the question."""
     min_relevance: float = 0.4
     """Below this score of the best sentence (0..1), the documents are taken not to hold the answer."""
+    min_term_relevance: float = 0.15
+    """min_relevance for a question the embedder cannot read (Chinese with the English-only default
+    embedder), whose sentences are scored by term overlap alone (bench/results/zh_answers.md)."""
     check_names: bool = True
     """Say the documents don't hold the answer when the question names something (a capitalised
     word, a code, a version) that no document mentions: 'the per diem for Italy'."""
@@ -202,7 +205,7 @@ class GroundingConfig:
             raise ConfigError(f"sentences must be 0 or more, not {self.sentences}")
         if self.candidates < 1:
             raise ConfigError(f"candidates must be at least 1, not {self.candidates}")
-        for name in ("min_relevance", "min_support"):
+        for name in ("min_relevance", "min_term_relevance", "min_support"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
 

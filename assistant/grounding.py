@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.chunking import CJK_SENTENCE_END
+from index.readable import embedder_reads
 from index.terms import CJK_CHARACTERS, Terms
 
 from .metrics import strip_citations
@@ -233,6 +234,12 @@ class SentenceScorer:
     def _vectors(self, texts: list[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)
 
+    def share_for(self, text: str) -> float:
+        """The cosine's weight for `text`: none when the embedder cannot read it (an English-only
+        embedder and a Chinese question, index/readable.py), as hybrid search leaves its ranking out."""
+        tokenizer = getattr(self.embedder, "tokenizer", None)
+        return self.dense_share if tokenizer is None or embedder_reads(tokenizer, text) else 0.0
+
     def _overlap(self, query_terms: list[str], pool_terms: list[set[str]]) -> np.ndarray:
         """Share of the query's IDF weight found in each pool text (0..1)."""
         wanted = set(query_terms)
@@ -262,11 +269,13 @@ class SentenceScorer:
         overlap = self._overlap(self.terms.split(question), [set(self.terms.split(t)) for t in texts])
         first = overlap + 0.3 / (1 + np.array([s.source for s in pool]))
         order = [int(i) for i in np.argsort(-first, kind="stable")]
-        top, rest = order[:rescore], order[rescore:]
-        cosine = np.clip(self._vectors([texts[i] for i in top]) @ self.embedder.encode_query(question), 0.0, 1.0)
-        blend = self.dense_share * cosine + (1 - self.dense_share) * overlap[top]
-        scored = [(float(b), i) for b, i in zip(blend, top)]
-        scored += [(float((1 - self.dense_share) * overlap[i]), i) for i in rest]
+        share = self.share_for(question)
+        top, rest = (order[:rescore], order[rescore:]) if share else ([], order)
+        scored = []
+        if top:
+            cosine = np.clip(self._vectors([texts[i] for i in top]) @ self.embedder.encode_query(question), 0.0, 1.0)
+            scored = [(float(b), i) for b, i in zip(share * cosine + (1 - share) * overlap[top], top)]
+        scored += [(float((1 - share) * overlap[i]), i) for i in rest]
         scored.sort(key=lambda pair: -pair[0])
         return [Sentence(pool[i].source, pool[i].text, score, pool[i].position) for score, i in scored]
 
@@ -308,7 +317,7 @@ def support_answer(answer: str, question: str, pool: Sequence[Sentence], scorer:
     if not pool:
         return Support((), False, tuple(claims(answer)))
     texts = [s.text for s in pool]
-    vectors = scorer._vectors(texts)
+    vectors = None  # embedded on first need: a claim the embedder cannot read is judged by terms alone
     pool_terms = [set(scorer.terms.split(t)) for t in texts]
     asked = set(scorer.terms.split(question))
     evidence, unsupported, judged = [], [], 0
@@ -317,9 +326,12 @@ def support_answer(answer: str, question: str, pool: Sequence[Sentence], scorer:
         if not new:
             continue
         judged += 1
-        cosine = np.clip(vectors @ scorer.embedder.encode_query(claim), 0.0, 1.0)
+        share, cosine = scorer.share_for(claim), 0.0
+        if share:
+            vectors = scorer._vectors(texts) if vectors is None else vectors
+            cosine = np.clip(vectors @ scorer.embedder.encode_query(claim), 0.0, 1.0)
         overlap = np.array([len(set(new) & terms) / len(set(new)) for terms in pool_terms], dtype=np.float32)
-        blend = scorer.dense_share * cosine + (1 - scorer.dense_share) * overlap
+        blend = share * cosine + (1 - share) * overlap
         best = int(np.argmax(blend))
         if blend[best] >= min_support:
             evidence.append(Evidence(claim, pool[best], float(blend[best])))

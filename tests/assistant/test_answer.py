@@ -50,6 +50,23 @@ def test_rag_answer_carries_numbered_sources_and_its_metadata(project, tiny_mode
     assert written["style"] == "generate" and written["prompt_tokens"] > 0 and 1 <= written["new_tokens"] <= 8
 
 
+def test_a_question_the_embedder_cannot_read_is_held_to_min_term_relevance(tmp_path, tiny_model_dir):
+    docs = tmp_path / "zh"
+    docs.mkdir()
+    (docs / "guide.md").write_text("# 安装指南\n\n## 配置\n\n配置文件位于用户目录下的 .zorblax 文件夹中！修改以后需要重启服务。\n\n"
+                                   "## 端口\n\n服务默认监听端口 7431。\n", encoding="utf-8")
+    build_collection([docs], Collection(tmp_path, "zh"))
+    config = make_config(tmp_path, tiny_model_dir)
+    config.chat.collection = "zh"
+    config.grounding.min_relevance = 0.99  # the English threshold does not apply: MiniLM cannot read Chinese
+    helper = Assistant(config)
+    answer = helper.answer("配置文件放在哪个目录？", mode="rag")
+    assert not answer.abstained and "用户目录" in answer.text and answer.cited
+    config.grounding.min_term_relevance = min(1.0, answer.relevance + 0.01)
+    assert helper.answer("配置文件放在哪个目录？", mode="rag").abstained
+    assert helper.answer("What port does the service listen on?", mode="rag").abstained  # held to 0.99
+
+
 def test_base_answer_has_no_sources_and_no_collection(project, tiny_model_dir):
     answer = Assistant(make_config(project, tiny_model_dir)).answer("Hello?", mode="base")
     assert answer.sources == () and answer.cited == [] and answer.collection is None

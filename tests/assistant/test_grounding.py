@@ -70,6 +70,15 @@ def test_a_chinese_question_finds_its_sentence_and_a_chinese_answer_is_supported
     assert not support_answer("配置文件保存在云端服务器上。", "配置文件在哪里？", ranked, scorer).supported
 
 
+def test_a_question_the_embedder_cannot_read_is_scored_by_terms_alone(scorer):
+    assert scorer.share_for("How long is the warranty?") == scorer.dense_share
+    assert scorer.share_for("配置文件在哪里？") == 0.0
+    ranked = scorer.rank("配置文件在哪里？", [CHINESE])
+    texts = [s.text for s in ranked]
+    overlap = scorer._overlap(scorer.terms.split("配置文件在哪里？"), [set(scorer.terms.split(t)) for t in texts])
+    assert [s.score for s in ranked] == pytest.approx(overlap.tolist())
+
+
 def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_those_no_document_mentions():
     assert names("What is the per diem for Italy on firmware 3.3 and the T-2, per the CFO?") == ["Italy", "3.3", "T-2", "CFO"]
     assert names("What is the ID of my badge?") == []  # the first word and two capitals are no name
