@@ -77,9 +77,15 @@ def planned_run_dir(config: TrainConfig, project_dir: Path) -> Path:
     return run_dir
 
 
-def new_run_dir(config: TrainConfig, project_dir: Path) -> Path:
+def new_run_dir(config: TrainConfig, project_dir: Path, planned: Path) -> Path:
+    """Makes the folder `start_run` planned. A single process checks it again (another run may have
+    taken the name while the data was read). The ranks of a launched job do not: each checked it
+    before the barrier, and the main process may have written run.json since."""
+    if distributed():
+        planned.mkdir(parents=True, exist_ok=True)
+        return planned
     run_dir = planned_run_dir(config, project_dir)
-    run_dir.mkdir(parents=True, exist_ok=distributed() or bool(config.output))
+    run_dir.mkdir(parents=True, exist_ok=bool(config.output))
     return run_dir
 
 

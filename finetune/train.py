@@ -213,7 +213,7 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     # Under a launcher: every rank has checked the data and the folder by now, and none writes before this.
     processes = gather_processes() if distributed() else ()
     if begun.new:
-        run_dir = new_run_dir(config, project_dir)
+        run_dir = new_run_dir(config, project_dir, run_dir)
         manifest = RunManifest(name=run_dir.name, created=datetime.now().isoformat(timespec="seconds"),
                                base=config.base, method=config.method, config=dataclasses.asdict(config))
     elif begun.checkpoint is not None:

@@ -134,6 +134,19 @@ def test_a_second_launch_under_the_same_name_is_refused_before_anything_is_writt
     assert planned_run_dir(TrainConfig(name="fresh"), tmp_path) == tmp_path / "runs" / "fresh"
 
 
+def test_a_rank_behind_the_main_process_makes_the_folder_it_checked_though_run_json_is_there_now(tmp_path,
+                                                                                                 monkeypatch):
+    from finetune.config import TrainConfig
+    from finetune.run_start import new_run_dir, planned_run_dir
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    config = TrainConfig(name="shared")
+    planned = planned_run_dir(config, tmp_path)  # every rank checks, then they all meet at a barrier
+    planned.mkdir(parents=True)
+    (planned / "run.json").write_text("{}")  # the main process got past the barrier first
+    assert new_run_dir(config, tmp_path, planned) == planned  # a slower rank goes on in the same run
+
+
 def test_a_run_one_of_whose_processes_is_gone_is_interrupted(tmp_path):
     import subprocess as sp
 
