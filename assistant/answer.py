@@ -211,16 +211,17 @@ class Assistant:
             k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
             plan.hits = retriever.search(question, self.config.retrieval, k=k)
             if plan.grounded:
-                plan.scorer = SentenceScorer(retriever.embedder, terms=retriever.terms)
+                plan.scorer = SentenceScorer(retriever.embedder, terms=retriever.terms, reads=retriever.embedder_reads)
                 plan.ranked = plan.scorer.rank(question, [h.chunk.text for h in plan.hits],
                                                [h.chunk.heading() for h in plan.hits])
                 plan.relevance = plan.ranked[0].score if plan.ranked else 0.0
-                plan.min_relevance = (grounding.min_relevance if plan.scorer.share_for(question)
-                                      else grounding.min_term_relevance)
+                # a question the embedder cannot read was scored by term overlap alone, on its own scale
+                threshold = grounding.min_relevance if plan.scorer.share_for(question) else grounding.min_term_relevance
+                plan.not_found = plan.relevance < threshold
             if plan.grounded and grounding.check_names:
                 plan.unknown = unknown_names(question, retriever.mentions)
             plan.retrieval_seconds = time.perf_counter() - began
-            if plan.grounded and (plan.relevance < plan.min_relevance or plan.unknown):
+            if plan.not_found or plan.unknown:
                 plan.not_found = True
                 plan.given = plan.hits[: chat.sources]
                 return plan
@@ -356,9 +357,6 @@ class Plan:
     ranked: list[Sentence] = dataclasses.field(default_factory=list)
     """Sentences of the retrieved chunks, best match to the question first."""
     relevance: float | None = None
-    min_relevance: float = 0.0
-    """The threshold `relevance` is held to: grounding.min_term_relevance when the embedder cannot
-    read the question (its sentences are scored by term overlap alone), else min_relevance."""
     scorer: SentenceScorer | None = None
     retrieval_seconds: float = 0.0
     not_found: bool = False

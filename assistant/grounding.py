@@ -21,7 +21,7 @@ import numpy as np
 
 from index.chunking import CJK_SENTENCE_END
 from index.readable import embedder_reads
-from index.terms import CJK_CHARACTERS, Terms
+from index.terms import CJK_CHARACTER, Terms
 
 from .metrics import strip_citations
 
@@ -31,7 +31,6 @@ from .metrics import strip_citations
 # table rows and headings, which stand alone.
 _SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|{CJK_SENTENCE_END}")
 _ENDS_SENTENCE_OR_NUMBER = re.compile(r"[.!?:;。！？：；\d]")
-_CJK = re.compile(rf"[{CJK_CHARACTERS}]")
 _ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|>\s*|\|)")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")
@@ -125,18 +124,23 @@ def _lines(text: str) -> list[tuple[str, bool]]:
             lines.append((_ITEM.sub("", raw).strip(), True))
             joinable = True  # an item may wrap onto the next line
         elif joinable and lines:
-            joint = "" if _CJK.match(lines[-1][0][-1:]) and _CJK.match(raw.strip()[:1]) else " "
-            lines[-1] = (lines[-1][0] + joint + raw.strip(), True)
+            lines[-1] = (_join(lines[-1][0], raw.strip()), True)
         else:
             lines.append((raw.strip(), True))
             joinable = True
     return [(line, split) for line, split in lines if not _is_label(line)]
 
 
+def _join(left: str, right: str) -> str:
+    """Two pieces of one paragraph or sentence: a space between them, but none before Chinese or
+    Japanese text, which is written without spaces."""
+    return left + ("" if CJK_CHARACTER.match(right[:1]) else " ") + right
+
+
 def _is_label(line: str) -> bool:
     """A short line with no sentence end and no number, which names what follows ('Known issues',
     '已知问题'): at most three words, or six CJK characters, which are written without spaces."""
-    short = len(line.split()) <= 3 and len(_CJK.findall(line)) <= 6
+    short = len(line.split()) <= 3 and len(CJK_CHARACTER.findall(line)) <= 6
     return short and not _ENDS_SENTENCE_OR_NUMBER.search(line)
 
 
@@ -157,7 +161,7 @@ def split_sentences(text: str) -> list[str]:
             if len(part) < 3:
                 continue
             if sentences and sentences[-1].endswith(("?", "？")) and not part.endswith(("?", "？")):
-                sentences[-1] += ("" if _CJK.match(part[:1]) else " ") + part
+                sentences[-1] = _join(sentences[-1], part)
             else:
                 sentences.append(part)
     return sentences
@@ -226,19 +230,21 @@ class SentenceScorer:
     pool being scored, so a word every sentence shares counts for little.
     """
 
-    def __init__(self, embedder, dense_share: float = 0.5, terms: Terms | None = None) -> None:
+    def __init__(self, embedder, dense_share: float = 0.5, terms: Terms | None = None,
+                 reads: Callable[[str], bool] | None = None) -> None:
         self.embedder = embedder
         self.dense_share = dense_share
         self.terms = terms or Terms()
+        self.reads = reads or (lambda text: embedder_reads(embedder.tokenizer, text))
+        """Whether the embedder can read a text; a search passes its retriever's own check."""
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)
 
     def share_for(self, text: str) -> float:
         """The cosine's weight for `text`: none when the embedder cannot read it (an English-only
-        embedder and a Chinese question, index/readable.py), as hybrid search leaves its ranking out."""
-        tokenizer = getattr(self.embedder, "tokenizer", None)
-        return self.dense_share if tokenizer is None or embedder_reads(tokenizer, text) else 0.0
+        embedder and a Chinese question), as hybrid search leaves its ranking out."""
+        return self.dense_share if self.reads(text) else 0.0
 
     def _overlap(self, query_terms: list[str], pool_terms: list[set[str]]) -> np.ndarray:
         """Share of the query's IDF weight found in each pool text (0..1)."""

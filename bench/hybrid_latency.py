@@ -146,7 +146,7 @@ def breakdown(retriever: Retriever, questions: list[str]) -> dict:
         bm25_all = retriever.sparse.scores(query_terms)
         sparse = top_k(bm25_all, config.candidates)
         t = lap("bm25 scores + top-k", t)
-        retriever._embedder_reads(q)
+        retriever.embedder_reads(q)
         t = lap("readable check", t)
         vector = retriever.embedder.encode_query(q)
         t = lap("query embedding", t)

@@ -61,12 +61,12 @@ def sentence_max(retriever: Retriever, queries: np.ndarray) -> tuple[np.ndarray,
     return best, len(sentences), seconds
 
 
-def expansion(retriever: Retriever, queries: list[str], first_pass: np.ndarray, feedback: int = 3,
-              terms_kept: int = 10) -> np.ndarray:
-    """(queries, chunks) BM25 scores of each query's expansion terms."""
-    corpus = [retriever.terms.split(search_text(c)) for c in retriever.chunks]
+def expansion(retriever: Retriever, corpus: list[list[str]], queries: list[str], first_pass: np.ndarray,
+              feedback: int = 3, terms_kept: int = 10) -> np.ndarray:
+    """(queries, chunks) BM25 scores of each query's expansion terms; `corpus` holds each chunk's
+    terms, as the collection's BM25 index was built from them."""
     df = Counter(t for terms in corpus for t in set(terms))
-    sparse, n = build_sparse(corpus), len(corpus)
+    n = len(corpus)
     out = np.zeros((len(queries), n), dtype=np.float32)
     for i, query in enumerate(queries):
         asked = set(retriever.terms.split(query))
@@ -76,7 +76,7 @@ def expansion(retriever: Retriever, queries: list[str], first_pass: np.ndarray, 
                 weight[term] += count / len(corpus[row]) * np.log(n / df[term])
         new = [t for t, _ in weight.most_common(terms_kept + len(asked)) if t not in asked][:terms_kept]
         if new:
-            out[i] = sparse.scores(new)
+            out[i] = retriever.sparse.scores(new)
     return out
 
 
@@ -99,12 +99,12 @@ def document_bm25(retriever: Retriever, queries: list[str], doc_of_chunk: np.nda
     return np.stack([sparse.scores(retriever.terms.split(q)) for q in queries])[:, doc_of_chunk]
 
 
-def bigram_bm25(retriever: Retriever, queries: list[str]) -> np.ndarray:
+def bigram_bm25(retriever: Retriever, corpus: list[list[str]], queries: list[str]) -> np.ndarray:
     """(queries, chunks) BM25 over adjacent-term pairs."""
     def pairs(terms: list[str]) -> list[str]:
         return [f"{a}_{b}" for a, b in zip(terms, terms[1:])]
 
-    sparse = build_sparse([pairs(retriever.terms.split(search_text(c))) or ["_"] for c in retriever.chunks])
+    sparse = build_sparse([pairs(terms) or ["_"] for terms in corpus])
     return np.stack([sparse.scores(pairs(retriever.terms.split(q))) for q in queries])
 
 
@@ -153,10 +153,11 @@ def main() -> dict:
             heads = build_sparse([retriever.terms.split(c.heading()) or ["_"] for c in retriever.chunks])
             signals["title"] = np.stack([heads.scores(retriever.terms.split(t)) for t in texts])
             first = 0.5 * bm25 / np.maximum(bm25.max(axis=1, keepdims=True), 1e-9) + 0.5 * scored.dense
-            signals["bm25+rm3"] = bm25 + 0.2 * expansion(retriever, texts, first)
+            corpus = [retriever.terms.split(search_text(c)) for c in retriever.chunks]  # each chunk's BM25 terms
+            signals["bm25+rm3"] = bm25 + 0.2 * expansion(retriever, corpus, texts, first)
             signals["doc mean"] = document_mean(retriever, query_vectors, scored.doc_of_chunk)
             signals["doc bm25"] = document_bm25(retriever, texts, scored.doc_of_chunk)
-            signals["bigram"] = bigram_bm25(retriever, texts)
+            signals["bigram"] = bigram_bm25(retriever, corpus, texts)
             costs[name] = {"chunks": len(retriever.chunks), "sentences": n_sentences,
                            "sentence_embed_s": round(seconds, 1), "chunk_build_s": round(scored.build_seconds, 1)}
             results[name] = {label: score_runs(fused_runs(signals, weights, scored.doc_of_chunk, scored.doc_ids,

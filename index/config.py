@@ -43,7 +43,8 @@ class IndexConfig:
     """BM25 terms of Chinese/Japanese/Korean text: each character and each pair of neighbours
     (`unigram+bigram`), or pairs only (`bigram`); bench/results/zh_retrieval.md measures both."""
     batch_size: int = 64
-    """Chunks per embedding batch."""
+    """Chunks per embedding batch on the torch runtime (ONNX Runtime embeds in batches of its own,
+    index/onnx_embed.py)."""
     device: str | None = None
     """Torch device for the embedder; None picks CUDA when present."""
     embed_runtime: str = "auto"

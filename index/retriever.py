@@ -89,7 +89,8 @@ class Retriever:
             self._embedder = Embedder(self.manifest.embedder, runtime="auto" if built == "onnx-int8" else built)
         return self._embedder
 
-    def _embedder_reads(self, query: str) -> bool:
+    def embedder_reads(self, query: str) -> bool:
+        """Whether the embedder can read `query` (index/readable.py): else its dense ranking is left out."""
         return self.min_known <= 0 or embedder_reads(self.embedder.tokenizer, query, self.min_known)
 
     def search(self, query: str, config: RetrievalConfig | None = None, **overrides) -> list[Hit]:
@@ -105,7 +106,7 @@ class Retriever:
             found = top_k(bm25_all, n)
             rankings["bm25"], scores["bm25"] = found.rows.tolist(), found.scores.tolist()
         # A dense ranking of a query the embedder cannot read is noise: BM25 ranks alone, unless it found nothing.
-        fuse_dense = config.mode == "hybrid" and (not rankings["bm25"] or self._embedder_reads(query))
+        fuse_dense = config.mode == "hybrid" and (not rankings["bm25"] or self.embedder_reads(query))
         if config.mode == "dense" or fuse_dense:
             query_vector = self.embedder.encode_query(query)
             found = self.dense.search(query_vector, n)

@@ -21,10 +21,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 # Kana, Han (with 々〆〇 and the rare-character planes), Hangul syllables.
-CJK_CHARACTERS = ("\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-                  "\U00020000-\U0003134f")
-_TOKEN = re.compile(rf"[{CJK_CHARACTERS}]+|[^\W_{CJK_CHARACTERS}]+", re.UNICODE)
-_IS_CJK = re.compile(rf"[{CJK_CHARACTERS}]")
+_CJK = ("\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+        "\U00020000-\U0003134f")
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
+CJK_CHARACTER = re.compile(rf"[{_CJK}]")
+"""One Han, Kana or Hangul character: `CJK_CHARACTER.match(text)` tells whether text starts with one."""
 
 
 def cjk_bigrams(run: str) -> list[str]:
@@ -79,7 +80,7 @@ class Terms:
             text = unicodedata.normalize("NFKC", text)
         for match in _TOKEN.finditer(text.lower()):
             token = match.group()
-            if _IS_CJK.match(token):
+            if CJK_CHARACTER.match(token):
                 out.extend(self._split_cjk(token))
             elif token not in self._stop:
                 words.append(token)
