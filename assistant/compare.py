@@ -34,8 +34,8 @@ from .config import MODES, RAG_MODES, SFT_MODES
 from .compare_report import format_ci, markdown_report, plot_metrics, render_table, summary_rows
 from .metrics import CI, METRICS, bootstrap_ci, exact_match, faithfulness, rouge_l, strip_citations, token_f1
 from lm.questions import QAPair
-from index.errors import UserError
-from index.errors import ConfigError
+from core.errors import UserError
+from core.errors import ConfigError
 
 
 Judge = Callable[[str, Sequence[str]], "float | None"]
@@ -343,15 +343,13 @@ def experiments_dir(project_dir: Path) -> Path:
 def save_compare(result: CompareResult, folder: Path, against: CompareResult | None = None, notes: str = "") -> Path:
     """Write report.md, results.json, rows.jsonl, metrics.png and manifest.json into `folder`;
     `against` adds a saved run's means to the report's table, `notes` a paragraph under it."""
-    from index.files import atomic_write_json
-    from index.store import atomic_write_text
+    from core.files import atomic_write_json, atomic_write_text, write_jsonl
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "manifest.json", result.manifest)
     atomic_write_json(folder / "results.json", result.to_json())
-    atomic_write_text(folder / "rows.jsonl",
-                      "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in result.rows))
+    write_jsonl(folder / "rows.jsonl", (r.to_json() for r in result.rows))
     plot_metrics(result, folder / "metrics.png")
     atomic_write_text(folder / "report.md", markdown_report(result, against, notes))
     return folder

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
-from index.errors import ConfigError
+from core.errors import ConfigError
 
 CONFIG_NAME = "assistant.toml"
 

@@ -96,7 +96,7 @@ def open_remote(config: ModelConfig, adapter: str | None = None) -> RemoteModel:
     if config.tokenizer:
         from transformers import AutoTokenizer
 
-        from index.logs import quiet_transformers
+        from core.logs import quiet_transformers
         from lm.models import resolve_model
 
         with quiet_transformers():

@@ -31,7 +31,8 @@ from typing import Callable, NamedTuple, Sequence
 from .compare import CompareConfig, CompareResult, ExperimentError, Progress, difference, format_ci, save_compare
 from .config import MODES, Config
 from lm.questions import QAPair, QuestionError, load_questions
-from index.errors import ConfigError
+from core.errors import ConfigError
+from core.files import write_jsonl
 
 
 @dataclass
@@ -179,14 +180,6 @@ def sft_record(pair: QAPair) -> dict:
     from lm.prompts import build_messages
 
     return {"messages": build_messages(pair.question, None) + [{"role": "assistant", "content": pair.answers[0]}]}
-
-
-def write_jsonl(path: Path, records) -> Path:
-    from index.store import atomic_write_text
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    return path
 
 
 # --------------------------------------------------------------------------- 3-4: index and train

@@ -127,7 +127,7 @@ def input_files(squad_file: Path | None) -> list[dict]:
 def install(run_output: Path, manifest: dict, name: str = FOR_MODEL["smollm2-135m-instruct"]) -> Path:
     """Copy a finished run's adapter folder into the package, with `manifest` beside it, replacing
     any earlier one only once the new one is complete."""
-    from index.store import atomic_write_text
+    from core.files import atomic_write_text
 
     final = ADAPTERS / name
     staging = ADAPTERS / f".{name}.tmp"

@@ -30,7 +30,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from index.errors import ConfigError, UserError
+from core.errors import ConfigError, UserError
 from lm.prompts import Turn
 
 from .config import MODES, Config, Mode

@@ -12,7 +12,7 @@ import platform
 import time
 from pathlib import Path
 
-from index.files import atomic_write_text
+from core.files import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -1,5 +1,5 @@
 """kill -9 trials: `assistant index` and `assistant finetune` killed at random moments and at
-every named fault point (index.faults), then checked and finished.
+every named fault point (core.faults), then checked and finished.
 
 Index: a collection of 40 files of Textual's docs (../shared/data/docs/textual) is built, a third
 of the files change, and `assistant index` is SIGKILLed at a random moment of the rebuild (or
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import _report
-from index.faults import ENV, INDEX_POINTS, TRAIN_POINTS
+from core.faults import ENV, INDEX_POINTS, TRAIN_POINTS
 
 NAME = "kill_trials"
 ROOT = Path(__file__).resolve().parents[1]

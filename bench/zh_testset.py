@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from index.files import atomic_write_text
+from core.files import atomic_write_text
 from index.loaders._common import sections_from_headings
 from index.loaders.markdown import find_headings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from finetune.runs import find_run, read_manifest
 from finetune.types import RunError
-from index.files import staged_folder
+from core.files import staged_folder
 
 
 def run_adapter(value: str | Path, project_dir: Path) -> Path:

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import ConfigError
+from core.errors import ConfigError
 
 METHODS = ("qlora", "lora", "dora", "full", "freeze", "prefix", "prompt-tuning")
 ADAPTER_METHODS = ("qlora", "lora", "dora", "prefix", "prompt-tuning")

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, NamedTuple
 from .formats import Format, describe, detect_format, formats_with
 from .formats.text import split_blocks
 from .types import BadRecord, DataError, Example, LoadedData
-from index.errors import ConfigError
+from core.errors import ConfigError
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst")
 SHOWN_BAD = 5

@@ -114,7 +114,7 @@ def load_tokenizer(config: TrainConfig, on_message: Callable[[str], None] | None
     from transformers import AutoTokenizer
 
     from lm.models import resolve_model
-    from index.logs import quiet_transformers
+    from core.logs import quiet_transformers
 
     with quiet_transformers():
         return AutoTokenizer.from_pretrained(resolve_model(config.base, on_message).location,

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Sequence
 from lm.prompts import build_messages
 from lm.questions import QAPair
 from index.config import RetrievalConfig
-from index.store import atomic_write_text
+from core.files import write_jsonl
 from index.types import Chunk, Hit
 
 from .types import BadRecord, Example
-from index.errors import ConfigError
+from core.errors import ConfigError
 
 if TYPE_CHECKING:
     from index.retriever import Retriever
@@ -250,10 +250,7 @@ def write_examples_jsonl(examples: Sequence[Example], path: Path | str) -> Path:
 
     The output is what `assistant finetune --data` reads (the OpenAI `messages` format).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(example_json(e), ensure_ascii=False) + "\n" for e in examples))
-    return path
+    return write_jsonl(Path(path), map(example_json, examples))
 
 
 __all__ = ["RaftConfig", "RaftData", "RaftStats", "build_raft", "find_oracle", "pick_distractors",

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from finetune.types import RunError
-from index.files import atomic_write_json
+from core.files import atomic_write_json
 
 MANIFEST = "run.json"
 METRICS = "metrics.jsonl"

@@ -19,7 +19,7 @@ from typing import Sequence
 from lm.prompts import BASE_SYSTEM
 
 from .types import DataError, Example
-from index.errors import ConfigError
+from core.errors import ConfigError
 
 IGNORE = -100
 """The label value the loss skips (PyTorch cross-entropy's ignore_index)."""

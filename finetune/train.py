@@ -28,8 +28,8 @@ from finetune.prepare import PreparedData, load_tokenizer, read_data, tokenize_d
 from finetune.processes import distributed, gather_ints, gather_processes, is_main_process
 from finetune.run_start import Heartbeat, clear_progress, new_run_dir, start_run, trim_metrics
 from finetune.runs import RunManifest, hostname, plot_loss
-from index.faults import fault_point
-from index.files import replace_folder
+from core.faults import fault_point
+from core.files import replace_folder
 
 
 @dataclass
@@ -243,7 +243,7 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: Pr
 
     from finetune.callbacks import MetricsLog, StepProgress, StopOnEvent
     from finetune.methods import trainable_parameters
-    from index.logs import quiet_transformers
+    from core.logs import quiet_transformers
 
     try:
         hooks.message(f"loading {config.base} for {config.method}")
@@ -334,10 +334,10 @@ def _run_trainer(trainer, checkpoint: Path | None):
 
 def _add_fault_points(trainer) -> None:
     """Let a test SIGKILL the run inside a checkpoint save (weights written, state not yet) or
-    right after one (index.faults); nothing is added unless ASSISTANT_FAULT names a train point."""
+    right after one (core.faults); nothing is added unless ASSISTANT_FAULT names a train point."""
     from transformers import TrainerCallback
 
-    from index.faults import ENV, fault_point
+    from core.faults import ENV, fault_point
 
     if not os.environ.get(ENV, "").startswith("train:"):
         return

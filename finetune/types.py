@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from index.errors import UserError
+from core.errors import UserError
 
 ROLES = ("system", "user", "assistant")
 

@@ -22,8 +22,8 @@ from .chunking import Chunker, search_text
 from .config import IndexConfig
 from .dense import choose_kind
 from .embedder import Embedder, choose_runtime, load_tokenizer, resolve_embedder
-from .errors import InputError
-from .faults import fault_point
+from core.errors import InputError
+from core.faults import fault_point
 from .loaders import LoaderOptions, UnsupportedFile, load_file
 from .store import Collection, CollectionManifest, StoreError
 from .terms import Terms

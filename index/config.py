@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from .errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 BM25_VARIANTS = ("okapi", "lucene", "robertson", "atire", "bm25l", "bm25+")

@@ -17,8 +17,8 @@ from typing import Callable
 import numpy as np
 
 from .config import DEFAULT_EMBEDDER
-from .errors import UserError
-from .logs import quiet_transformers
+from core.errors import UserError
+from core.logs import quiet_transformers
 
 # sentence-transformers imports bitsandbytes when present, which warns on every start that an
 # optional CPU kernel package is missing; nothing here uses those kernels.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loaders import LoaderOptions
-from .errors import UserError
+from core.errors import UserError
 
 BEIR_LOADER = LoaderOptions(text_field="text", title_field="title", id_field="_id")
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import cache_dir, staged_folder
+from core.files import staged_folder
+from core.locations import cache_dir
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -90,7 +91,7 @@ def export(folder: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
-    from .logs import quiet_transformers
+    from core.logs import quiet_transformers
 
     with quiet_transformers():  # no raw "Loading weights" bar in the middle of `assistant index`'s
         model = AutoModel.from_pretrained(folder).eval()

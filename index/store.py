@@ -29,10 +29,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .faults import fault_point
-from .files import atomic_write_text
+from core.faults import fault_point
+from core.files import atomic_write_text
 from .types import Chunk
-from .errors import UserError
+from core.errors import UserError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

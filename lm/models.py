@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .locations import models_dir
-from index.errors import UserError
+from core.locations import models_dir
+from core.errors import UserError
 
 CONVERSION_TIME = "about 30 s on 2 CPU cores"
 """How long the embedded model's one-time GGUF conversion takes; the message and docs/asking.md say so."""
@@ -120,8 +120,8 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from index.logs import quiet_transformers
-    from index.files import staged_folder
+    from core.logs import quiet_transformers
+    from core.files import staged_folder
 
     began = time.perf_counter()
     # In a terminal, transformers' one bar redraws in place; in a log it would be hundreds of lines,
@@ -252,7 +252,7 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from index.logs import quiet_transformers
+    from core.logs import quiet_transformers
 
     resolved = resolve_model(spec, progress)
     adapter_dir = Path(adapter).resolve() if adapter is not None else None

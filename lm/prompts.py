@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.types import Chunk
-from index.errors import UserError
+from core.errors import UserError
 
 BASE_SYSTEM = "You are a helpful assistant. Answer clearly and briefly."
 RAG_RULES = (

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from index.errors import UserError
+from core.errors import UserError
 
 MAX_REPORTED = 5  # problems listed in one error; the rest are counted
 

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = {"index": 0, "lm": 1, "finetune": 2, "assistant": 3, "tui": 4, "bench": 4}
+LAYERS = {"core": 0, "index": 1, "lm": 2, "finetune": 3, "assistant": 4, "tui": 5, "bench": 5}
 """A package may import packages of a lower number only (and itself)."""
 
 

@@ -98,7 +98,7 @@ def chat(
     """Chat in the terminal, with history; /mode, /sources, /reset, /quit."""
     import threading
 
-    from index.errors import UserError
+    from core.errors import UserError
 
     from ..chat import HELP, Chat
     from ..render import print_answer_footer, print_sources

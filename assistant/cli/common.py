@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from index.errors import UserError
+from core.errors import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
                   help="Turn your documents into a local assistant: RAG, fine-tuning, or both.")

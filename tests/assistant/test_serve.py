@@ -19,7 +19,7 @@ import pytest
 from assistant.answer import Assistant
 from assistant.config import ChatConfig, Config, GenerationConfig, ModelConfig
 from assistant.serve import Route, ServeConfig, conversation
-from index.errors import ConfigError
+from core.errors import ConfigError
 from index.build import build_collection
 from index.store import Collection
 

@@ -46,7 +46,7 @@ def test_a_launch_shards_the_model_under_fsdp_and_zero3_only(env, sharded, monke
 
 def test_gradient_checkpointing_setting_is_checked():
     from finetune.config import TrainConfig
-    from index.errors import ConfigError
+    from core.errors import ConfigError
 
     assert TrainConfig().gradient_checkpointing == "auto"
     with pytest.raises(ConfigError, match="gradient_checkpointing"):

@@ -1,5 +1,5 @@
 """A training run SIGKILLed inside a checkpoint save, right after one, or around the final save
-(index.faults) is shown as interrupted and resumes to the end from its last whole checkpoint."""
+(core.faults) is shown as interrupted and resumes to the end from its last whole checkpoint."""
 
 import json
 import os
@@ -11,7 +11,7 @@ import pytest
 
 from finetune.runs import read_manifest, run_status
 from finetune.run_start import last_checkpoint
-from index.faults import ENV
+from core.faults import ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import pytest
 from index import store
 from index.build import BuildReporter, build_collection
 from index.config import IndexConfig
-from index.errors import InputError
+from core.errors import InputError
 from index.retriever import Retriever
 from index.store import Collection, StoreError
 

@@ -1,4 +1,4 @@
-"""A build SIGKILLed at every named point of writing and publishing (index.faults) leaves a whole
+"""A build SIGKILLed at every named point of writing and publishing (core.faults) leaves a whole
 collection, the old one or the new one, and the next build finishes the job."""
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.build import build_collection
-from index.faults import ENV, INDEX_POINTS
+from core.faults import ENV, INDEX_POINTS
 from index.retriever import open_collection
 from index.store import Collection
 

@@ -9,7 +9,7 @@ import pytest
 from bench.zh_testset import FOLDER
 from index.build import build_collection
 from index.config import CJK_SPLITS, IndexConfig
-from index.errors import ConfigError
+from core.errors import ConfigError
 from index.retriever import Retriever
 from index.store import Collection
 from index.terms import CJK_SPLITS as TERM_SPLITS

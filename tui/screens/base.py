@@ -14,7 +14,7 @@ from ..widgets.nav_tabs import NavTabs
 
 def expected_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message tells the user what to do; anything else also shows its type."""
-    from index.errors import UserError
+    from core.errors import UserError
 
     return (UserError,)
 

@@ -96,7 +96,7 @@ class TrainScreen(JobScreen):
         return True
 
     def _settings(self):
-        from index.errors import UserError
+        from core.errors import UserError
 
         try:
             return self.query_one(TrainForm).settings()
@@ -124,7 +124,7 @@ class TrainScreen(JobScreen):
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
         from finetune.prepare import load_tokenizer, read_data, tokenize_data
-        from index.errors import UserError
+        from core.errors import UserError
 
         try:
             data = read_data(settings, self.project_dir)  # before the model: bad lines show at once

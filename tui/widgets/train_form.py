@@ -13,7 +13,7 @@ from textual.containers import Grid
 from textual.widgets import Input, Label, Select
 
 from finetune.config import DEFAULT_LR, METHODS, TrainConfig
-from index.errors import ConfigError
+from core.errors import ConfigError
 
 NUMBERS = (
     # (field, label, type)

@@ -1,9 +1,12 @@
 """Writing files and folders so that a crash never leaves half of one: write beside the target,
 flush to disk, then rename over it. Every writer of the project uses these.
 
-    >>> atomic_write_json(Path("run.json"), {"status": "running"})                # doctest: +SKIP
-    >>> with staged_folder(Path("runs/a/adapter")) as staging:                     # doctest: +SKIP
-    ...     model.save_pretrained(staging)     # the old adapter/ stays whole until this succeeds
+    >>> import tempfile; project = Path(tempfile.mkdtemp())
+    >>> atomic_write_json(project / "run.json", {"status": "running"})
+    >>> with staged_folder(project / "adapter") as staging:   # the old adapter/ stays whole until the block ends
+    ...     _ = (staging / "adapter_config.json").write_text("{}")
+    >>> sorted(p.name for p in project.iterdir())
+    ['adapter', 'run.json']
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from .faults import fault_point
+from core.faults import fault_point
 
 
 def atomic_write_text(path: Path, text: str, fault: str | None = None) -> None:
@@ -37,6 +40,19 @@ def atomic_write_text(path: Path, text: str, fault: str | None = None) -> None:
 def atomic_write_json(path: Path, data, ascii_only: bool = False) -> None:
     """`data` as indented JSON, atomically; `ascii_only` escapes non-ASCII (paths that are not UTF-8)."""
     atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=ascii_only, default=str))
+
+
+def write_jsonl(path: Path, records: Iterable) -> Path:
+    """`records` as JSON Lines (UTF-8, one object a line), written atomically: a killed run never
+    leaves half a file behind.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> write_jsonl(folder / "qa.jsonl", [{"q": "Port?"}, {"q": "端口？"}]).read_text(encoding="utf-8").splitlines()
+    ['{"q": "Port?"}', '{"q": "端口？"}']
+    """
+    path = Path(path)
+    atomic_write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    return path
 
 
 def replace_folder(staging: Path, target: Path) -> None:
@@ -68,14 +84,4 @@ def staged_folder(target: Path, keep_existing: bool = False) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def cache_dir() -> Path:
-    """Where converted models live: $ASSISTANT_CACHE_DIR, else $XDG_CACHE_HOME/assistant,
-    else ~/.cache/assistant."""
-    explicit = os.environ.get("ASSISTANT_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "assistant"
-
-
-__all__ = ["atomic_write_json", "atomic_write_text", "cache_dir", "replace_folder", "staged_folder"]
+__all__ = ["atomic_write_json", "atomic_write_text", "replace_folder", "staged_folder", "write_jsonl"]
