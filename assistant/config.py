@@ -39,6 +39,9 @@ from pathlib import Path
 from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
 from core.errors import ConfigError
+from lm.prompts import STYLES
+
+from .engines import ENGINES
 
 CONFIG_NAME = "assistant.toml"
 
@@ -85,8 +88,9 @@ class ModelConfig:
     trust_remote_code: bool = False
     """Run Python code shipped with a hub model. Off unless you trust its authors."""
     engine: str = "transformers"
-    """transformers (in this process) or openai (any OpenAI-compatible server: llama.cpp, Ollama,
-    vLLM, TGI, a hosted API; `name` is then the server's model name)."""
+    """A key of assistant.engines.ENGINES: transformers (in this process) or openai (any
+    OpenAI-compatible server: llama.cpp, Ollama, vLLM, TGI, a hosted API; `name` is then the
+    server's model name)."""
     base_url: str | None = None
     """engine openai: the server's API root, e.g. http://127.0.0.1:8080/v1."""
     api_key_env: str = "OPENAI_API_KEY"
@@ -102,8 +106,8 @@ class ModelConfig:
     """engine openai: retries of a failed request (connection errors, 429, 5xx)."""
 
     def __post_init__(self) -> None:
-        if self.engine not in ("transformers", "openai"):
-            raise ConfigError(f"engine must be transformers or openai, not {self.engine!r}")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.retries < 0 or self.timeout <= 0:
             raise ConfigError("retries must be 0 or more and timeout above 0")
 
@@ -195,8 +199,6 @@ class GroundingConfig:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
-        from lm.prompts import STYLES
-
         if self.style is not None and self.style not in STYLES:
             raise ConfigError(f"style must be one of {', '.join(STYLES)}, not {self.style!r}")
         if self.answer is not None and self.answer not in ANSWER_STYLES:

@@ -31,8 +31,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.errors import ConfigError, UserError
+from finetune.runs import list_runs
+from index.store import list_collections
 from lm.prompts import Turn
 
+from .answering import Assistant
 from .config import MODES, Config, Mode
 
 API_KEY_ENV = "ASSISTANT_API_KEY"
@@ -154,10 +157,6 @@ class Gate:
 
 def make_server(config: Config, serve: ServeConfig, helper=None):
     """The FastAPI app; `helper` (an Assistant) is made from `config` when not given."""
-    from index.store import list_collections
-
-    from .answer import Assistant
-
     helper = helper or Assistant(config)
     gate = Gate(serve.queue)
     app = FastAPI(title="assistant", version="1")
@@ -182,8 +181,6 @@ def make_server(config: Config, serve: ServeConfig, helper=None):
 
     @app.get("/v1/models")
     async def models():
-        from finetune.runs import list_runs
-
         collections = [info.name for info in list_collections(config.project_dir)]
         adapters = [run.name for run in list_runs(config.project_dir) if run.output is not None]
         ids = ["base"] + [f"rag:{c}" for c in collections] + [f"sft:{a}" for a in adapters]

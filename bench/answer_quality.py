@@ -85,7 +85,7 @@ def squad_questions(path: Path, per_kind: int):
     """`per_kind` answerable and `per_kind` unanswerable questions of the file's last article (held
     out from the grounding adapter's training), spread over it (every n-th); the collection holds
     the paragraphs of every article, so the others are distractors."""
-    from assistant.experiment import load_squad
+    from lm.questions import load_squad
     from lm.questions import load_questions
 
     data = load_squad(path)
@@ -104,7 +104,8 @@ def squad_questions(path: Path, per_kind: int):
 def build_sets(project: Path):
     """{set name: (collection, questions)}, collections indexed into `project`."""
     from assistant.config import Config
-    from assistant.experiment import index_paragraphs, write_jsonl
+    from assistant.evaluation.experiment import index_paragraphs
+    from core.files import write_jsonl
     from lm.questions import load_questions
     from index.build import build_collection
     from index.store import Collection
@@ -131,9 +132,9 @@ def configure(base, grounding: dict, chat: dict, generation: dict):
 
 def answer_all(helper, collection: str, questions) -> list[dict]:
     """One record per question: what the pipeline said and what that scores."""
-    from assistant.grounding import says_not_found
-    from assistant.metrics import contains_answer, token_f1
-    from finetune.raft import source_matches
+    from assistant.answering.grounding import says_not_found
+    from assistant.evaluation.metrics import contains_answer, token_f1
+    from lm.questions import source_matches
 
     rows = []
     for pair in questions:
@@ -201,7 +202,7 @@ def runs(set_name: str) -> dict:
 
 
 def main() -> None:
-    from assistant.answer import Assistant
+    from assistant.answering import Assistant
     from assistant.config import ChatConfig, Config, GenerationConfig
 
     results, records = {}, {}

@@ -87,7 +87,7 @@ def start_assistant_serve(project: Path, engine_flags: dict) -> tuple[subprocess
 
 def batch_one(model_settings: dict, project: Path) -> dict:
     """TTFT and decode tokens/s over QUESTIONS, one at a time, warm."""
-    from assistant.answer import Assistant
+    from assistant.answering import Assistant
     from assistant.config import Config, GenerationConfig, ModelConfig
 
     config = Config(project_dir=project, model=ModelConfig(**model_settings),

@@ -34,9 +34,9 @@ TTFT_TARGET_S = 1.0
 def main() -> None:
     import torch
 
-    from assistant.answer import Assistant
+    from assistant.answering import Assistant
     from assistant.config import ChatConfig, Config, GenerationConfig
-    from assistant.generation import render_prompt
+    from assistant.engines.in_process import render_prompt
     from lm.prompts import build_messages
     from index.build import build_collection
     from index.evaluate import BEIR_LOADER, load_beir

@@ -105,7 +105,7 @@ class Absent(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Absent())
-import assistant.config, assistant.generation, finetune.adapters, finetune.speed, finetune.train  # noqa: E401,F401
+import assistant.config, assistant.engines.in_process, finetune.adapters, finetune.speed, finetune.train  # noqa: E401,F401
 import index.embedder, lm.models  # noqa: E401,F401
 import bench.training_throughput as bench
 

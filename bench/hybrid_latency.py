@@ -27,15 +27,14 @@ import numpy as np
 from bench import _report
 from bench._corpus import squad_questions, synthetic_corpus, tiled_vectors
 from index import store
-from index.build import _index_settings, _settings
+from index.build import content_settings, index_settings
 from index.chunking import search_text
 from index.config import IndexConfig, RetrievalConfig
 from index.dense import DenseIndex
 from index.loaders import LoaderOptions
 from index.embedder import Embedder, resolve_embedder
-from index.fusion import weighted
-from index.retriever import Retriever
-from index.sparse import build_sparse, top_k
+from index.retriever import SEARCH_STAGES, Retriever
+from index.sparse import build_sparse
 from index.store import Collection
 from index.terms import Terms
 from index.types import Chunk
@@ -77,8 +76,8 @@ def write_collection(project: Path, name: str, chunks: list[Chunk], vectors: np.
     manifest = {
         "format_version": store.FORMAT_VERSION, "name": collection.name, "created": "", "updated": "",
         "embedder": {"name": embedder, "dim": int(vectors.shape[1])},
-        "settings": _settings(config, LoaderOptions()),  # the embedder's runtime among them, as a build records it
-        "index_settings": _index_settings(config, dense.params()),
+        "settings": content_settings(config, LoaderOptions()),  # the embedder's runtime among them, as a build records it
+        "index_settings": index_settings(config, dense.params()),
         "counts": {"files": 1, "chunks": len(chunks)}, "files": {}, "versions": {},
     }
     (version / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
@@ -124,42 +123,16 @@ def dense_recall(retriever: Retriever, exact: DenseIndex, vectors: np.ndarray, k
     return float(np.mean(shares))
 
 
-STAGES = ("query terms", "bm25 scores + top-k", "readable check", "query embedding", "dense search",
-          "exact scores + fusion", "Hit construction")
-
-
 def breakdown(retriever: Retriever, questions: list[str]) -> dict:
-    """Median ms of each stage of one hybrid search, done by hand the way Retriever.search does it,
-    and each stage's share of their sum."""
+    """Median ms of each stage of one hybrid search (Retriever.search's own timings), and each
+    stage's share of their sum."""
     config = RetrievalConfig()
-    stages: dict[str, list[float]] = {k: [] for k in STAGES}
-
-    def lap(name, began):
-        now = time.perf_counter()
-        stages[name].append((now - began) * 1000)
-        return now
-
+    stages: dict[str, list[float]] = {k: [] for k in SEARCH_STAGES}
     for q in questions:
-        t = time.perf_counter()
-        query_terms = retriever.terms.split(q)
-        t = lap("query terms", t)
-        bm25_all = retriever.sparse.scores(query_terms)
-        sparse = top_k(bm25_all, config.candidates)
-        t = lap("bm25 scores + top-k", t)
-        retriever.embedder_reads(q)
-        t = lap("readable check", t)
-        vector = retriever.embedder.encode_query(q)
-        t = lap("query embedding", t)
-        dense = retriever.dense.search(vector, config.candidates)
-        t = lap("dense search", t)
-        rankings = {"bm25": sparse.rows.tolist(), "dense": dense.rows.tolist()}
-        scores = {"bm25": sparse.scores.tolist(), "dense": dense.scores.tolist()}
-        fused = weighted(*retriever._exact_scores(rankings, scores, bm25_all, vector),
-                         {"dense": config.dense_weight, "bm25": 1 - config.dense_weight}, normalise=config.fusion)
-        t = lap("exact scores + fusion", t)
-        positions = {name: {row: i for i, row in enumerate(rows)} for name, rows in rankings.items()}
-        [retriever._hit(row, score, positions, scores) for row, score in fused[: config.k]]
-        lap("Hit construction", t)
+        timings: dict[str, float] = {}
+        retriever.search(q, config, timings=timings)
+        for name in SEARCH_STAGES:
+            stages[name].append(timings.get(name, 0.0))
     medians = {name: float(np.median(v)) for name, v in stages.items()}
     total = sum(medians.values())
     return {name: {"ms": ms, "share": ms / total} for name, ms in medians.items()}
@@ -261,7 +234,7 @@ def main() -> dict:
         "", "Where a hybrid search spends its time (median ms per stage, and share of their sum):", "",
         _report.table(["stage", f"{kind} ms", f"{kind} share", "flat ms", "flat share"],
                       [[s, stages["auto"][s]["ms"], f"{stages['auto'][s]['share']:.0%}", stages["flat"][s]["ms"],
-                        f"{stages['flat'][s]['share']:.0%}"] for s in STAGES]),
+                        f"{stages['flat'][s]['share']:.0%}"] for s in SEARCH_STAGES]),
         "",
     ]
     if embed_one_thread is not None:

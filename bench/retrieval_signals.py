@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.grounding import split_sentences
+from assistant.answering.sentences import split_sentences
 from bench import _report
 from bench.retrieval_tuning import CANDIDATES, score_all
 from index.chunking import search_text

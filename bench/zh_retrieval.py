@@ -57,8 +57,7 @@ def splits() -> dict[str, Terms]:
     """{name: Terms} for every CJK split to measure; the other Terms settings are the defaults."""
     out = {name: Terms(cjk=name) for name in CJK_SPLITS}
     if (split := jieba_split()) is not None:
-        out["jieba"] = Terms()
-        out["jieba"]._split_cjk = split  # a measurement only; not a choice `[index] cjk` offers
+        out["jieba"] = Terms(cjk=split)  # a measurement only; not a choice `[index] cjk` offers
     return out
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from core.files import atomic_write_text
-from index.loaders._common import sections_from_headings
+from index.loaders.common import sections_from_headings
 from index.loaders.markdown import find_headings
 
 FOLDER = Path(__file__).resolve().parent / "data" / "zh-tech"

@@ -7,6 +7,7 @@ from pathlib import Path
 from finetune.runs import find_run, read_manifest
 from finetune.types import RunError
 from core.files import staged_folder
+from lm.models import adapter_base, load_model
 
 
 def run_adapter(value: str | Path, project_dir: Path) -> Path:
@@ -29,8 +30,6 @@ def merge_adapter(adapter: Path, out: Path, dtype: str = "float32") -> Path:
     The base is loaded in full precision even for QLoRA adapters: merging into 4-bit weights would
     round the adapter away.
     """
-    from lm.models import adapter_base, load_model
-
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise RunError(f"{out} exists and is not empty; choose another --out")

@@ -14,6 +14,7 @@ from typing import Callable
 from transformers import TrainerCallback
 
 from finetune.runs import METRICS
+from finetune.processes import any_process, distributed
 
 
 def memory_mb() -> float:
@@ -72,8 +73,6 @@ class StopOnEvent(TrainerCallback):
         self.stopped = False
 
     def on_step_end(self, args, state, control, **kwargs):
-        from finetune.processes import any_process, distributed
-
         if any_process(self.event.is_set()) if distributed() else self.event.is_set():
             control.should_save = True
             control.should_training_stop = True

@@ -117,7 +117,7 @@ class TrainConfig:
         _check(0 <= self.lora_dropout < 1, "lora_dropout must be in [0, 1)")
         _check(0 <= self.raft_oracle_share <= 1, "raft_oracle_share must be in [0, 1]")
         if self.name is not None:
-            from index.store import name_problem
+            from index.store import name_problem  # lazy: numpy, which `assistant --help` need not load
 
             _check(name_problem(self.name) is None, f"run {name_problem(self.name)}")
         for name in ("data", "eval_data"):

@@ -1,9 +1,14 @@
 """Training files → checked, de-duplicated `Example`s, and a reproducible train/eval split.
 
-    >>> data = load_examples(["qa.jsonl", "notes.md"])
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "qa.jsonl").write_text('{"instruction": "Port?", "output": "7431"}\\n' * 2)  # a repeat
+    >>> _ = (folder / "notes.md").write_text("Zorblax listens on port 7431.\\n")
+    >>> data = load_examples([folder / "qa.jsonl", folder / "notes.md"])
     >>> data.formats, len(data.examples), data.duplicates
-    ({'qa.jsonl': 'alpaca', 'notes.md': 'text'}, 120, 3)
+    ({'.../qa.jsonl': 'alpaca', '.../notes.md': 'text'}, 2, 1)
     >>> train, eval = split_examples(data.examples, eval_split=0.1, seed=0)
+    >>> len(train), len(eval)
+    (1, 1)
 
 File types: .jsonl, .json, .csv, .tsv, .parquet, a folder saved with `datasets`, and plain text
 (.txt, .md, .rst). Each file is read in one format, detected from its first record that has a

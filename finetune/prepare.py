@@ -2,8 +2,9 @@
 model is loaded. Read (formats, RAFT examples from a collection), check, de-duplicate, split,
 then tokenize with the base model's tokenizer.
 
-    >>> data = read_data(TrainConfig(data=["faq.jsonl"]), Path(".assistant"))         # doctest: +SKIP
-    >>> prepared = tokenize_data(config, data, load_tokenizer(config))
+    config = TrainConfig(data=["faq.jsonl"])
+    data = read_data(config, Path(".assistant"))     # ReadData(train=[...], eval=[...], files=[...])
+    prepared = tokenize_data(config, data, load_tokenizer(config))
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ from typing import Callable
 from finetune.config import TrainConfig
 from finetune.runs import file_hash
 from finetune.types import DataError, Example
+from finetune.data import load_examples, split_examples
+from finetune.raft import RaftConfig, raft_from_files
+from index.store import Collection
+from finetune.tokenize import summarize, tokenize_all
+from lm.models import resolve_model
+from core.logs import quiet_transformers
 
 
 @dataclass
@@ -29,8 +36,6 @@ class PreparedData:
 
 def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> tuple[list[Example], int, int]:
     """(examples, bad records skipped, duplicates removed) from data files, or RAFT data from QA files."""
-    from finetune.data import load_examples
-
     if config.raft:
         return _raft_examples(config, project_dir, files), 0, 0
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
@@ -39,8 +44,6 @@ def load_training_examples(config: TrainConfig, project_dir: Path, files: list[s
 
 
 def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:
-    from finetune.raft import RaftConfig, raft_from_files
-
     if not config.collection:
         raise DataError("--raft needs --collection: the collection the questions are answered from")
     raft = raft_from_files(files, project_dir, config.collection, RaftConfig(
@@ -65,8 +68,6 @@ def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
     """Read, validate, de-duplicate and split the data; a DataError (naming file:line) comes
     before any model or tokenizer is loaded, so a broken line is reported in a second, not after
     the base model's first conversion."""
-    from finetune.data import split_examples
-
     if not config.data:
         raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
     examples, bad, duplicates = load_training_examples(config, project_dir, config.data)
@@ -83,7 +84,6 @@ def collection_snapshot(config: TrainConfig, project_dir: Path) -> dict | None:
     """Which version of the collection a RAFT run's examples came from: {name, version, updated}."""
     if not (config.raft and config.collection):
         return None
-    from index.store import Collection
 
     collection = Collection(project_dir, config.collection)
     return {"name": collection.name, "version": collection.version_dir().name, "updated": collection.manifest().updated}
@@ -91,8 +91,6 @@ def collection_snapshot(config: TrainConfig, project_dir: Path) -> dict | None:
 
 def tokenize_data(config: TrainConfig, data: ReadData, tokenizer) -> PreparedData:
     """Tokenize read data with the base model's tokenizer; labels cover assistant turns only."""
-    from finetune.tokenize import summarize, tokenize_all
-
     train_tokens = tokenize_all(data.train, tokenizer, config.max_length)
     eval_tokens = tokenize_all(data.eval, tokenizer, config.max_length)
     summary = summarize(data.train, train_tokens, config.max_length)
@@ -113,8 +111,6 @@ def load_tokenizer(config: TrainConfig, on_message: Callable[[str], None] | None
     """The base model's tokenizer (resolving the model converts the embedded one on first use)."""
     from transformers import AutoTokenizer
 
-    from lm.models import resolve_model
-    from core.logs import quiet_transformers
 
     with quiet_transformers():
         return AutoTokenizer.from_pretrained(resolve_model(config.base, on_message).location,

@@ -4,8 +4,8 @@ Every process trains; only the main one (rank 0) writes the run folder. The rank
 other's pid and host through the launcher's process group (tensors only, nothing pickled), so the
 manifest and the heartbeat can name every process of a run:
 
-    >>> gather_processes()                      # one process: just this one  # doctest: +SKIP
-    (RunProcess(rank=0, pid=4242, host='box'),)
+    >>> gather_processes()                      # one process: just this one
+    (RunProcess(rank=0, pid=..., host='...'),)
 """
 
 from __future__ import annotations

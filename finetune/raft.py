@@ -6,29 +6,29 @@ oracle) hidden among chunks that do not (distractors, here the retriever's own t
 are hard negatives). In a share of examples the oracle is left out and the answer is still the
 gold one, so the model also learns the domain rather than only copying from sources.
 
-    >>> data = build_raft(load_questions("questions.jsonl"), open_collection(project, "docs"))
-    >>> data.examples[0].messages[-1]
-    {'role': 'assistant', 'content': 'Port 7431 [2]'}
-    >>> write_examples_jsonl(data.examples, Path("raft.jsonl"))   # → assistant finetune --data raft.jsonl
+    data = build_raft(load_questions("questions.jsonl"), open_collection(project, "docs"))
+    data.examples[0].messages[-1]        # {'role': 'assistant', 'content': 'Port 7431 [2]'}
+    write_examples_jsonl(data.examples, Path("raft.jsonl"))   # → assistant finetune --data raft.jsonl
 """
 
 from __future__ import annotations
 
-import json
 import random
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from lm.prompts import build_messages
-from lm.questions import QAPair
+from lm.questions import QAPair, normalise, source_matches
 from index.config import RetrievalConfig
 from core.files import write_jsonl
 from index.types import Chunk, Hit
 
 from .types import BadRecord, Example
 from core.errors import ConfigError
+from index.retriever import open_collection
+from lm.questions import load_questions
 
 if TYPE_CHECKING:
     from index.retriever import Retriever
@@ -81,37 +81,6 @@ class RaftData:
     stats: RaftStats
     skipped: list[BadRecord] = field(default_factory=list)
     """Each skipped question's origin and why, for the report."""
-
-
-def normalise(text: str) -> str:
-    """Case and runs of whitespace ignored: "Port\\n 7431" → "port 7431"."""
-    return " ".join(text.split()).casefold()
-
-
-def _clean_path(path: str) -> str:
-    path = normalise(path).replace("\\", "/")
-    return path[2:] if path.startswith("./") else path
-
-
-def source_matches(chunk: Chunk, source: str) -> bool:
-    """Whether `source` (a path, file name, name without extension or title) names the chunk's document.
-
-    >>> chunk = Chunk("c1", "docs/guide/install.md", ("Install",), 0, 10, "...")
-    >>> [source_matches(chunk, s) for s in ("guide/install.md", "install.md", "install", "Install", "setup.md")]
-    [True, True, True, True, False]
-    >>> source_matches(Chunk("c2", "squad.jsonl", ("Sky (United Kingdom)",), 0, 10, "..."), "Sky_(United_Kingdom)")
-    True
-    """
-    wanted = _clean_path(source)
-    path = PurePosixPath(_clean_path(chunk.source))
-    if not wanted:
-        return True
-    if wanted in (str(path), path.name, path.stem) or str(path).endswith("/" + wanted):
-        return True
-    # JSON/JSONL records (a SQuAD or BEIR corpus) are named by their title or record id; SQuAD
-    # writes Wikipedia titles with underscores ("Sky_(United_Kingdom)"), corpora with spaces.
-    title = normalise(chunk.title_path[0]).replace("_", " ") if chunk.title_path else None
-    return wanted.replace("_", " ") == title or wanted == normalise(chunk.locator)
 
 
 def _holds(chunk_text: str, answers: Sequence[str]) -> bool:
@@ -231,9 +200,6 @@ def raft_from_files(files: Sequence[str | Path], project_dir: Path, collection: 
                     config: RaftConfig | None = None) -> RaftData:
     """RAFT examples for the questions in `files` (JSONL or SQuAD), answered from `collection`:
     what `assistant data raft` writes and `assistant finetune --raft` trains on."""
-    from index.retriever import open_collection
-    from lm.questions import load_questions
-
     pairs = [pair for path in files for pair in load_questions(Path(path))]
     return build_raft(pairs, open_collection(Path(project_dir), collection), config)
 
@@ -254,4 +220,4 @@ def write_examples_jsonl(examples: Sequence[Example], path: Path | str) -> Path:
 
 
 __all__ = ["RaftConfig", "RaftData", "RaftStats", "build_raft", "find_oracle", "pick_distractors",
-           "raft_example", "source_matches", "write_examples_jsonl"]
+           "raft_example", "write_examples_jsonl"]

@@ -2,9 +2,8 @@
 to resume with its own settings and last whole checkpoint; the heartbeat that tells a live run
 from a killed one; which process of a multi-GPU job writes.
 
-    >>> begun = start_run(config, Path(".assistant"), resume=None, restart=False)  # doctest: +SKIP
-    >>> begun.run_dir, begun.new
-    (PosixPath('.assistant/runs/qlora-20261203-101500'), True)
+    begun = start_run(config, Path(".assistant"), resume=None, restart=False)
+    begun.run_dir, begun.new     # (PosixPath('.assistant/runs/qlora-20261203-101500'), True)
 """
 
 from __future__ import annotations

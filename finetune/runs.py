@@ -25,6 +25,7 @@ from pathlib import Path
 
 from finetune.types import RunError
 from core.files import atomic_write_json
+from finetune.processes import RunProcess
 
 MANIFEST = "run.json"
 METRICS = "metrics.jsonl"
@@ -247,8 +248,6 @@ def list_runs(project_dir: Path) -> list[RunInfo]:
 
 
 def _processes(manifest: RunManifest) -> tuple:
-    from finetune.processes import RunProcess
-
     try:
         return tuple(RunProcess(int(p["rank"]), int(p["pid"]), str(p["host"])) for p in manifest.processes)
     except (KeyError, TypeError, ValueError):  # a hand-edited or damaged list: show the run without it
@@ -258,7 +257,7 @@ def _processes(manifest: RunManifest) -> tuple:
 def describe_processes(processes: tuple, status: str) -> str:
     """One line about the processes of a multi-process run; '' for a single-process run.
 
-    >>> describe_processes((RunProcess(0, 11, "a"), RunProcess(1, 12, "a")), "finished")  # doctest: +SKIP
+    >>> describe_processes((RunProcess(0, 11, "a"), RunProcess(1, 12, "a")), "finished")
     '2 processes: rank 0 pid 11 on a, rank 1 pid 12 on a'
     """
     if len(processes) < 2:

@@ -5,10 +5,10 @@ inference (a system prompt is added when the example has none), and only the ass
 each with its end-of-turn token, are labelled: the model learns to answer and to stop, not to
 predict questions. Text examples are trained on every token.
 
-    >>> t = tokenize_example(Example(messages=({"role": "user", "content": "Hi"},
-    ...                                        {"role": "assistant", "content": "Hello"})), tokenizer, 512)
-    >>> tokenizer.decode([i for i, label in zip(t.input_ids, t.labels) if label != IGNORE])
-    'Hello<|im_end|>'
+    t = tokenize_example(Example(messages=({"role": "user", "content": "Hi"},
+                                           {"role": "assistant", "content": "Hello"})), tokenizer, 512)
+    tokenizer.decode([i for i, label in zip(t.input_ids, t.labels) if label != IGNORE])
+    # 'Hello<|im_end|>'
 """
 
 from __future__ import annotations

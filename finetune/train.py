@@ -28,8 +28,12 @@ from finetune.prepare import PreparedData, load_tokenizer, read_data, tokenize_d
 from finetune.processes import distributed, gather_ints, gather_processes, is_main_process
 from finetune.run_start import Heartbeat, clear_progress, new_run_dir, start_run, trim_metrics
 from finetune.runs import RunManifest, hostname, plot_loss
-from core.faults import fault_point
+from core.faults import ENV, fault_point
 from core.files import replace_folder
+from lm.models import load_model
+from finetune.methods import METHOD_SETUP, PACKABLE, trainable_parameters
+from finetune.speed import attention_kernel, checkpointing_for, liger_available, sharded_launch
+from core.logs import quiet_transformers
 
 
 @dataclass
@@ -73,9 +77,6 @@ def setup_model(config: TrainConfig):
     config with gradient checkpointing resolved from "auto")."""
     import torch
 
-    from lm.models import load_model
-    from finetune.methods import METHOD_SETUP
-    from finetune.speed import attention_kernel, checkpointing_for, sharded_launch
 
     device = config.device
     if device == "auto" and distributed() and "LOCAL_RANK" in os.environ and torch.cuda.is_available():
@@ -98,8 +99,6 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
     import torch
     from trl import SFTConfig
 
-    from finetune.methods import PACKABLE
-    from finetune.speed import liger_available
 
     packing = config.packing and config.method in PACKABLE
     padding_free = (config.padding_free or config.packing) and config.method in PACKABLE
@@ -241,9 +240,7 @@ def _fit(config: TrainConfig, run_dir: Path, manifest: RunManifest, prepared: Pr
     from transformers.trainer_callback import PrinterCallback
     from trl import SFTTrainer
 
-    from finetune.callbacks import MetricsLog, StepProgress, StopOnEvent
-    from finetune.methods import trainable_parameters
-    from core.logs import quiet_transformers
+    from finetune.callbacks import MetricsLog, StepProgress, StopOnEvent  # lazy: it imports transformers
 
     try:
         hooks.message(f"loading {config.base} for {config.method}")
@@ -337,7 +334,6 @@ def _add_fault_points(trainer) -> None:
     right after one (core.faults); nothing is added unless ASSISTANT_FAULT names a train point."""
     from transformers import TrainerCallback
 
-    from core.faults import ENV, fault_point
 
     if not os.environ.get(ENV, "").startswith("train:"):
         return

@@ -29,6 +29,8 @@ from .store import Collection, CollectionManifest, StoreError
 from .terms import Terms
 from .types import Chunk, LoadError
 from .walk import Skipped, walk
+from .dense import DenseIndex
+from .sparse import build_sparse
 
 
 class BuildReporter:
@@ -95,7 +97,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _settings(config: IndexConfig, loader: LoaderOptions) -> dict:
+def content_settings(config: IndexConfig, loader: LoaderOptions) -> dict:
     """What decides the content of chunks and vectors; a change means re-chunking everything."""
     return {
         "embedder": resolve_embedder(config.embedder).name,
@@ -107,17 +109,17 @@ def _settings(config: IndexConfig, loader: LoaderOptions) -> dict:
     }
 
 
-def _sparse_settings(config: IndexConfig) -> dict:
+def sparse_settings(config: IndexConfig) -> dict:
     return {"backend": config.sparse_backend, "variant": config.bm25_variant, "k1": config.bm25_k1,
             "b": config.bm25_b, "stemming": config.stemming, "stopwords": config.stopwords, "cjk": config.cjk}
 
 
-def _index_settings(config: IndexConfig, dense: dict | None = None) -> dict:
+def index_settings(config: IndexConfig, dense: dict | None = None) -> dict:
     """The manifest's index_settings; `dense` is DenseIndex.params() of the index built, so "kind"
     is what was built ("flat", "ivf", "hnsw") and "requested" what was asked for ("auto")."""
     built = dense or {"kind": config.dense_index}
     return {"dense": {**built, "requested": config.dense_index, "hnsw_m": config.hnsw_m},
-            "sparse": _sparse_settings(config)}
+            "sparse": sparse_settings(config)}
 
 
 def _same_indexes(previous: CollectionManifest, config: IndexConfig) -> bool:
@@ -125,7 +127,7 @@ def _same_indexes(previous: CollectionManifest, config: IndexConfig) -> bool:
     that chose flat is the same as "flat", and a manifest from before "auto" compares by its kind."""
     dense = previous.index_settings.get("dense", {})
     wanted = choose_kind(config.dense_index, previous.chunks)
-    return (previous.sparse == _sparse_settings(config) and dense.get("kind") == wanted
+    return (previous.sparse == sparse_settings(config) and dense.get("kind") == wanted
             and (wanted != "hnsw" or dense.get("hnsw_m") == config.hnsw_m))
 
 
@@ -259,8 +261,6 @@ def _assemble(collection: Collection, plan: _Plan, new_chunks: dict, records: di
     """All chunks in file order, and for each the row of its reusable vector (-1: embed it)."""
     old_chunks, old_vectors = [], None
     if plan.kept:
-        from .dense import DenseIndex
-
         version = collection.version_dir()
         old_chunks = store.read_chunks(version / store.CHUNKS)
         old_vectors = DenseIndex.load(version / store.DENSE).vectors()
@@ -329,7 +329,7 @@ def build_collection(
 
     with collection.lock():
         previous = None if rebuild or not collection.exists() else collection.manifest()
-        settings = _settings(config, loader)
+        settings = content_settings(config, loader)
         if previous is not None and previous.embedder != settings["embedder"]:
             raise StoreError(
                 f"collection {collection.name!r} was built with embedder {previous.embedder}, "
@@ -373,9 +373,6 @@ def _report_problems(problems: dict[str, dict], report: BuildReport, reporter: B
 
 def _write_version(collection: Collection, config: IndexConfig, settings: dict, records: dict, problems: dict,
                    chunks: list[Chunk], vectors: np.ndarray, previous: CollectionManifest | None) -> None:
-    from .dense import DenseIndex
-    from .sparse import build_sparse
-
     terms = Terms(stemming=config.stemming, stopwords=config.stopwords, cjk=config.cjk)
     sparse = build_sparse(terms.split_many([search_text(c) for c in chunks]), config.sparse_backend,
                           config.bm25_variant, config.bm25_k1, config.bm25_b)
@@ -391,7 +388,7 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     CollectionManifest(name=collection.name, created=previous.created if previous else now, updated=now,
                        embedder=settings["embedder"], dim=int(vectors.shape[1]), settings=settings,
-                       index_settings=_index_settings(config, dense.params()), files=records, problems=problems,
+                       index_settings=index_settings(config, dense.params()), files=records, problems=problems,
                        versions=_versions(),
                        chunks=len(chunks)).write(version)
     fault_point("index:manifest-written")

@@ -16,7 +16,7 @@ from .types import Chunk, Document, Section
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 # After the full-width 。！？； with or without whitespace, or after a closing quote or bracket that
-# follows one (。」 ends the sentence, 」 does not start the next). assistant.grounding splits on it too.
+# follows one (。」 ends the sentence, 」 does not start the next). assistant.answering.sentences splits on it too.
 _CLOSERS = "”’」』）》)\\]"
 CJK_SENTENCE_END = rf"(?<=[。！？；])(?![{_CLOSERS}])\s*|(?<=[。！？；][{_CLOSERS}])\s*"
 # A chunk may also end after . ! ? ; and whitespace.

@@ -19,6 +19,7 @@ import numpy as np
 from .config import DEFAULT_EMBEDDER
 from core.errors import UserError
 from core.logs import quiet_transformers
+from .onnx_embed import OnnxEncoder, onnx_ready
 
 # sentence-transformers imports bitsandbytes when present, which warns on every start that an
 # optional CPU kernel package is missing; nothing here uses those kernels.
@@ -105,8 +106,6 @@ class Embedder:
         self.tokenizer = self.model.tokenizer
 
     def _open_onnx(self, runtime: str, device: str | None):
-        from .onnx_embed import OnnxEncoder
-
         chosen = choose_runtime(self.spec.name, device, runtime)
         if chosen == "torch":
             return None
@@ -164,8 +163,6 @@ class Embedder:
 def choose_runtime(spec: str, device: str | None = None, runtime: str = "auto") -> str:
     """"auto" → "onnx-int8" for a CPU embedder that ONNX Runtime can run, else "torch";
     a forced "onnx"/"onnx-int8" that cannot run is an EmbedderError naming what is missing."""
-    from .onnx_embed import onnx_ready
-
     if runtime == "torch":
         return "torch"
     folder = Path(resolve_embedder(spec).location)

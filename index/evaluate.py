@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .loaders import LoaderOptions
 from core.errors import UserError
+from .config import RetrievalConfig
 
 BEIR_LOADER = LoaderOptions(text_field="text", title_field="title", id_field="_id")
 
@@ -107,8 +108,6 @@ def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> 
 
 def evaluate_retriever(retriever, beir: BeirSet, modes=("bm25", "dense", "hybrid"), config=None) -> dict:
     """{mode: {"ndcg@10": …, "recall@100": …, "mrr@10": …, "hit@5": …}} for an opened collection of beir's corpus."""
-    from .config import RetrievalConfig
-
     base = config or RetrievalConfig()
     results = {}
     for mode in modes:

@@ -2,9 +2,8 @@
 its weights quantised to int8, cached; about 2× the torch encoder's speed on a CPU
 (bench/results/embedding_throughput.md).
 
-    >>> encoder = OnnxEncoder.for_folder(Path("all-MiniLM-L6-v2"))     # doctest: +SKIP
-    >>> encoder.encode(["hello"]).shape
-    (1, 384)
+    encoder = OnnxEncoder.for_folder(Path("all-MiniLM-L6-v2"))
+    encoder.encode(["hello"]).shape     # (1, 384)
 
 Only the shape most embedders have is exported: a Hugging Face encoder, then mean or CLS
 pooling, then optional normalisation (read from modules.json). Anything else returns None
@@ -26,6 +25,7 @@ import numpy as np
 
 from core.files import staged_folder
 from core.locations import cache_dir
+from core.logs import quiet_transformers
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -91,7 +91,6 @@ def export(folder: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
-    from core.logs import quiet_transformers
 
     with quiet_transformers():  # no raw "Loading weights" bar in the middle of `assistant index`'s
         model = AutoModel.from_pretrained(folder).eval()

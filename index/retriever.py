@@ -1,14 +1,14 @@
 """Search one collection with BM25, dense vectors, or both fused (optionally reranked).
 
-    >>> retriever = Retriever.open(Collection(Path(".assistant"), "docs"))
-    >>> hits = retriever.search("how do I install it?", mode="hybrid", k=5)
-    >>> hits[0].chunk.source, hits[0].ranks
-    ('docs/install.md', {'bm25': 1, 'dense': 2})
+    retriever = Retriever.open(Collection(Path(".assistant"), "docs"))
+    hits = retriever.search("how do I install it?", mode="hybrid", k=5)
+    hits[0].chunk.source, hits[0].ranks       # ('docs/install.md', {'bm25': 1, 'dense': 2})
 """
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +27,9 @@ from .terms import Terms
 from .types import Chunk, Hit
 
 
+SEARCH_STAGES = ("query terms", "bm25 scores + top-k", "readable check", "query embedding", "dense search",
+                 "exact scores + fusion", "Hit construction")
+"""The stages of a hybrid search, in order, as `Retriever.search(timings=...)` names them."""
 MMAP_FROM = 200_000
 """Collections of this many chunks or more open memory-mapped unless told otherwise (Retriever.open)."""
 
@@ -93,24 +96,33 @@ class Retriever:
         """Whether the embedder can read `query` (index/readable.py): else its dense ranking is left out."""
         return self.min_known <= 0 or embedder_reads(self.embedder.tokenizer, query, self.min_known)
 
-    def search(self, query: str, config: RetrievalConfig | None = None, **overrides) -> list[Hit]:
-        """The top `k` chunks for `query`; `overrides` are RetrievalConfig fields (mode="bm25", k=5)."""
+    def search(self, query: str, config: RetrievalConfig | None = None, *, timings: dict[str, float] | None = None,
+               **overrides) -> list[Hit]:
+        """The top `k` chunks for `query`; `overrides` are RetrievalConfig fields (mode="bm25", k=5).
+        A `timings` dict is filled with the milliseconds each stage took (SEARCH_STAGES), for benchmarks."""
         config = config or RetrievalConfig()
         if overrides:
             config = RetrievalConfig(**{**config.__dict__, **overrides})
+        lap = _Laps(timings)
         n = config.candidates
         rankings, scores = {}, {}
         bm25_all = query_vector = None
         if config.mode in ("hybrid", "bm25"):
-            bm25_all = self.sparse.scores(self.terms.split(query))
+            query_terms = self.terms.split(query)
+            lap("query terms")
+            bm25_all = self.sparse.scores(query_terms)
             found = top_k(bm25_all, n)
             rankings["bm25"], scores["bm25"] = found.rows.tolist(), found.scores.tolist()
+            lap("bm25 scores + top-k")
         # A dense ranking of a query the embedder cannot read is noise: BM25 ranks alone, unless it found nothing.
         fuse_dense = config.mode == "hybrid" and (not rankings["bm25"] or self.embedder_reads(query))
+        lap("readable check")
         if config.mode == "dense" or fuse_dense:
             query_vector = self.embedder.encode_query(query)
+            lap("query embedding")
             found = self.dense.search(query_vector, n)
             rankings["dense"], scores["dense"] = found.rows.tolist(), found.scores.tolist()
+            lap("dense search")
 
         if len(rankings) == 1:
             (name,) = rankings
@@ -121,10 +133,11 @@ class Retriever:
             normalise = "minmax" if config.fusion == "weighted" else config.fusion
             fused = weighted(*self._exact_scores(rankings, scores, bm25_all, query_vector),
                              {"dense": config.dense_weight, "bm25": 1 - config.dense_weight}, normalise=normalise)
-
+        lap("exact scores + fusion")
         keep = max(config.k, config.rerank_top) if config.reranker else config.k
         positions = {name: {row: i for i, row in enumerate(rows)} for name, rows in rankings.items()}
         hits = [self._hit(row, score, positions, scores) for row, score in fused[:keep]]
+        lap("Hit construction")
         if config.reranker:
             hits = self._rerank(query, hits, config)
         return hits[: config.k]
@@ -182,6 +195,20 @@ class Retriever:
             reranked.append(Hit(hit.chunk, float(pair_scores[i]), {**hit.ranks, "rerank": rank},
                                 {**hit.scores, "rerank": float(pair_scores[i])}))
         return reranked + tail
+
+
+class _Laps:
+    """Milliseconds since the last lap, added to `timings[stage]`; nothing when timings is None."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter() if timings is not None else 0.0
+
+    def __call__(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + (now - self.last) * 1000
+            self.last = now
 
 
 def open_collection(project_dir: Path, name: str, embedder: str | Embedder | None = None) -> Retriever:

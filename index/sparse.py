@@ -1,6 +1,7 @@
 """BM25 over chunk terms: bm25s sparse matrices by default, rank_bm25 as the reference backend.
 
-    >>> idx = build_sparse([["red", "fox"], ["lazy", "dog"], ["red", "dog"]], backend="bm25s")
+    >>> corpus = [["red", "fox"], ["lazy", "dog"], ["red", "dog"], ["grey", "cat"], ["old", "owl"]]
+    >>> idx = build_sparse(corpus, backend="bm25s")
     >>> idx.search(["dog"], k=2).rows
     array([1, 2])
 

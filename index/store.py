@@ -305,8 +305,12 @@ def pick_collection(collections: Sequence[CollectionInfo], wanted: str | None = 
     """The collection to open: `wanted` when it is among `collections`, else the one built or
     updated most recently; None when there are none.
 
-        >>> pick_collection(list_collections(root), "handbook")  # "handbook" exists → "handbook"
-        >>> pick_collection(list_collections(root), "default")   # no "default"; "notes" indexed last → "notes"
+    >>> from types import SimpleNamespace
+    >>> def info(name, updated):  # only what is read here: the name and the manifest's dates
+    ...     return CollectionInfo(name, Path(name), SimpleNamespace(updated=updated, created=""), 0)
+    >>> infos = [info("handbook", "2026-01-05T10:00:00"), info("notes", "2026-02-01T09:00:00")]
+    >>> pick_collection(infos, "handbook"), pick_collection(infos, "default"), pick_collection([])
+    ('handbook', 'notes', None)
     """
     names = [info.name for info in collections]
     if wanted is not None and wanted in names:

@@ -1,8 +1,11 @@
 """The files under the paths to index, each entry's kind known before anything opens it.
 
-    >>> [entry for entry in walk([Path("docs")])]                                    # doctest: +SKIP
-    [Found(path=Path('docs/guide.md'), size=1834, mtime_ns=...),
-     Skipped(path=Path('docs/loop'), reason='symbolic link loop')]
+    >>> import tempfile; docs = Path(tempfile.mkdtemp()) / "docs"; docs.mkdir()
+    >>> _ = (docs / "guide.md").write_text("# Guide\\n")
+    >>> (docs / "loop").symlink_to("loop")
+    >>> [entry for entry in walk([docs])]                                # doctest: +NORMALIZE_WHITESPACE
+    [Found(path=...Path('.../docs/guide.md'), size=8, mtime_ns=...),
+     Skipped(path=...Path('.../docs/loop'), reason='symbolic link loop')]
 
 Only regular files are read. A symbolic link is followed once, to a regular file, and by default
 only when that file lies inside the folders being indexed (`symlinks`: "inside", "anywhere" or

@@ -6,9 +6,8 @@ A spec is one of:
 - a local folder with a Hugging Face model (`config.json` + weights);
 - any Hugging Face hub id (needs the hub; this machine has none).
 
-    >>> generator = load_generator("smollm2-135m-instruct")          # doctest: +SKIP
-    >>> generator.name, generator.device
-    ('smollm2-135m-instruct', 'cpu')
+    generator = load_generator("smollm2-135m-instruct")
+    generator.name, generator.device     # ('smollm2-135m-instruct', 'cpu')
 """
 
 from __future__ import annotations
@@ -25,6 +24,9 @@ from typing import Callable
 
 from core.locations import models_dir
 from core.errors import UserError
+from core.logs import quiet_transformers
+from core.files import staged_folder
+from .quant import nf4_config
 
 CONVERSION_TIME = "about 30 s on 2 CPU cores"
 """How long the embedded model's one-time GGUF conversion takes; the message and docs/asking.md say so."""
@@ -120,8 +122,6 @@ def convert_gguf(gguf: Path, target: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.logs import quiet_transformers
-    from core.files import staged_folder
 
     began = time.perf_counter()
     # In a terminal, transformers' one bar redraws in place; in a log it would be hundreds of lines,
@@ -252,7 +252,6 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.logs import quiet_transformers
 
     resolved = resolve_model(spec, progress)
     adapter_dir = Path(adapter).resolve() if adapter is not None else None
@@ -264,8 +263,6 @@ def load_model(spec: str = DEFAULT_MODEL, adapter: str | Path | None = None, *, 
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     if load_in_4bit:
-        from .quant import nf4_config
-
         kwargs["quantization_config"] = nf4_config(torch_dtype, storage=torch_dtype if sharded else None)
         if chosen_device.startswith("cuda") and not sharded:
             kwargs["device_map"] = {"": chosen_device}

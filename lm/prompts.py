@@ -1,10 +1,15 @@
-"""Prompts: instructions, retrieved sources as delimited data, history fitted to a token budget,
-and the citations an answer makes.
+"""Prompts: instructions, retrieved sources as delimited data, and history fitted to a token
+budget. Training (RAFT) and answering build their messages here, so an adapter learns on the
+prompts it is later asked with.
 
-    >>> parse_citations("Port 7431 [2], see also [1, 2] and [9].", sources=3)
-    [2, 1]
-    >>> attribute("The port is 7431.", "Which port?", ["Use port 80.", "Port 7431 is the default."])
-    [2]
+    >>> from index.types import Chunk
+    >>> chunk = Chunk("c1", "install.md", ("Install",), 0, 10, "Use port 7431.")
+    >>> [m["role"] for m in build_messages("Which port?", [chunk], [Turn("Hi", "Hello")])]
+    ['system', 'user', 'assistant', 'user']
+    >>> print(format_sources([chunk]))
+    <source id="1" file="install.md" section="Install">
+    Use port 7431.
+    </source>
 """
 
 from __future__ import annotations
@@ -164,45 +169,3 @@ def fit_prompt(question: str, chunks: Sequence[Chunk] | None, history: Sequence[
             raise ContextError(f"the question alone takes {tokens} tokens, more than the {budget} this model "
                                f"has for a prompt; shorten it, lower max_new_tokens, or use a model with a "
                                f"longer context")
-
-
-_CITATION = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|-|–|and)\s*\d+)*)\s*\]", re.IGNORECASE)
-
-
-def parse_citations(text: str, sources: int) -> list[int]:
-    """Source numbers cited as [n], [n, m], [n-m] or [source n], in order of first mention,
-    keeping only numbers of sources that were given (1..sources)."""
-    cited: list[int] = []
-    for match in _CITATION.finditer(text):
-        numbers: list[int] = []
-        for part in re.split(r"\s*(?:,|and)\s*", match.group(1)):
-            if re.search(r"[-–]", part):
-                low, high = (int(n) for n in re.split(r"\s*[-–]\s*", part))
-                numbers += range(low, high + 1) if 0 < high - low < 20 else [low, high]
-            elif part:
-                numbers.append(int(part))
-        for n in numbers:
-            if 1 <= n <= sources and n not in cited:
-                cited.append(n)
-    return cited
-
-
-def attribute(answer: str, question: str, sources: Sequence[str], share: float = 0.5) -> list[int]:
-    """The sources that hold what the answer adds to the question, for answers that cite nothing.
-
-    Small models often answer from the sources without writing [n]. The answer's terms that are
-    not in the question (the new facts: '7431', 'amber-falcon') are looked up in each source; a
-    source holding at least `share` of them, and nearly as many as the best source, is returned.
-    """
-    from index.terms import Terms
-
-    terms = Terms()
-    said = set(terms.split(answer))
-    new = said - set(terms.split(question)) or said
-    if not new:
-        return []
-    support = [len(new & set(terms.split(text))) / len(new) for text in sources]
-    best = max(support, default=0.0)
-    if best < share:
-        return []
-    return [n for n, value in enumerate(support, start=1) if value >= share and value >= 0.8 * best]

@@ -9,17 +9,21 @@ Two formats, told apart by their content:
 - SQuAD JSON (`data[].paragraphs[].qas[]`); SQuAD 2.0's unanswerable questions are skipped
   and counted. `source` is the article title and `context` the paragraph.
 
-    >>> questions = load_questions("shared/data/squad/dev-v2.0-first5.json")
-    >>> questions[0].question, questions[0].answers, questions[0].source, questions.impossible
-    ('In what country is Normandy located?', ('France',), 'Normans', 702)
+    questions = load_questions("../shared/data/squad/dev-v2.0-first5.json")
+    questions[0].question, questions[0].answers, questions[0].source, questions.impossible
+    # ('In what country is Normandy located?', ('France',), 'Normans', 702)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
+
 from core.errors import UserError
+from index.types import Chunk
 
 MAX_REPORTED = 5  # problems listed in one error; the rest are counted
 
@@ -219,4 +223,74 @@ def load_questions(path: Path | str, unanswerable: bool = False) -> Questions:
     return questions
 
 
-__all__ = ["QAPair", "Questions", "QuestionError", "load_questions", "parse_record"]
+
+class Paragraph(NamedTuple):
+    id: str
+    title: str
+    text: str
+
+
+class SquadData(NamedTuple):
+    paragraphs: list[Paragraph]
+    pairs: list[QAPair]
+    """Answerable questions; `source` is the paragraph id."""
+    impossible: int
+    articles: int
+
+
+
+def load_squad(path: Path, articles: int | None = None) -> SquadData:
+    """Paragraphs of the first `articles` articles and their answerable questions, each pointing at
+    its paragraph: source "Normans-p0", context the paragraph text."""
+    questions = load_questions(path)
+    if questions.format != "squad":
+        raise QuestionError(f"{path}: not a SQuAD file (no \"data\" list of articles); pass SQuAD v1.1/v2.0 JSON")
+    squad = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    chosen = squad["data"][:articles] if articles else squad["data"]
+    paragraphs, where = [], {}
+    for article in chosen:
+        for n, paragraph in enumerate(article.get("paragraphs", [])):
+            item = Paragraph(f"{article['title']}-p{n}", article["title"], paragraph["context"])
+            paragraphs.append(item)
+            where[(item.title, item.text)] = item.id
+    pairs = [dataclasses.replace(pair, source=where[(pair.source, pair.context)]) for pair in questions
+             if (pair.source, pair.context) in where]
+    impossible = sum(qa.get("is_impossible", False) for article in chosen for p in article.get("paragraphs", [])
+                     for qa in p.get("qas", []))
+    return SquadData(paragraphs, pairs, impossible, len(chosen))
+
+
+
+def normalise(text: str) -> str:
+    """Case and runs of whitespace ignored: "Port\\n 7431" → "port 7431"."""
+    return " ".join(text.split()).casefold()
+
+
+def _clean_path(path: str) -> str:
+    path = normalise(path).replace("\\", "/")
+    return path[2:] if path.startswith("./") else path
+
+
+def source_matches(chunk: Chunk, source: str) -> bool:
+    """Whether `source` (a path, file name, name without extension or title) names the chunk's document.
+
+    >>> chunk = Chunk("c1", "docs/guide/install.md", ("Install",), 0, 10, "...")
+    >>> [source_matches(chunk, s) for s in ("guide/install.md", "install.md", "install", "Install", "setup.md")]
+    [True, True, True, True, False]
+    >>> source_matches(Chunk("c2", "squad.jsonl", ("Sky (United Kingdom)",), 0, 10, "..."), "Sky_(United_Kingdom)")
+    True
+    """
+    wanted = _clean_path(source)
+    path = PurePosixPath(_clean_path(chunk.source))
+    if not wanted:
+        return True
+    if wanted in (str(path), path.name, path.stem) or str(path).endswith("/" + wanted):
+        return True
+    # JSON/JSONL records (a SQuAD or BEIR corpus) are named by their title or record id; SQuAD
+    # writes Wikipedia titles with underscores ("Sky_(United_Kingdom)"), corpora with spaces.
+    title = normalise(chunk.title_path[0]).replace("_", " ") if chunk.title_path else None
+    return wanted.replace("_", " ") == title or wanted == normalise(chunk.locator)
+
+
+__all__ = ["Paragraph", "QAPair", "Questions", "QuestionError", "SquadData", "load_questions", "load_squad", "normalise",
+           "parse_record", "source_matches"]

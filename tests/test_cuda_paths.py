@@ -83,7 +83,7 @@ def tiny_embedder_dir(folder, tokenizer_dir):
 
 def test_generation_and_embedding_run_on_cuda(tiny_model_dir, tmp_path):
     from assistant.config import GenerationConfig
-    from assistant.generation import generate
+    from assistant.engines.in_process import generate
     from index.embedder import Embedder
     from lm.models import load_model
 

@@ -1,7 +1,7 @@
 """The Textual app: a thin shell over four job screens, built by `make_app(config)`.
 
-    >>> app = make_app(load_config())        # doctest: +SKIP
-    >>> app.run()
+    app = make_app(load_config())
+    app.run()
 
 `assistant tui` and the tests build it the same way. The app holds what the screens share: the
 config and one `Assistant` (so a model loaded for Chat serves Compare too).
@@ -56,9 +56,9 @@ class AssistantApp(App):
 
     @property
     def assistant(self):
-        """The shared `assistant.answer.Assistant`; it loads models on first use (in a worker)."""
+        """The shared `assistant.answering.Assistant`; it loads models on first use (in a worker)."""
         if self._assistant is None:
-            from assistant.answer import Assistant
+            from assistant.answering import Assistant
 
             self._assistant = Assistant(self.config, progress=lambda text: self.post_message(ModelProgress(text)))
         return self._assistant

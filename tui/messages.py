@@ -109,7 +109,7 @@ class AnswerToken(Message):
 
 
 class AnswerFinished(Message):
-    """The answer for `key`: an assistant.answer.Answer (Chat) or an assistant.compare.Row (Compare)."""
+    """The answer for `key`: an assistant.answering.Answer (Chat) or an assistant.evaluation.results.Row (Compare)."""
 
     def __init__(self, key: str, answer=None) -> None:
         super().__init__()

@@ -41,7 +41,7 @@ def chat_settings(mode, collection, adapter, model, sources, max_new_tokens, tem
 
 def assistant_for(cfg):
     """An Assistant that prints model loading and conversion messages on stderr."""
-    from ..answer import Assistant
+    from ..answering import Assistant
 
     def progress(message: str) -> None:
         errors.print(f"[dim]{message}[/]", highlight=False)
@@ -100,7 +100,7 @@ def chat(
 
     from core.errors import UserError
 
-    from ..chat import HELP, Chat
+    from ..answering import HELP, Chat
     from ..render import print_answer_footer, print_sources
 
     cfg = chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,

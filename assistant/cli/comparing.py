@@ -69,9 +69,11 @@ def compare(
     """Answer every question in every mode with the same settings and seed; score and save the runs."""
     from lm.questions import load_questions
 
-    from ..answer import Assistant
-    from ..compare import CompareConfig, experiments_dir, load_compare, render_table, save_compare
-    from ..compare import compare as run_compare
+    from ..answering import Assistant
+    from ..evaluation.compare import CompareConfig, save_compare
+    from ..evaluation.compare import compare as run_compare
+    from ..evaluation.report import render_table
+    from ..evaluation.results import experiments_dir, load_compare
     from ..config import override
 
     if list_saved:
@@ -125,7 +127,7 @@ def experiments_list() -> None:
     """Saved experiments with their modes, question counts and models."""
     from rich.table import Table
 
-    from ..compare import experiments_dir, list_experiments
+    from ..evaluation.results import experiments_dir, list_experiments
 
     cfg = settings()
     found = list_experiments(cfg.project_dir)
@@ -150,7 +152,8 @@ def experiments_show(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """A saved experiment's table; with OTHER, each mean with its change from OTHER's."""
-    from ..compare import load_compare, render_table
+    from ..evaluation.report import render_table
+    from ..evaluation.results import load_compare
 
     cfg = settings()
     result = load_compare(name, cfg.project_dir)
@@ -193,8 +196,8 @@ def experiment_squad(
 ) -> None:
     from finetune.train import TrainHooks
 
-    from ..compare import render_table
-    from ..experiment import ExperimentConfig, ExperimentHooks, run_squad_experiment
+    from ..evaluation.report import render_table
+    from ..evaluation.experiment import ExperimentConfig, ExperimentHooks, run_squad_experiment
 
     cfg = settings()
     experiment = ExperimentConfig(

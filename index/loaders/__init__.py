@@ -1,7 +1,9 @@
 """File → documents, one module per format, chosen by file suffix.
 
-    >>> load_file(Path("guide.md"), "docs/guide.md")
-    [Document(source='docs/guide.md', text='# Guide\\n...', sections=(...))]
+    >>> import tempfile; path = Path(tempfile.mkdtemp()) / "guide.md"
+    >>> _ = path.write_text("# Guide\\n\\nInstall it.\\n")
+    >>> load_file(path, "docs/guide.md")
+    [Document(source='docs/guide.md', text='# Guide\\n\\nInstall it.\\n', sections=(...), ...)]
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Callable, Iterable, Iterator
 
 from ..types import Document
 from . import code, docx, html, jsonl, markdown, pdf, rst, text
-from ._common import UnsupportedFile, read_text
+from .common import UnsupportedFile, read_text
+from ..walk import Found, walk
 
 LOADERS: dict[str, Callable] = {
     **{suffix: code.load for suffix in code.SUFFIXES},
@@ -58,8 +61,6 @@ def load_file(path: Path, source: str, options: LoaderOptions = LoaderOptions())
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
     """The regular files under `paths`, as `walk` finds them (sorted; hidden ones, FIFOs, devices,
     loops and links out of the folders left out)."""
-    from ..walk import Found, walk
-
     return (entry.path for entry in walk(paths) if isinstance(entry, Found))
 
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ..types import Document
-from ._common import read_text, sections_from_headings, whole
+from .common import read_text, sections_from_headings, whole
 
 SUFFIXES = (".py .pyi .js .mjs .ts .tsx .jsx .java .go .rs .c .h .cpp .hpp .cc .cs .rb .php .sh .bash "
             ".zsh .sql .kt .swift .scala .lua .r .m .toml .yaml .yml .ini .cfg .css .scss .tex .proto .ipynb").split()

@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 from ..types import Document, LoadError
-from ._common import sections_from_headings
+from .common import sections_from_headings
 
 _HEADING = re.compile(r"^Heading (\d)$")
 

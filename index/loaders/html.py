@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..types import Document
-from ._common import read_text, sections_from_headings
+from .common import read_text, sections_from_headings
 
 _DROP = ("script", "style", "nav", "header", "footer", "aside", "noscript", "form", "template", "svg")
 _BLOCKS = {

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from ..types import Document, LoadError, Section
-from ._common import read_text
+from .common import read_text
 
 TEXT_FIELDS = ("text", "content", "body", "contents", "passage")
 ID_FIELDS = ("_id", "id")

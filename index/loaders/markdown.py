@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ..types import Document
-from ._common import read_text, sections_from_headings
+from .common import read_text, sections_from_headings
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")  # "# C#" keeps its "#"
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")

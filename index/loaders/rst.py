@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..types import Document
-from ._common import read_text, sections_from_headings
+from .common import read_text, sections_from_headings
 
 _ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:.!$%&,;<>?@_|/\\])\1{2,}\s*$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..types import LoadError
-from ._common import UnsupportedFile, read_text, whole
+from .common import UnsupportedFile, read_text, whole
 
 
 def load(path: Path, source: str, options) -> list:

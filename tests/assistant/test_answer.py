@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
-from assistant.chat import Chat
+from assistant.answering import Assistant
+from assistant.answering import Chat
 from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
 from lm.models import ModelError
 from lm.prompts import ContextError, Turn

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
+from assistant.answering import Assistant
 from assistant.config import ChatConfig, Config
 from index.build import build_collection
 from index.store import Collection

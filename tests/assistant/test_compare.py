@@ -8,12 +8,14 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from assistant.answer import Assistant
+from assistant.answering import Assistant
 from assistant.cli import app
-from assistant.compare import (CompareConfig, ExperimentError, compare, experiments_dir, list_experiments,
-                               load_compare, parse_modes, render_table, save_compare)
+from assistant.evaluation.compare import CompareConfig, compare, parse_modes, save_compare
+from assistant.evaluation.report import render_table
+from assistant.evaluation.results import ExperimentError, experiments_dir, list_experiments, load_compare
 from assistant.config import MODES, ChatConfig, Config, GenerationConfig, ModelConfig
-from assistant.experiment import ExperimentConfig, load_squad, run_squad_experiment, split_questions
+from assistant.evaluation.experiment import ExperimentConfig, run_squad_experiment, split_questions
+from lm.questions import load_squad
 from lm.models import ModelError
 from lm.questions import QAPair, load_questions
 from index.build import build_collection

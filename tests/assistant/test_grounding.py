@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
+from assistant.answering import Assistant
 from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
-from assistant.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, names, not_found_text,
-                                 says_not_found, split_sentences, support_answer, unknown_names, with_section)
+from assistant.answering.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, names, not_found_text,
+                                           says_not_found, support_answer, unknown_names)
+from assistant.answering.sentences import split_sentences, with_section
 from assistant.render import answer_line, answer_notes, grounding_notes
 from index.build import build_collection
 from index.embedder import Embedder
@@ -186,7 +187,7 @@ def test_an_extracted_or_quoted_answer_copies_the_best_sentence_and_cites_it(pro
     question = "What is the default port of the Zorblax 3000?"
     answer = helper.answer(question, mode="rag", on_token=streamed.append)
     plan = helper.plan(question, "rag")
-    best = max(plan.pool(), key=lambda s: s.score)
+    best = max(plan.shown_sentences(), key=lambda s: s.score)
     assert "7431" in best.text and best.source == 1  # the best sentence, from the first source
     [evidence] = answer.evidence
     assert evidence.sentence == best and answer.supported is True and [s.number for s in answer.cited] == [1]
@@ -220,7 +221,7 @@ def test_grounding_off_is_the_plain_pipeline(project, tiny_model_dir):
 
 def test_the_shipped_grounding_adapter_is_used_for_rag_on_the_embedded_model_only(project, smollm2_dir, monkeypatch,
                                                                                   tmp_path, make_lora):
-    import assistant.grounded_adapter as shipped
+    import lm.shipped as shipped
 
     monkeypatch.setattr(shipped, "ADAPTERS", tmp_path)
     assert shipped.shipped_adapter("smollm2-135m-instruct") is None  # nothing installed there
@@ -240,7 +241,7 @@ def test_the_shipped_grounding_adapter_is_used_for_rag_on_the_embedded_model_onl
 
 
 def test_grounded_training_targets_cite_the_excerpt_that_holds_the_answer():
-    from assistant.grounded_adapter import DONT_KNOW, target
+    from recipes.grounding_adapter import DONT_KNOW, target
     from lm.questions import QAPair
 
     shown = ["Spare parts are kept for 8 years.", "The element is covered for 30 months."]
@@ -250,7 +251,7 @@ def test_grounded_training_targets_cite_the_excerpt_that_holds_the_answer():
 
 
 def test_grounded_training_prompts_are_the_prompts_answer_sends(project, tiny_model_dir):
-    from assistant.grounded_adapter import grounded_examples
+    from recipes.grounding_adapter import grounded_examples
     from lm.questions import QAPair
 
     helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0))

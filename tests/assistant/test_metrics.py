@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.metrics import (bootstrap_ci, content_tokens, exact_match, faithfulness, lcs_length, normalize_answer,
-                               rouge_l, strip_citations, token_f1)
+from assistant.evaluation.metrics import (bootstrap_ci, content_tokens, exact_match, faithfulness, lcs_length, normalize_answer,
+                               rouge_l, token_f1)
+from assistant.answering.citations import strip_citations
 
 # Gold answers and a context excerpt for 240 questions of the first two articles of SQuAD 2.0 dev
 # (CC BY-SA 4.0), shipped so the test needs nothing outside the repository.

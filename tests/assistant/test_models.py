@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from assistant.config import GenerationConfig
-from assistant.generation import count_prompt_tokens, generate
+from assistant.engines.in_process import count_prompt_tokens, generate
 from lm.models import EMBEDDED, EmbeddedModel, ModelError, find_adapter, load_model, resolve_model
 
 MESSAGES = [{"role": "user", "content": "Say something."}]

@@ -9,8 +9,8 @@ from lm.prompts import (
     build_messages,
     fit_prompt,
     format_sources,
-    parse_citations,
 )
+from assistant.answering.citations import parse_citations
 from index.types import Chunk
 
 
@@ -102,7 +102,7 @@ def test_attribution_finds_the_source_holding_the_new_fact_not_the_question_word
     sources = ["The Zorblax 3000 has a default port you can change.",  # question words only
                "Zorblax 3000 default port is 7431.",
                "DEFAULT_PORT = 7431"]
-    from lm.prompts import attribute
+    from assistant.answering.citations import attribute
 
     assert attribute("The default port of the Zorblax 3000 is 7431.", "What is the default port of the Zorblax 3000?",
                      sources) == [2, 3]

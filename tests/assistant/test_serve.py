@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
+from assistant.answering import Assistant
 from assistant.config import ChatConfig, Config, GenerationConfig, ModelConfig
 from assistant.serve import Route, ServeConfig, conversation
 from core.errors import ConfigError

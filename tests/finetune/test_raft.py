@@ -5,9 +5,11 @@ import re
 
 import pytest
 
-from lm.prompts import build_messages, parse_citations
+from lm.prompts import build_messages
+from assistant.answering.citations import parse_citations
 from lm.questions import QAPair
-from finetune.raft import (RaftConfig, build_raft, find_oracle, pick_distractors, source_matches,
+from lm.questions import source_matches
+from finetune.raft import (RaftConfig, build_raft, find_oracle, pick_distractors,
                            write_examples_jsonl)
 from index.build import build_collection
 from index.retriever import Retriever

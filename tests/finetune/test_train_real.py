@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Assistant
+from assistant.answering import Assistant
 from assistant.config import Config
 from finetune.config import TrainConfig
 from finetune.train import train

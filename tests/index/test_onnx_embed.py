@@ -82,9 +82,9 @@ def test_forcing_onnx_on_a_model_it_cannot_run_is_one_clear_error(tmp_path):
 
 
 def test_the_runtime_is_part_of_what_decides_the_vectors():
-    from index.build import _settings
+    from index.build import content_settings
     from index.loaders import LoaderOptions
 
-    torch_settings = _settings(IndexConfig(embed_runtime="torch"), LoaderOptions())
-    int8_settings = _settings(IndexConfig(), LoaderOptions())
+    torch_settings = content_settings(IndexConfig(embed_runtime="torch"), LoaderOptions())
+    int8_settings = content_settings(IndexConfig(), LoaderOptions())
     assert torch_settings["embed_runtime"] == "torch" and int8_settings["embed_runtime"] == "onnx-int8"

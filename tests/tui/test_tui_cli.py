@@ -65,5 +65,5 @@ def test_help_and_the_core_never_import_textual():
                             "try:\n    app()\nexcept SystemExit:\n    pass")
     assert "textual" not in helped and "torch" not in helped
     core = _modules_after("import index.build, index.retriever, finetune.train, finetune.data, finetune.runs, "
-                          "assistant.answer, assistant.compare")
+                          "assistant.answering, assistant.evaluation.compare")
     assert "textual" not in core

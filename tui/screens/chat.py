@@ -1,6 +1,6 @@
 """Chat: streamed answers with numbered sources, a mode selector, collection and adapter pickers.
 
-The conversation is an `assistant.answer.Chat` (the object behind `assistant chat`): its history
+The conversation is an `assistant.answering.Chat` (the object behind `assistant chat`): its history
 is kept for the session until New chat (ctrl+n).
 """
 
@@ -72,7 +72,7 @@ class ChatScreen(JobScreen):
     def chat_session(self):
         """The Chat, made on first use with the mode shown in the selector."""
         if self.session is None:
-            from assistant.chat import Chat
+            from assistant.answering import Chat
 
             self.session = Chat(self.app.assistant, mode=str(self.query_one("#mode", Select).value))
         return self.session

@@ -125,7 +125,7 @@ class CompareScreen(JobScreen):
 
     def settings(self, modes: tuple[str, ...], **extra):
         """A CompareConfig for `modes` with the chosen collection and adapter."""
-        from assistant.compare import CompareConfig
+        from assistant.evaluation.compare import CompareConfig
 
         return CompareConfig(modes=modes, collection=self.query_one(CollectionSelect).name_or_none,
                              adapter=self.query_one(AdapterSelect).name_or_none, **extra)
@@ -165,7 +165,7 @@ class CompareScreen(JobScreen):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def run_question(self, question: str, settings) -> None:
-        from assistant.compare import compare
+        from assistant.evaluation.compare import compare
         from lm.questions import QAPair
 
         post = self.post_message
@@ -219,7 +219,8 @@ class CompareScreen(JobScreen):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def run_file(self, path: Path, settings) -> None:
-        from assistant.compare import compare, experiments_dir, save_compare
+        from assistant.evaluation.compare import compare, save_compare
+        from assistant.evaluation.results import experiments_dir
         from lm.questions import load_questions
 
         post = self.post_message
@@ -243,7 +244,7 @@ class CompareScreen(JobScreen):
                 if not any(row.mode == mode for row in result.rows):
                     view.fail("stopped" if result.stopped else "no answer")
             return
-        from assistant.compare_report import summary_rows
+        from assistant.evaluation.report import summary_rows
 
         table = self.query_one("#metrics", DataTable)
         table.clear(columns=True)

@@ -7,7 +7,7 @@ from textual_plotext import PlotextPlot
 
 def chart_series(result) -> tuple[list[str], dict[str, list[float]]]:
     """(metric labels, mode → mean × 100 per metric) for the share metrics any mode has."""
-    from assistant.metrics import METRICS
+    from assistant.evaluation.metrics import METRICS
 
     shares = [m for m in METRICS if m.percent and any(m.key in result.summary.get(x, {}) for x in result.modes)]
     values = {mode: [100 * result.summary[mode][m.key].mean if m.key in result.summary.get(mode, {}) else 0.0

@@ -1,10 +1,9 @@
 """Side-by-side answers: every question in every mode, scored, summarised and saved.
 
-    >>> helper = Assistant(config)                                                    # doctest: +SKIP
-    >>> result = compare(load_questions("qa.jsonl"), helper, CompareConfig(collection="docs", adapter="run1"))
-    >>> result.summary["rag"]["f1"]
-    CI(mean=0.41, low=0.35, high=0.47, n=120)
-    >>> save_compare(result, experiments_dir(config.project_dir) / "docs-v1")
+    helper = Assistant(config)
+    result = compare(load_questions("qa.jsonl"), helper, CompareConfig(collection="docs", adapter="run1"))
+    result.summary["rag"]["f1"]          # CI(mean=0.41, low=0.35, high=0.47, n=120)
+    save_compare(result, experiments_dir(config.project_dir) / "docs-v1")
 
 Each mode answers every question with the same generation settings and seed. What a folder holds:
 
@@ -22,29 +21,30 @@ The TUI's Compare screen calls `compare` with one question: nothing is written u
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Sequence
 
-from .config import MODES, RAG_MODES, SFT_MODES
-from .compare_report import format_ci, markdown_report, plot_metrics, render_table, summary_rows
-from .metrics import CI, METRICS, bootstrap_ci, exact_match, faithfulness, rouge_l, strip_citations, token_f1
-from lm.questions import QAPair
-from core.errors import UserError
 from core.errors import ConfigError
+from core.files import atomic_write_json, atomic_write_text, write_jsonl
+from finetune.runs import file_hash
+from finetune.train import versions
+from lm.models import ModelError
+from lm.questions import QAPair, source_matches
+
+from ..answering.citations import strip_citations
+from ..config import MODES, RAG_MODES, SFT_MODES
+from .metrics import CI, METRICS, bootstrap_ci, exact_match, faithfulness, rouge_l, token_f1
+from .report import markdown_report, plot_metrics
+from .results import CompareResult, Progress, Row, SourceRef
 
 
 Judge = Callable[[str, Sequence[str]], "float | None"]
 """(answer, retrieved texts) → faithfulness in [0, 1]; an NLI model or an LLM judge can stand in for
 the default token-support score."""
-
-
-class ExperimentError(UserError):
-    """A saved experiment is missing or unreadable; the message says which and what exists."""
 
 
 def parse_modes(text: str) -> tuple[str, ...]:
@@ -97,102 +97,11 @@ class CompareConfig:
         return self.adapters.get(mode, self.adapter) if mode in SFT_MODES else None
 
 
-class SourceRef(NamedTuple):
-    """A chunk that was in the prompt: its number, where it is from, whether it was cited and
-    whether it comes from the question's gold source (None when the question names none)."""
-
-    number: int
-    source: str
-    locator: str
-    heading: str
-    cited: bool
-    gold: bool | None
-
-    def label(self) -> str:
-        where = f" ({self.locator})" if self.locator else ""
-        return f"[{self.number}{'*' if self.cited else ''}] {self.source}{where}"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One question answered in one mode, with its scores (None where a metric does not apply)."""
-
-    id: str
-    question: str
-    mode: str
-    answer: str
-    references: tuple[str, ...]
-    source: str | None
-    sources: tuple[SourceRef, ...]
-    metrics: dict
-    adapter: str | None = None
-    new_tokens: int = 0
-    evidence: tuple[dict, ...] = ()
-    """The source sentences that back the answer (Evidence.to_json), when grounding checked it."""
-    supported: bool | None = None
-    abstained: bool = False
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self) | {"sources": [s._asdict() for s in self.sources]}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Row":
-        return cls(**{**data, "references": tuple(data["references"]), "evidence": tuple(data.get("evidence", ())),
-                      "sources": tuple(SourceRef(**s) for s in data["sources"])})
-
-
-@dataclass
-class CompareResult:
-    rows: list[Row]
-    summary: dict[str, dict[str, CI]]
-    """mode → metric → mean with its confidence interval; metrics without values are left out."""
-    modes: tuple[str, ...]
-    manifest: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    stopped: bool = False
-    """True when the stop event ended the run early; rows hold what was answered."""
-
-    @property
-    def name(self) -> str:
-        return self.manifest.get("name", "")
-
-    @property
-    def has_references(self) -> bool:
-        return any(row.references for row in self.rows)
-
-    def by_question(self) -> list[tuple[Row, dict[str, Row]]]:
-        """[(first row of a question, {mode: row})] in question order: the side-by-side view."""
-        grouped: dict[str, dict[str, Row]] = {}
-        for row in self.rows:
-            grouped.setdefault(row.id, {})[row.mode] = row
-        return [(next(iter(modes.values())), modes) for modes in grouped.values()]
-
-    def to_json(self) -> dict:
-        return {"manifest": self.manifest, "modes": list(self.modes), "seconds": round(self.seconds, 2),
-                "stopped": self.stopped,
-                "summary": {m: {k: ci._asdict() for k, ci in v.items()} for m, v in self.summary.items()},
-                "rows": [row.to_json() for row in self.rows]}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "CompareResult":
-        summary = {m: {k: CI(**ci) for k, ci in v.items()} for m, v in data["summary"].items()}
-        return cls([Row.from_json(r) for r in data["rows"]], summary, tuple(data["modes"]), data["manifest"],
-                   data.get("seconds", 0.0), data.get("stopped", False))
-
-
-class Progress(NamedTuple):
-    done: int
-    total: int
-    row: Row
-
-
 # ------------------------------------------------------------------------------------ scoring
 
 def score(pair: QAPair, answer, judge: Judge | None = None) -> dict[str, float | None]:
     """Every metric for one `Answer` to `pair`; None where it does not apply (no reference
     answers, no gold source, or no retrieval in this mode)."""
-    from finetune.raft import source_matches
-
     text = strip_citations(answer.text)
     answers = pair.answers
     retrieved = answer.mode in RAG_MODES
@@ -217,8 +126,6 @@ def score(pair: QAPair, answer, judge: Judge | None = None) -> dict[str, float |
 
 
 def make_row(pair: QAPair, answer, judge: Judge | None = None) -> Row:
-    from finetune.raft import source_matches
-
     refs = tuple(SourceRef(s.number, s.chunk.source, s.chunk.locator, s.chunk.heading(), s.cited,
                            source_matches(s.chunk, pair.source) if pair.source else None) for s in answer.sources)
     return Row(pair.id, pair.question, answer.mode, answer.text, pair.answers, pair.source, refs,
@@ -253,8 +160,6 @@ def difference(result: CompareResult, better: str, worse: str, metric: str = "f1
 
 def check_modes(config: CompareConfig, assistant) -> dict[str, str | None]:
     """Fail before any answer when a mode lacks what it needs; returns mode → adapter folder."""
-    from lm.models import ModelError
-
     chat = assistant.config.chat
     adapters = {}
     for mode in config.modes:
@@ -270,9 +175,6 @@ def check_modes(config: CompareConfig, assistant) -> dict[str, str | None]:
 
 
 def build_manifest(assistant, config: CompareConfig, adapters: dict, questions: int) -> dict:
-    from finetune.runs import file_hash
-    from finetune.train import versions
-
     cfg = assistant.config
     collection = None
     if any(mode in RAG_MODES for mode in config.modes):
@@ -336,15 +238,9 @@ def compare(questions: Sequence[QAPair], assistant, config: CompareConfig | None
 
 # ------------------------------------------------------------------------------------ saving
 
-def experiments_dir(project_dir: Path) -> Path:
-    return Path(project_dir) / "experiments"
-
-
 def save_compare(result: CompareResult, folder: Path, against: CompareResult | None = None, notes: str = "") -> Path:
     """Write report.md, results.json, rows.jsonl, metrics.png and manifest.json into `folder`;
     `against` adds a saved run's means to the report's table, `notes` a paragraph under it."""
-    from core.files import atomic_write_json, atomic_write_text, write_jsonl
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "manifest.json", result.manifest)
@@ -355,43 +251,5 @@ def save_compare(result: CompareResult, folder: Path, against: CompareResult | N
     return folder
 
 
-class ExperimentInfo(NamedTuple):
-    name: str
-    path: Path
-    created: str
-    modes: tuple[str, ...]
-    questions: int
-    model: str
-
-
-def list_experiments(project_dir: Path) -> list[ExperimentInfo]:
-    """Saved comparisons under <project_dir>/experiments, newest first (unreadable ones left out)."""
-    found = []
-    for manifest in experiments_dir(project_dir).glob("*/manifest.json"):
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        found.append(ExperimentInfo(manifest.parent.name, manifest.parent, data.get("created", ""),
-                                    tuple(data.get("modes", ())), data.get("questions", {}).get("count", 0),
-                                    data.get("model", "?")))
-    return sorted(found, key=lambda e: e.created, reverse=True)
-
-
-def load_compare(value: str | Path, project_dir: Path) -> CompareResult:
-    """A saved comparison from its folder or its name under <project_dir>/experiments."""
-    for folder in (Path(value), experiments_dir(project_dir) / str(value)):
-        path = folder / "results.json"
-        if path.is_file():
-            try:
-                return CompareResult.from_json(json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError) as err:
-                raise ExperimentError(f"{path}: unreadable results ({err}); run the comparison again") from err
-    names = ", ".join(e.name for e in list_experiments(project_dir)) or "none yet"
-    raise ExperimentError(f"no saved experiment {str(value)!r} (in {experiments_dir(project_dir)}: {names})")
-
-
-__all__ = ["CompareConfig", "CompareResult", "ExperimentError", "ExperimentInfo", "METRICS", "Progress", "Row",
-           "SourceRef", "compare", "difference", "experiments_dir", "format_ci", "list_experiments",
-           "load_compare", "markdown_report", "parse_modes", "plot_metrics", "render_table", "save_compare",
-           "score", "summarize"]
+__all__ = ["CompareConfig", "Judge", "compare", "difference", "make_row", "parse_modes", "save_compare", "score",
+           "summarize"]

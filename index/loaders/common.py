@@ -21,7 +21,7 @@ def decode_text(data: bytes, source: str) -> str:
     """Text bytes → str with LF line ends. UTF-8, and UTF-8/16/32 with a byte-order mark, decode;
     other bytes with NULs are binary (skipped); bad bytes → LoadError naming the line.
 
-    >>> decode_text("\ufeffcafé\r\n".encode("utf-16-le"), "a.txt")
+    >>> decode_text("\\ufeffcafé\\r\\n".encode("utf-16-le"), "a.txt")
     'café\\n'
     """
     encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
@@ -52,8 +52,9 @@ def whole(source: str, text: str, title: str = "") -> list[Document]:
 def sections_from_headings(text: str, headings: list[tuple[int, int, str]]) -> tuple[Section, ...]:
     """[(offset, level, title)] in text order → sections with heading paths.
 
-    >>> sections_from_headings("intro\\n# A\\nx\\n## B\\ny", [(6, 1, "A"), (12, 2, "B")])
-    (Section((), 0, 6), Section(('A',), 6, 12), Section(('A', 'B'), 12, 18))
+    >>> sections = sections_from_headings("intro\\n# A\\nx\\n## B\\ny", [(6, 1, "A"), (12, 2, "B")])
+    >>> [(s.title_path, s.start, s.end) for s in sections]
+    [((), 0, 6), (('A',), 6, 12), (('A', 'B'), 12, 18)]
     """
     sections, stack = [], []
     starts = [offset for offset, _, _ in headings] + [len(text)]

@@ -1,11 +1,9 @@
 """A conversation: history, the current mode, the last answer, and the slash commands that steer
 it. `assistant chat` and the TUI's Chat screen both talk through it.
 
-    >>> session = Chat(Assistant(load_config()))                                  # doctest: +SKIP
-    >>> session.command("/mode base").text
-    'mode: base'
-    >>> session.ask("Which port does Zorblax use?").text
-    'Zorblax listens on port 7431.'
+    session = Chat(Assistant(load_config()))
+    session.command("/mode base").text                 # 'mode: base'
+    session.ask("Which port does Zorblax use?").text   # 'Zorblax listens on port 7431.'
 """
 
 from __future__ import annotations
@@ -16,9 +14,10 @@ from dataclasses import dataclass
 from lm.models import ModelError
 from lm.prompts import Turn
 
-from .answer import Answer, Assistant
-from .config import MODES, Mode
-from .generation import OnToken
+from ..config import MODES, Mode
+from ..engines import OnToken
+from .assistant import Assistant
+from .types import Answer
 
 HELP = "Commands: /mode base|rag|sft|rag+sft · /sources (of the last answer) · /reset (forget history) · /help · /quit"
 

@@ -1,5 +1,4 @@
-"""Where answers are generated: in this process with transformers (the default, and what
-adapters on a laptop need), or by any OpenAI-compatible server the user already runs (llama.cpp's
+"""The engine named "openai": any OpenAI-compatible server the user already runs (llama.cpp's
 server, Ollama, vLLM, TGI, a hosted API), through the official `openai` client.
 
     [model]
@@ -22,12 +21,17 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from lm.models import ModelError
+from core.logs import quiet_transformers
+from lm.models import ModelError, resolve_model
 
-from .config import GenerationConfig, ModelConfig
+from .types import Generation, OnToken
 
-ENGINES = ("transformers", "openai")
+if TYPE_CHECKING:
+    from ..config import GenerationConfig, ModelConfig
+
 DEFAULT_REMOTE_CONTEXT = 4096
 """Context window assumed for a server model when the config names none."""
 
@@ -96,9 +100,6 @@ def open_remote(config: ModelConfig, adapter: str | None = None) -> RemoteModel:
     if config.tokenizer:
         from transformers import AutoTokenizer
 
-        from core.logs import quiet_transformers
-        from lm.models import resolve_model
-
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.tokenizer).location)
     return RemoteModel(adapter or config.name, client, config.base_url,
@@ -107,11 +108,9 @@ def open_remote(config: ModelConfig, adapter: str | None = None) -> RemoteModel:
 
 
 def remote_generate(remote: RemoteModel, messages: list[dict], settings: GenerationConfig, *,
-                    on_token=None, stop: threading.Event | None = None):
+                    on_token: OnToken | None = None, stop: threading.Event | None = None) -> Generation:
     """Stream a chat completion from the server, calling `on_token` with each piece of text."""
     from openai import APIConnectionError, APIStatusError, APITimeoutError
-
-    from .generation import Generation
 
     began = time.perf_counter()
     first, pieces, usage = None, [], None
@@ -146,4 +145,42 @@ def remote_generate(remote: RemoteModel, messages: list[dict], settings: Generat
                       stopped=bool(stop is not None and stop.is_set()))
 
 
-__all__ = ["ENGINES", "RemoteModel", "open_remote", "remote_generate"]
+class OpenAIServer:
+    """The engine named "openai": see the module's docstring. Nothing is loaded: a model is a
+    client for the server, and an adapter is the server's name for a LoRA."""
+
+    name = "openai"
+    constrains = False
+
+    def check(self, config: ModelConfig, progress: Callable[[str], None] | None = None) -> None:
+        return None  # the server says whether it has the model, at the first request
+
+    def cache_key(self, config: ModelConfig, adapter: str | None) -> tuple:
+        return (self.name, config.base_url, config.name, adapter)
+
+    def serves(self, loaded: RemoteModel, adapter: str | None) -> bool:
+        return True  # one client per adapter name (cache_key)
+
+    def load(self, config: ModelConfig, adapter: str | None,
+             progress: Callable[[str], None] | None = None) -> RemoteModel:
+        return open_remote(config, adapter)
+
+    def adapter_path(self, adapter: str, project_dir: Path) -> str:
+        return adapter  # the server's LoRA name, not a folder here
+
+    def shipped_adapter(self, config: ModelConfig) -> Path | None:
+        return None
+
+    def parameters(self, config: ModelConfig, loaded: RemoteModel | None = None) -> int | None:
+        return None  # a server does not say how large its model is
+
+    def count_tokens(self, loaded: RemoteModel, messages: list[dict]) -> int:
+        return loaded.count(messages)
+
+    def generate(self, loaded: RemoteModel, messages: list[dict], settings: GenerationConfig, *,
+                 on_token: OnToken | None = None, stop: threading.Event | None = None, **ignored) -> Generation:
+        # use_adapter, copy_from, copy_bias and quote_from steer logits, which a server's API does not expose
+        return remote_generate(loaded, messages, settings, on_token=on_token, stop=stop)
+
+
+__all__ = ["OpenAIServer", "RemoteModel", "open_remote", "remote_generate"]

@@ -1,8 +1,8 @@
 """The SQuAD experiment: which of RAG, SFT and both answers best on one domain, by how much, at what cost.
 
-    >>> outcome = run_squad_experiment("../shared/data/squad/dev-v2.0-first5.json", Path(".assistant"),
-    ...                                ExperimentConfig(articles=2))                   # doctest: +SKIP
-    >>> print(outcome.verdict)
+    outcome = run_squad_experiment("../shared/data/squad/dev-v2.0-first5.json", Path(".assistant"),
+                                   ExperimentConfig(articles=2))
+    print(outcome.verdict)
 
 Stages, each a function below:
   1. load     SQuAD JSON → answerable questions (unanswerable ones skipped) and paragraphs
@@ -21,18 +21,29 @@ settings and data, so a second call only re-runs the comparison.
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
-from .compare import CompareConfig, CompareResult, ExperimentError, Progress, difference, format_ci, save_compare
-from .config import MODES, Config
-from lm.questions import QAPair, QuestionError, load_questions
 from core.errors import ConfigError
 from core.files import write_jsonl
+from finetune.config import TrainConfig
+from finetune.runs import file_hash, read_manifest, runs_dir
+from finetune.train import train
+from finetune.types import RunError
+from index.build import build_collection
+from index.loaders import LoaderOptions
+from index.store import Collection
+from lm.prompts import build_messages
+from lm.questions import QAPair, SquadData, load_questions, load_squad
+
+from ..answering import Assistant
+from ..config import MODES, Config, GenerationConfig
+from .compare import CompareConfig, compare, difference, parse_modes, save_compare
+from .report import format_ci
+from .results import CompareResult, ExperimentError, Progress, experiments_dir
 
 
 @dataclass
@@ -68,8 +79,6 @@ class ExperimentConfig:
     """Experiment name; default squad-<n>articles-seed<seed>."""
 
     def __post_init__(self) -> None:
-        from .compare import parse_modes
-
         self.modes = parse_modes(self.modes if isinstance(self.modes, str) else ",".join(self.modes))
         if self.articles is not None and self.articles < 1:
             raise ConfigError(f"articles must be at least 1, not {self.articles}")
@@ -94,20 +103,6 @@ class ExperimentHooks:
     def message(self, text: str) -> None:
         if self.on_message:
             self.on_message(text)
-
-
-class Paragraph(NamedTuple):
-    id: str
-    title: str
-    text: str
-
-
-class SquadData(NamedTuple):
-    paragraphs: list[Paragraph]
-    pairs: list[QAPair]
-    """Answerable questions; `source` is the paragraph id."""
-    impossible: int
-    articles: int
 
 
 class Split(NamedTuple):
@@ -135,27 +130,6 @@ class ExperimentResult:
 
 # --------------------------------------------------------------------------- 1-2: load and split
 
-def load_squad(path: Path, articles: int | None = None) -> SquadData:
-    """Paragraphs of the first `articles` articles and their answerable questions, each pointing at
-    its paragraph: source "Normans-p0", context the paragraph text."""
-    questions = load_questions(path)
-    if questions.format != "squad":
-        raise QuestionError(f"{path}: not a SQuAD file (no \"data\" list of articles); pass SQuAD v1.1/v2.0 JSON")
-    squad = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    chosen = squad["data"][:articles] if articles else squad["data"]
-    paragraphs, where = [], {}
-    for article in chosen:
-        for n, paragraph in enumerate(article.get("paragraphs", [])):
-            item = Paragraph(f"{article['title']}-p{n}", article["title"], paragraph["context"])
-            paragraphs.append(item)
-            where[(item.title, item.text)] = item.id
-    pairs = [dataclasses.replace(pair, source=where[(pair.source, pair.context)]) for pair in questions
-             if (pair.source, pair.context) in where]
-    impossible = sum(qa.get("is_impossible", False) for article in chosen for p in article.get("paragraphs", [])
-                     for qa in p.get("qas", []))
-    return SquadData(paragraphs, pairs, impossible, len(chosen))
-
-
 def split_questions(pairs: Sequence[QAPair], test_share: float, seed: int, max_train: int | None = None,
                     max_test: int | None = None) -> Split:
     """Shuffle with `seed`, hold out round(test_share × n) questions, then cap each side.
@@ -177,27 +151,18 @@ def question_record(pair: QAPair) -> dict:
 
 def sft_record(pair: QAPair) -> dict:
     """Plain SFT example in OpenAI messages: exactly the sft-mode prompt, then the first gold answer."""
-    from lm.prompts import build_messages
-
     return {"messages": build_messages(pair.question, None) + [{"role": "assistant", "content": pair.answers[0]}]}
 
 
 # --------------------------------------------------------------------------- 3-4: index and train
 
 def index_paragraphs(paragraphs_file: Path, project_dir: Path, name: str, settings: Config) -> None:
-    from index.build import build_collection
-    from index.loaders import LoaderOptions
-    from index.store import Collection
-
     build_collection([paragraphs_file], Collection(project_dir, name), settings.index,
                      loader=LoaderOptions(text_field="text", title_field="title", id_field="id"))
 
 
 def _reusable(run_dir: Path, train_config) -> bool:
     """A finished run with the same settings (name and output aside) trained on the same files."""
-    from finetune.runs import file_hash, read_manifest
-    from finetune.types import RunError
-
     try:
         manifest = read_manifest(run_dir)
     except RunError:
@@ -212,9 +177,6 @@ def _reusable(run_dir: Path, train_config) -> bool:
 
 
 def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks) -> TrainedRun:
-    from finetune.runs import read_manifest, runs_dir
-    from finetune.train import train
-
     run_dir = runs_dir(project_dir) / train_config.name
     if _reusable(run_dir, train_config):
         seconds = read_manifest(run_dir).metrics.get("seconds", 0.0)
@@ -234,8 +196,6 @@ def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks) -> T
 def train_configs(config: ExperimentConfig, base: str, name: str, collection: str, sft_file: Path,
                   train_file: Path):
     """(plain SFT, RAFT) TrainConfigs sharing method, schedule and seed."""
-    from finetune.config import TrainConfig
-
     shared = dict(base=base, method=config.method, epochs=config.epochs, max_steps=config.max_steps, lr=config.lr,
                   batch_size=config.batch_size, eval_split=0.0, seed=config.seed, save_steps=10_000,
                   logging_steps=5, save_total_limit=1)
@@ -293,10 +253,6 @@ def run_squad_experiment(path: Path | str, project_dir: Path, config: Experiment
     `settings` supplies index, retrieval and model settings (default: built-in defaults);
     generation is greedy with `config.max_new_tokens`, the same in every mode.
     """
-    from .answer import Assistant
-    from .compare import compare, experiments_dir
-    from .config import GenerationConfig
-
     config, hooks = config or ExperimentConfig(), hooks or ExperimentHooks()
     settings = dataclasses.replace(settings or Config(), project_dir=Path(project_dir))
     model = config.model or settings.model.name

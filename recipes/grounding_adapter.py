@@ -6,16 +6,15 @@ Its training data ships with the project and shares no document with the evaluat
 finetune/grounding (a made-up company's documents and questions) and SQuAD 2.0 articles 1-4 of
 ../shared/data/squad (article 5 and bench/devset are held out for bench/answer_quality.py).
 
-    python -m assistant.grounded_adapter          # build the data, train (~15 min on 2 cores), install
+    python -m recipes.grounding_adapter          # build the data, train (~15 min on 2 cores), install
 
-    >>> shipped_adapter("smollm2-135m-instruct")   # doctest: +SKIP
-    PosixPath('.../assistant/adapters/grounding-smollm2-135m')
+It writes the adapter into lm/adapters/ (package data), where `lm.shipped.shipped_adapter`
+finds it at run time.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import shutil
 import sys
@@ -23,24 +22,22 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .metrics import contains_answer
-from lm.questions import QAPair
+from assistant.answering import Assistant
+from assistant.config import Config
+from assistant.evaluation.experiment import index_paragraphs
+from assistant.evaluation.metrics import contains_answer
+from core.files import atomic_write_json, staged_folder, write_jsonl
+from finetune.config import TrainConfig
+from finetune.runs import file_hash
+from finetune.train import train
+from index.build import build_collection
+from index.store import Collection
+from lm.questions import QAPair, load_questions, load_squad
+from lm.shipped import ADAPTERS, FOR_MODEL
 
-ADAPTERS = Path(__file__).resolve().parent / "adapters"
-FOR_MODEL = {"smollm2-135m-instruct": "grounding-smollm2-135m"}
-"""Embedded model → the folder of its shipped grounding adapter."""
 DONT_KNOW = "I don't know."
 TRAINING_DOCS = Path(__file__).resolve().parents[1] / "finetune" / "grounding"
 SQUAD_TRAIN_ARTICLES = 4
-
-
-def shipped_adapter(model: str) -> Path | None:
-    """The shipped grounding adapter for `model` (an embedded model's name), if there is one."""
-    from lm.models import canonical_name
-
-    folder = FOR_MODEL.get(canonical_name(model))
-    path = ADAPTERS / folder if folder else None
-    return path if path is not None and (path / "adapter_config.json").is_file() else None
 
 
 def target(pair: QAPair, shown: Sequence[str]) -> str:
@@ -69,9 +66,6 @@ def grounded_examples(pairs: Sequence[QAPair], helper, collection: str) -> list[
 
 
 def _squad_training_pairs(path: Path, articles: int, answerable: int, unanswerable: int, seed: int):
-    from .experiment import load_squad
-    from lm.questions import load_questions
-
     data = load_squad(path, articles)
     titles = {p.title for p in data.paragraphs}
     impossible = [q for q in load_questions(path, unanswerable=True) if not q.answerable and q.source in titles]
@@ -84,14 +78,6 @@ def build_training_data(project: Path, out: Path, squad_file: Path | None, seed:
                         squad_answerable: int = 160, squad_unanswerable: int = 40) -> dict:
     """Index the training documents into `project`, write the grounded examples to `out` (JSONL)
     and return what went in (counts and files, for the adapter's manifest)."""
-    from index.build import build_collection
-    from index.store import Collection
-
-    from .answer import Assistant
-    from .config import Config
-    from .experiment import index_paragraphs, write_jsonl
-    from lm.questions import load_questions
-
     config = Config(project_dir=project)
     config.grounding = dataclasses.replace(config.grounding, min_relevance=0.0, adapter=False)
     helper = Assistant(config)
@@ -114,8 +100,6 @@ def build_training_data(project: Path, out: Path, squad_file: Path | None, seed:
 
 def input_files(squad_file: Path | None) -> list[dict]:
     """Each file the training data was built from, with its SHA-256, for the manifest."""
-    from finetune.runs import file_hash
-
     files = sorted(p for p in TRAINING_DOCS.rglob("*") if p.is_file() and p.name != "README.md")
     if squad_file is not None and squad_file.is_file():
         files.append(squad_file)
@@ -127,29 +111,16 @@ def input_files(squad_file: Path | None) -> list[dict]:
 def install(run_output: Path, manifest: dict, name: str = FOR_MODEL["smollm2-135m-instruct"]) -> Path:
     """Copy a finished run's adapter folder into the package, with `manifest` beside it, replacing
     any earlier one only once the new one is complete."""
-    from core.files import atomic_write_text
-
-    final = ADAPTERS / name
-    staging = ADAPTERS / f".{name}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for item in ("adapter_model.safetensors", "adapter_config.json"):
-        shutil.copy2(run_output / item, staging / item)
-    atomic_write_text(staging / "manifest.json", json.dumps(manifest, indent=1) + "\n")
-    old = ADAPTERS / f".{name}.old"
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    return final
+    with staged_folder(ADAPTERS / name) as staging:
+        for item in ("adapter_model.safetensors", "adapter_config.json"):
+            shutil.copy2(run_output / item, staging / item)
+        atomic_write_json(staging / "manifest.json", manifest)
+    return ADAPTERS / name
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m assistant.grounded_adapter [SQUAD_FILE]`: SQuAD 2.0 articles for training (default:
+    """`python -m recipes.grounding_adapter [SQUAD_FILE]`: SQuAD 2.0 articles for training (default:
     ../shared/data/squad/dev-v2.0-first5.json beside the repository; without it, only finetune/grounding)."""
-    from finetune.config import TrainConfig
-    from finetune.train import train
-
     # The top 10 of SmolLM2-135M's 30 layers only, and 24 steps: about 15 minutes on 2 cores.
     settings = TrainConfig(base="smollm2-135m-instruct", method="lora", max_steps=24, batch_size=8, lr=5e-4,
                            lora_r=16, lora_alpha=32, max_length=512, eval_split=0.05, seed=0,

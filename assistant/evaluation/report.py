@@ -1,7 +1,9 @@
 """How a comparison reads: the summary table (terminal and Markdown), the report, the chart.
 
-    >>> summary_rows(result)[1]                                                     # doctest: +SKIP
-    ['F1 (%)', '12.0 [8.1–16.2]', '41.2 [35.1–47.3]', '20.3 [16.0–24.9]', '52.8 [46.5–58.9]']
+    >>> result = CompareResult([], {"base": {"f1": CI(0.12, 0.081, 0.162, 120)},
+    ...                                 "rag": {"f1": CI(0.412, 0.351, 0.473, 120)}}, ("base", "rag"))
+    >>> summary_rows(result)
+    [['F1 (%)', '12.0 [8.1–16.2]', '41.2 [35.1–47.3]']]
 
 Pure text from a `compare.CompareResult`; only `render_table` (rich) and `plot_metrics`
 (matplotlib, Agg) touch an output.
@@ -10,13 +12,10 @@ Pure text from a `compare.CompareResult`; only `render_table` (rich) and `plot_m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .config import SFT_MODES
+from ..config import SFT_MODES
 from .metrics import CI, METRIC, METRICS
-
-if TYPE_CHECKING:
-    from .compare import CompareResult
+from .results import CompareResult
 
 REPORTED_QUESTIONS = 100
 """Questions shown side by side in report.md; every row is in rows.jsonl."""

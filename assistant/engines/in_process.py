@@ -1,9 +1,11 @@
-"""Turn chat messages into a streamed completion with a loaded model.
+"""The in-process engine ("transformers"): the model loaded in this process with transformers
+(and PEFT for adapters), which is what adapters on a laptop need, and which sees the logits, so
+that a small model can be held to copying from its sources (`SpanCopy`, the copy bias).
 
-    >>> result = generate(loaded, [{"role": "user", "content": "Hi"}], GenerationConfig(),
-    ...                   on_token=lambda text: print(text, end=""))          # doctest: +SKIP
-    >>> result.new_tokens, round(result.first_token_seconds, 2)
-    (12, 0.21)
+    loaded = load_model("smollm2-135m-instruct")
+    result = generate(loaded, [{"role": "user", "content": "Hi"}], GenerationConfig(),
+                      on_token=lambda text: print(text, end=""))
+    result.new_tokens, result.first_token_seconds       # (12, 0.21)
 """
 
 from __future__ import annotations
@@ -11,29 +13,16 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from .config import GenerationConfig
-from lm.models import LoadedModel
+from lm.models import LoadedModel, find_adapter, load_model, resolve_model
+from lm.shipped import shipped_adapter
 
-OnToken = Callable[[str], None]
+from .types import Generation, OnToken
 
-
-@dataclass(frozen=True)
-class Generation:
-    text: str
-    prompt_tokens: int
-    new_tokens: int
-    first_token_seconds: float
-    seconds: float
-    stopped: bool = False
-    """True when the caller's stop event ended generation early."""
-
-    @property
-    def tokens_per_second(self) -> float:
-        decode = self.seconds - self.first_token_seconds
-        return (self.new_tokens - 1) / decode if self.new_tokens > 1 and decode > 0 else 0.0
+if TYPE_CHECKING:
+    from ..config import GenerationConfig, ModelConfig
 
 
 def render_prompt(loaded: LoadedModel, messages: list[dict]) -> str:
@@ -42,8 +31,6 @@ def render_prompt(loaded: LoadedModel, messages: list[dict]) -> str:
 
 
 def count_prompt_tokens(loaded: LoadedModel, messages: list[dict]) -> int:
-    if hasattr(loaded, "count"):  # a RemoteModel counts with its server or its own tokenizer
-        return loaded.count(messages)
     return len(loaded.tokenizer(render_prompt(loaded, messages), add_special_tokens=False)["input_ids"])
 
 
@@ -154,10 +141,6 @@ def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConf
     from its sources instead of making them up. With `quote_from`, the answer can only be a
     stretch of one of those texts (`SpanCopy`).
     """
-    if hasattr(loaded, "client"):  # an OpenAI-compatible server: no logits to bias or constrain
-        from .engines import remote_generate
-
-        return remote_generate(loaded, messages, settings, on_token=on_token, stop=stop)
     import torch
 
     tokenizer = loaded.tokenizer
@@ -210,3 +193,49 @@ def generate(loaded: LoadedModel, messages: list[dict], settings: GenerationConf
         seconds=ended - began,
         stopped=bool(stop is not None and stop.is_set()),
     )
+
+
+class InProcess:
+    """The engine named "transformers": see the module's docstring."""
+
+    name = "transformers"
+    constrains = True
+
+    def check(self, config: ModelConfig, progress: Callable[[str], None] | None = None) -> None:
+        resolve_model(config.name, progress)
+
+    def cache_key(self, config: ModelConfig, adapter: str | None) -> tuple:
+        # one model in memory: a second adapter replaces the first rather than loading a second copy
+        return (self.name, config.name, config.device, config.dtype, config.load_in_4bit)
+
+    def serves(self, loaded: LoadedModel, adapter: str | None) -> bool:
+        # a model loaded with an adapter answers adapter-free modes too, with the adapter switched off
+        return adapter is None or loaded.adapter == adapter
+
+    def load(self, config: ModelConfig, adapter: str | None,
+             progress: Callable[[str], None] | None = None) -> LoadedModel:
+        return load_model(config.name, adapter, device=config.device, dtype=config.dtype,
+                          load_in_4bit=config.load_in_4bit, trust_remote_code=config.trust_remote_code,
+                          progress=progress)
+
+    def adapter_path(self, adapter: str, project_dir: Path) -> str:
+        return str(find_adapter(adapter, project_dir))
+
+    def shipped_adapter(self, config: ModelConfig) -> Path | None:
+        return shipped_adapter(config.name)
+
+    def parameters(self, config: ModelConfig, loaded: LoadedModel | None = None) -> int | None:
+        if loaded is None:
+            return None
+        if "parameters" not in loaded.info:
+            loaded.info["parameters"] = sum(p.numel() for p in loaded.model.parameters())
+        return loaded.info["parameters"]
+
+    def count_tokens(self, loaded: LoadedModel, messages: list[dict]) -> int:
+        return count_prompt_tokens(loaded, messages)
+
+    def generate(self, loaded: LoadedModel, messages: list[dict], settings: GenerationConfig, **options) -> Generation:
+        return generate(loaded, messages, settings, **options)
+
+
+__all__ = ["InProcess", "SpanCopy", "count_prompt_tokens", "generate", "render_prompt", "source_tokens"]

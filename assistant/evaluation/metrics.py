@@ -19,11 +19,12 @@ import string
 from collections import Counter
 from typing import NamedTuple, Sequence
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = set(string.punctuation)
 # The citation markers a RAG answer carries ("7431 [2]", "[1, 3]", "[source 2]") are not part
 # of the answer; scored as text they would cost a right answer its exact match.
-_CITATION = re.compile(r"\[\s*(?:sources?\s*)?\d+(?:\s*(?:,|-|–|and)\s*\d+)*\s*\]", re.IGNORECASE)
+from ..answering.citations import strip_citations
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCTUATION = set(string.punctuation)
 
 # Words that carry no claim: an answer made only of them has nothing to check against the sources.
 STOPWORDS = frozenset("""
@@ -78,11 +79,6 @@ def normalize_answer(text: str) -> str:
 def answer_tokens(text: str) -> list[str]:
     """Normalised tokens: "The Eiffel Tower!" → ["eiffel", "tower"]."""
     return normalize_answer(text).split() if text else []
-
-
-def strip_citations(text: str) -> str:
-    """The answer without its source markers: "Port 7431 [2]." → "Port 7431 ."."""
-    return " ".join(_CITATION.sub(" ", text).split())
 
 
 def _references(answers: str | Sequence[str]) -> list[str]:
@@ -220,4 +216,4 @@ def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, resamples: i
 
 
 __all__ = ["CI", "METRIC", "METRICS", "Metric", "STOPWORDS", "answer_tokens", "bootstrap_ci", "content_tokens",
-           "exact_match", "faithfulness", "lcs_length", "normalize_answer", "rouge_l", "strip_citations", "token_f1"]
+           "exact_match", "faithfulness", "lcs_length", "normalize_answer", "rouge_l", "token_f1"]

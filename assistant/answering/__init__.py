@@ -1,0 +1,19 @@
+"""Answering: from a question to a cited answer, in named stages a reader can follow top to bottom.
+
+- `assistant.py`: `Assistant`, which holds loaded models and opened collections and runs the stages;
+- `stages.py`: retrieve → rank sentences → decide (abstain or answer) → compose the prompt →
+  write (extract / quote / generate) → check support and cite;
+- `types.py`: the frozen `Plan` the stages fill in, the `Profile` a model is prompted with, and the
+  `Answer` with its numbered `Source`s; `profiles.py`: which profile a model gets;
+- `sentences.py` (a chunk's sentences), `grounding.py` (scoring them, evidence, abstention) and
+  `citations.py` (the [n] an answer writes: read, stripped, matched by content);
+- `chat.py`: `Chat`, a conversation with slash commands, over an `Assistant`.
+"""
+
+from __future__ import annotations
+
+from .assistant import Assistant
+from .chat import HELP, Chat, Reply
+from .types import Answer, Excerpt, Plan, Profile, Source
+
+__all__ = ["Answer", "Assistant", "Chat", "Excerpt", "HELP", "Plan", "Profile", "Reply", "Source"]

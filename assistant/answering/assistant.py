@@ -1,0 +1,156 @@
+"""Answer a question in one of four modes; the CLI's `ask`/`chat`, the TUI and the server all call this.
+
+    base     the model alone
+    rag      the model with retrieved sources from a collection, cited as [1], [2] ...
+    sft      the model with a fine-tuned adapter, no retrieval
+    rag+sft  the adapter and retrieval together
+
+    helper = Assistant(load_config())
+    answer = helper.answer("Which port does Zorblax use?", mode="rag", collection="docs")
+    answer.text, [s.chunk.source for s in answer.cited]
+    # ('Zorblax listens on port 7431 [1].', ['docs/zorblax.md'])
+
+`Assistant` keeps what is slow to open (models, collections) between questions and runs the stages
+of stages.py in order; follow `plan` and then `answer` from top to bottom.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import time
+from typing import Sequence
+
+from lm.models import ModelError, Progress
+from lm.prompts import Turn
+
+from ..config import MODES, Config, Mode
+from ..engines import ENGINES, Engine, Generation, OnToken
+from . import stages
+from .grounding import not_found_text
+from .profiles import choose_profile
+from .types import Answer, Plan, Profile, Source
+from index.retriever import open_collection  # FAISS: only once a collection is searched
+
+
+class Assistant:
+    """Holds loaded models and opened collections between questions (a chat, a TUI session)."""
+    def __init__(self, config: Config, progress: Progress | None = None) -> None:
+        self.config = config
+        self.progress = progress
+        self._models: dict[tuple, object] = {}
+        self._retrievers: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        return ENGINES[self.config.model.engine]
+
+    def model(self, adapter: str | None = None):
+        """The configured model with `adapter` on top; a model already loaded with an adapter
+        serves the adapter-free modes too (the adapter is switched off for them)."""
+        engine, settings = self.engine, self.config.model
+        key = engine.cache_key(settings, adapter)
+        with self._lock:
+            loaded = self._models.get(key)
+            if loaded is None or not engine.serves(loaded, adapter):
+                self._models.pop(key, None)  # free it before loading the next one
+                loaded = self._models[key] = engine.load(settings, adapter, self.progress)
+            return loaded
+
+    def using(self, config: Config) -> "Assistant":
+        """This assistant with other settings, sharing its loaded models and opened collections (a
+        server answers each request with that request's settings, on the one model)."""
+        view = copy.copy(self)
+        view.config = config
+        return view
+
+    def retriever(self, collection: str):
+        if collection not in self._retrievers:
+            self._retrievers[collection] = open_collection(self.config.project_dir, collection)
+        return self._retrievers[collection]
+
+    def forget(self, collection: str) -> None:
+        """Drop the cached retriever of `collection`, so the next answer reads its rebuilt index."""
+        self._retrievers.pop(collection, None)
+
+    def adapter_path(self, adapter: str | None) -> str | None:
+        """The adapter folder (a run name or folder); on a server engine, the server's LoRA name."""
+        return None if adapter is None else self.engine.adapter_path(adapter, self.config.project_dir)
+
+    def profile(self, loaded, mode: str = "rag") -> Profile:
+        """The prompt settings for `loaded` answering in `mode` (profiles.py)."""
+        return choose_profile(self.config.grounding, mode, self.engine.parameters(self.config.model, loaded))
+
+    def start(self, question: str, mode: str | None = None, *, collection: str | None = None,
+              adapter: str | None = None) -> Plan:
+        """The plan's first page: which mode, collection and adapter answer the question."""
+        chat, grounding = self.config.chat, self.config.grounding
+        mode = mode or chat.mode
+        if mode not in MODES:
+            raise ModelError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
+        uses_adapter, retrieves = Mode.named(mode).uses_adapter, Mode.named(mode).retrieves
+        adapter = adapter if adapter is not None else chat.adapter
+        if uses_adapter and not adapter:
+            raise ModelError(f"mode {mode} needs a fine-tuned adapter: pass --adapter RUN "
+                             f"(a folder from `assistant finetune`), or use mode {mode.replace('sft', '').strip('+') or 'base'}")
+        adapter_dir = self.adapter_path(adapter) if uses_adapter else None
+        if mode == "rag" and grounding.enabled and grounding.adapter:
+            shipped = self.engine.shipped_adapter(self.config.model)
+            if shipped is not None:  # the embedded model answers from sources with its grounding adapter
+                adapter_dir, uses_adapter = str(shipped), True
+        if not self._models:  # a wrong model name is reported even when nothing is found
+            self.engine.check(self.config.model, self.progress)
+        return Plan(question, mode, (collection or chat.collection) if retrieves else None, adapter_dir,
+                    uses_adapter, grounded=retrieves and grounding.enabled)
+
+    def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
+             collection: str | None = None, adapter: str | None = None) -> Plan:
+        """Every stage before writing: retrieve, rank sentences, decide, compose the prompt. RAFT-style
+        training data is built from plans, so the adapter learns on exactly the prompts `answer` sends."""
+        plan = self.start(question, mode, collection=collection, adapter=adapter)
+        chat, grounding = self.config.chat, self.config.grounding
+        if plan.collection is not None:
+            began = time.perf_counter()
+            retriever = self.retriever(plan.collection)
+            k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
+            plan = stages.retrieve(plan, retriever, self.config.retrieval, k)
+            if plan.grounded:
+                plan = stages.decide(stages.rank(plan, retriever), grounding, retriever.mentions)
+            plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
+            if plan.not_found:
+                return stages.nearest(plan, chat.sources)
+        loaded = self.model(plan.adapter_dir)
+        return stages.compose(plan, self.profile(loaded, plan.mode), loaded, self.engine, history, self.config)
+
+    def answer(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
+               collection: str | None = None, adapter: str | None = None, on_token: OnToken | None = None,
+               stop: threading.Event | None = None) -> Answer:
+        """Answer `question` in `mode` (default from the config), streaming text to `on_token`."""
+        plan = self.plan(question, mode, history, collection=collection, adapter=adapter)
+        if plan.not_found:
+            return self._not_found(plan, on_token)
+        written = stages.write(plan, self.engine, self.config, on_token, stop)
+        checked = stages.check_and_cite(plan, written, self.config.grounding)
+        prompt = plan.prompt
+        sources = tuple(Source(e.number, e.hit.chunk, e.hit.score, e.number in checked.cited,
+                               None if e.sentences is None else e.text)
+                        for e in plan.excerpts[: len(prompt.sources)])
+        return Answer(question, written.text, plan.mode, plan.loaded.name, plan.adapter_dir, plan.collection, sources,
+                      written.generation, plan.retrieval_seconds, prompt.turns_dropped, prompt.sources_dropped,
+                      checked.attributed, checked.evidence, checked.supported, checked.abstained, plan.relevance,
+                      written.style)
+
+    def _not_found(self, plan: Plan, on_token: OnToken | None) -> Answer:
+        """The answer when retrieval found nothing relevant: say so, and give the nearest passages."""
+        text = not_found_text(plan.unknown)
+        if on_token is not None:
+            on_token(text)
+        sources = tuple(Source(e.number, e.hit.chunk, e.hit.score, False) for e in plan.excerpts)
+        return Answer(plan.question, text, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
+                      sources, Generation.unwritten(text), plan.retrieval_seconds, abstained=True,
+                      relevance=plan.relevance, style="not found")
+
+
+__all__ = ["Assistant"]

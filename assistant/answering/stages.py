@@ -1,0 +1,165 @@
+"""The path of one answer, stage by stage, in the order they run:
+
+    retrieve → rank sentences → decide (abstain or answer) → compose the prompt → write → check and cite
+
+The first four fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
+sentence, a quote the model copies, or the model's own words) and `check_and_cite` finds the
+evidence behind it and the sources it cites. `Assistant` (assistant.py) holds the loaded models and
+opened collections and calls these in turn; nothing here loads anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from index.config import RetrievalConfig
+from lm.prompts import STYLES, Turn, fit_prompt
+
+from ..config import Config, GroundingConfig, Mode
+from ..engines import Engine, Generation, OnToken
+from .citations import attribute, parse_citations, strip_citations
+from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
+from .sentences import with_section
+from .types import Excerpt, Plan, Profile
+
+
+def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int) -> Plan:
+    """The `k` best chunks of the collection for the question."""
+    return dataclasses.replace(plan, hits=tuple(retriever.search(plan.question, settings, k=k)))
+
+
+def rank(plan: Plan, retriever) -> Plan:
+    """Every sentence of the retrieved chunks, scored against the question (under its heading)."""
+    scorer = SentenceScorer(retriever.embedder, terms=retriever.terms, reads=retriever.embedder_reads)
+    ranked = scorer.rank(plan.question, [h.chunk.text for h in plan.hits], [h.chunk.heading() for h in plan.hits])
+    return dataclasses.replace(plan, scorer=scorer, ranked=tuple(ranked), relevance=ranked[0].score if ranked else 0.0)
+
+
+def decide(plan: Plan, grounding: GroundingConfig, mentions: Callable[[str], bool]) -> Plan:
+    """Abstain when the best sentence is below the relevance threshold, or the question names
+    something no document mentions; else answer."""
+    # a question the embedder cannot read was scored by term overlap alone, on its own scale
+    threshold = grounding.min_relevance if plan.scorer.share_for(plan.question) else grounding.min_term_relevance
+    unknown = tuple(unknown_names(plan.question, mentions)) if grounding.check_names else ()
+    return dataclasses.replace(plan, unknown=unknown, not_found=plan.relevance < threshold or bool(unknown))
+
+
+def nearest(plan: Plan, sources: int) -> Plan:
+    """For an abstention: the nearest passages, to show under "not found"."""
+    return dataclasses.replace(plan, excerpts=tuple(Excerpt(n, hit) for n, hit in enumerate(plan.hits[:sources], 1)))
+
+
+def compose(plan: Plan, profile: Profile, loaded, engine: Engine, history: Sequence[Turn], config: Config) -> Plan:
+    """The sources the model is shown (whole chunks, or the best sentences of the best chunks)
+    and the prompt, fitted to the model's context window."""
+    sources = config.chat.sources
+    if plan.grounded and profile.sentences:
+        groups = excerpts(plan.ranked, profile.sentences, sources)
+        shown = tuple(Excerpt(number, plan.hits[hit - 1], tuple(dataclasses.replace(s, source=number) for s in group))
+                      for number, (hit, group) in enumerate(groups.items(), start=1))
+    else:
+        shown = tuple(Excerpt(n, hit) for n, hit in enumerate(plan.hits[:sources], start=1))
+    settings = config.generation
+    window = min(loaded.context_window, settings.context_tokens or loaded.context_window)
+    retrieves = Mode.named(plan.mode).retrieves
+    prompt = fit_prompt(plan.question, [e.shown for e in shown] if retrieves else None, history,
+                        budget=window - settings.max_new_tokens,
+                        count_tokens=lambda messages: engine.count_tokens(loaded, messages),
+                        system_prompt=config.chat.system_prompt, style=STYLES[profile.style])
+    return dataclasses.replace(plan, profile=profile, loaded=loaded, excerpts=shown, prompt=prompt)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The answer's text as written, before its evidence is checked."""
+
+    generation: Generation
+    style: str
+    """extract, quote or generate (Answer.style)."""
+    best: Sentence | None = None
+    """The sentence an extract or a quote was taken from; its source is the citation."""
+
+    @property
+    def text(self) -> str:
+        return self.generation.text
+
+
+def best_sentence(plan: Plan, pool: list[Sentence]) -> Sentence:
+    """The best-ranked sentence the model was shown, numbered as its source is in the prompt."""
+    if pool and plan.excerpts[0].sentences is not None:
+        return max(pool, key=lambda s: s.score)
+    numbers = {id(e.hit): e.number for e in plan.excerpts}  # whole chunks: find the ranked one
+    shown = {(s.source, s.text): s for s in pool}
+    for sentence in plan.ranked:
+        found = shown.get((numbers.get(id(plan.hits[sentence.source - 1])), sentence.text))
+        if found is not None:
+            return found
+    return pool[0]
+
+
+def write(plan: Plan, engine: Engine, config: Config, on_token: OnToken | None = None,
+          stop: threading.Event | None = None) -> Written:
+    """The answer's text: the best sentence itself under its heading (extract: the model is not
+    asked), a stretch of it the model copies token for token (quote), or the model's own words,
+    nudged towards the sources' tokens (generate). An extract or a quote cites its sentence's source."""
+    pool = plan.shown_sentences() if plan.grounded else []
+    style = plan.profile.answer if pool else "generate"
+    if style == "quote" and not engine.constrains:
+        style = "generate"  # a server's API cannot hold the model to a quote
+    best = best_sentence(plan, pool) if style != "generate" else None
+    if style == "extract":
+        result = Generation.unwritten(with_section(best.text, plan.section(best)))
+    else:  # a quote copies the sentence alone: offered its heading too, SmolLM2 stopped after the heading
+        sources = plan.prompt.sources
+        result = engine.generate(plan.loaded, plan.prompt.messages, config.generation, use_adapter=plan.uses_adapter,
+                                 on_token=on_token, stop=stop,
+                                 copy_from="\n".join(c.text for c in sources) if plan.grounded else None,
+                                 copy_bias=plan.profile.copy_bias, quote_from=[best.text] if style == "quote" else None)
+    if best is not None and result.text:  # a copy of one source sentence: its source is the citation
+        citation = f" [{best.source}]"
+        if on_token is not None:
+            on_token(result.text + citation if style == "extract" else citation)
+        result = dataclasses.replace(result, text=result.text + citation)
+    else:
+        best = None
+    return Written(result, style, best)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What backs the written answer and which sources it cites."""
+
+    cited: tuple[int, ...]
+    evidence: tuple[Evidence, ...] = ()
+    supported: bool | None = None
+    abstained: bool = False
+    attributed: bool = False
+    """The cited sources were found by content, not read from the [n] the answer wrote."""
+
+
+def check_and_cite(plan: Plan, written: Written, grounding: GroundingConfig) -> Checked:
+    """Grounded: each claim of the answer matched to the source sentence that backs it (an extract
+    or a quote is its own evidence), and the answer's citations taken from that evidence. Not
+    grounded: the [n] the model wrote, or the sources that hold its words when it wrote none."""
+    text, sources = written.text, plan.prompt.sources
+    written_numbers = parse_citations(text, len(sources))
+    if not plan.grounded:
+        if written_numbers or not sources:
+            return Checked(tuple(written_numbers))
+        matched = attribute(text, plan.question, [c.text for c in sources])
+        return Checked(tuple(matched), attributed=bool(matched))
+    if says_not_found(text):
+        return Checked((), abstained=True, attributed=bool(written_numbers))
+    if written.best is not None:
+        evidence = (Evidence(strip_citations(text), written.best, 1.0),)
+        return Checked(tuple(written_numbers), evidence, supported=True)
+    support = support_answer(text, plan.question, plan.shown_sentences(), plan.scorer, grounding.min_support)
+    cited = support.sources or written_numbers
+    return Checked(tuple(cited), support.evidence, support.supported, attributed=sorted(cited) != sorted(written_numbers))
+
+
+__all__ = ["Checked", "Written", "best_sentence", "check_and_cite", "compose", "decide", "nearest", "rank",
+           "retrieve", "write"]
