@@ -157,7 +157,7 @@ class ChatConfig:
 
 
 PROFILES = ("auto", "small", "large")
-ANSWER_STYLES = ("generate", "quote", "extract")
+ANSWER_STYLES = ("generate", "quote", "extract", "sentence")
 
 
 @dataclass
@@ -179,7 +179,11 @@ class GroundingConfig:
     answer: str | None = None
     """Overrides the profile: how the answer is written. generate: the model writes it (with the
     copy bias); quote: the model copies a stretch of the best-matching sentence, token for token,
-    and chooses where it starts and stops; extract: that sentence itself, under its heading."""
+    and chooses where it starts and stops; extract: the passage of the document that answers (the
+    best-matching sentence with the code block, steps, table or FAQ body it belongs to, or the
+    sentence alone where it is the answer), under its heading; sentence: the best-matching
+    sentence alone, under its heading (the extract before passages). The model is not asked for
+    the last two."""
     candidates: int = 5
     """Retrieved chunks whose sentences are scored against the question."""
     min_relevance: float = 0.4

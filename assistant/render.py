@@ -1,14 +1,40 @@
-"""Terminal rendering of search hits, collections and metrics (rich)."""
+"""Terminal rendering of answers, search hits, collections and metrics (rich)."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
 from index.types import Hit
+
+
+@contextlib.contextmanager
+def markdown_stream(console: Console) -> Iterator[Callable[[str], None]]:
+    """A callback for an answer's text as it streams, shown as Markdown (code highlighted, lists,
+    tables) and redrawn as it grows. Where the output is not a terminal (a pipe, a log), the text
+    is written as it comes, Markdown as the document has it.
+
+        with markdown_stream(console) as on_token:
+            helper.answer(question, on_token=on_token)
+    """
+    if not console.is_terminal:
+        yield lambda text: console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        console.print()
+        return
+    pieces: list[str] = []
+    with Live(Markdown(""), console=console, auto_refresh=False, vertical_overflow="visible") as live:
+        def on_token(text: str) -> None:
+            pieces.append(text)
+            live.update(Markdown("".join(pieces)), refresh=True)
+
+        yield on_token
 
 
 def snippet(text: str, width: int = 240) -> str:
@@ -177,7 +203,7 @@ def answer_line(answer) -> str:
         parts.append(f"adapter {adapter.parent.name if adapter.name == 'adapter' else adapter.name}")
     if m["collection"]:
         parts.append(f"collection {m['collection']}")
-    if m.get("style") in ("extract", "not found"):
+    if m.get("style") in ("extract", "sentence", "not found"):
         parts.append(f"answered from the sources in {m['retrieval_seconds']:.2f} s (the model wrote nothing)")
     else:
         parts.append(f"{m['prompt_tokens']} prompt + {m['new_tokens']} new tokens")

@@ -105,6 +105,7 @@ def content_settings(config: IndexConfig, loader: LoaderOptions) -> dict:
         "embed_runtime": choose_runtime(config.embedder, config.device, config.embed_runtime),
         "chunk_tokens": config.chunk_tokens,
         "chunk_overlap": config.chunk_overlap,
+        "chunk_by": config.chunk_by,
         "loader": asdict(loader),
     }
 
@@ -347,7 +348,7 @@ def build_collection(
             report.seconds = time.perf_counter() - began
             return report
 
-        chunker = Chunker(load_tokenizer(config.embedder), config.chunk_tokens, config.chunk_overlap)
+        chunker = Chunker(load_tokenizer(config.embedder), config.chunk_tokens, config.chunk_overlap, config.chunk_by)
         new_chunks, records = _load_and_chunk(plan, previous if reusable else None, chunker, loader, reporter)
         _report_problems({**plan.problems, **plan.skipped}, report, reporter)
         report.new_or_changed = len(new_chunks)

@@ -1,9 +1,11 @@
 """Documents → token-bounded chunks that keep their heading path and character span.
 
-Each section is cut at the largest natural boundary that fits: paragraphs, then sentences,
-then (for a run-on line or a minified file) fixed token windows. Consecutive chunks of a
-section share up to `overlap` tokens of whole paragraphs/sentences, so a fact split across a
-border is still found. Lengths are counted with the embedder's own tokenizer.
+Each section is cut at the largest natural boundary that fits: blocks (index/blocks.py: a
+paragraph, a fenced code block, a list, a table, with a lead-in sentence ending in ":" kept with
+the block it introduces), then a block's lines or sentences, then (for a run-on line or a
+minified file) fixed token windows. Consecutive chunks of a section share up to `overlap` tokens
+of whole pieces, so a fact split across a border is still found. Lengths are counted with the
+embedder's own tokenizer. Chunk text is the document's own text, fences and all.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .types import Chunk, Document, Section
+from .blocks import Block, split_blocks
+from .types import Chunk, Document
 
+_LINE_BREAK = re.compile(r"\n")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 # After the full-width 。！？； with or without whitespace, or after a closing quote or bracket that
 # follows one (。」 ends the sentence, 」 does not start the next). assistant.answering.sentences splits on it too.
@@ -68,10 +72,12 @@ def _untruncated_copy(backend):
 class Chunker:
     """Cuts documents into chunks of at most `max_tokens` tokens (of `tokenizer`)."""
 
-    def __init__(self, tokenizer, max_tokens: int = 200, overlap: int = 32) -> None:
+    def __init__(self, tokenizer, max_tokens: int = 200, overlap: int = 32, unit: str = "blocks") -> None:
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.overlap = overlap
+        self.unit = unit
+        """blocks (whole code blocks, lists and tables, each with its lead-in) or paragraphs."""
         self._backend = _untruncated_copy(getattr(tokenizer, "backend_tokenizer", None))
 
     def _encode(self, texts: list[str]) -> list:
@@ -98,21 +104,47 @@ class Chunker:
                 break
         return pieces
 
-    def _pieces(self, text: str, section: Section) -> list[_Piece]:
-        """Paragraphs that fit, else their sentences, else token windows."""
-        paragraphs = _spans(text, section.start, section.end, _PARAGRAPH_BREAK)
-        counts = self.count([text[s:e] for s, e in paragraphs])
+    def _units(self, text: str, start: int, end: int, join: bool = True) -> list[tuple[int, int, Block | None]]:
+        """The blocks of text[start:end], with (`join`) a lead-in paragraph joined to the code,
+        list or table it introduces: (start, end, the block when the unit is one block)."""
+        if self.unit == "paragraphs":
+            return [(s, e, Block("paragraph", s, e, text[s:e])) for s, e in _spans(text, start, end, _PARAGRAPH_BREAK)]
+        blocks = split_blocks(text, start, end)
+        units: list[tuple[int, int, Block | None]] = []
+        i = 0
+        while i < len(blocks):
+            block = blocks[i]
+            if join and block.introduces and i + 1 < len(blocks) and blocks[i + 1].is_structure:
+                units.append((block.start, blocks[i + 1].end, None))
+                i += 2
+            else:
+                units.append((block.start, block.end, block))
+                i += 1
+        return units
+
+    def _pieces(self, text: str, start: int, end: int, join: bool = True) -> list[_Piece]:
+        """Units that fit; else a lead-in and its block apart; a block too long by its lines
+        (code, lists, tables) or sentences (prose); else token windows."""
         pieces: list[_Piece] = []
-        for (s, e), n in zip(paragraphs, counts):
+        pending = self._units(text, start, end, join)
+        counts = self.count([text[s:e] for s, e, _ in pending])
+        for (s, e, block), n in zip(pending, counts):
             if n <= self.max_tokens:
                 pieces.append(_Piece(s, e, n))
-                continue
-            sentences = _spans(text, s, e, _SENTENCE_END)
-            for (ss, se), sn in zip(sentences, self.count([text[a:b] for a, b in sentences])):
-                if sn <= self.max_tokens:
-                    pieces.append(_Piece(ss, se, sn))
-                else:
-                    pieces.extend(self._windows(text, ss, se))
+            elif block is None:  # a lead-in with a block too long for one chunk: each on its own
+                pieces.extend(self._pieces(text, s, e, join=False))
+            else:
+                splitter = _LINE_BREAK if block.kind in ("code", "list", "table") else _SENTENCE_END
+                pieces.extend(self._parts(text, s, e, splitter))
+        return pieces
+
+    def _parts(self, text: str, start: int, end: int, splitter: re.Pattern) -> list[_Piece]:
+        """text[start:end] cut at `splitter` (lines, sentences); a part too long alone becomes
+        token windows. `_pack` then puts as many parts in a chunk as fit."""
+        parts = _spans(text, start, end, splitter)
+        pieces: list[_Piece] = []
+        for (s, e), n in zip(parts, self.count([text[a:b] for a, b in parts])):
+            pieces.extend(self._windows(text, s, e) if n > self.max_tokens else [_Piece(s, e, n)])
         return pieces
 
     def _pack(self, pieces: list[_Piece]) -> list[tuple[int, int]]:
@@ -139,9 +171,15 @@ class Chunker:
 
     def chunk(self, doc: Document) -> list[Chunk]:
         chunks = []
+        line, counted = doc.first_line, 0  # lines counted up to `counted`, as chunks come in text order
         for section in doc.sections:
-            for start, end in self._pack(self._pieces(doc.text, section)):
+            for start, end in self._pack(self._pieces(doc.text, section.start, section.end)):
                 text = doc.text[start:end]
+                lines = None
+                if line is not None:
+                    line += doc.text.count("\n", counted, start) if start >= counted else -doc.text.count("\n", start, counted)
+                    counted = start
+                    lines = (line, line + text.count("\n"))
                 chunks.append(Chunk(
                     id=chunk_id(doc.source, doc.locator, start, text),
                     source=doc.source,
@@ -150,6 +188,7 @@ class Chunker:
                     start=start,
                     end=end,
                     text=text,
+                    lines=lines,
                 ))
         return chunks
 

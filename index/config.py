@@ -14,6 +14,7 @@ SEARCH_MODES = ("hybrid", "bm25", "dense")
 SYMLINK_POLICIES = ("inside", "anywhere", "skip")
 EMBED_RUNTIMES = ("auto", "onnx-int8", "onnx", "torch")
 CJK_SPLITS = ("unigram+bigram", "bigram")  # the keys of index.terms.CJK_SPLITS
+CHUNK_UNITS = ("blocks", "paragraphs")
 
 
 @dataclass
@@ -24,6 +25,10 @@ class IndexConfig:
     """Upper bound on a chunk's length, in the embedder's tokens (MiniLM reads 256 at most)."""
     chunk_overlap: int = 32
     """Tokens shared by consecutive chunks of one section, so a sentence cut at a border is found."""
+    chunk_by: str = "blocks"
+    """`blocks`: a code block, list or table stays whole with the sentence that leads in to it
+    (index/blocks.py), so an answer can show it; `paragraphs`: cut at blank lines only (the rule
+    before blocks; bench/results/chunking.md measures both)."""
     dense_index: str = "auto"
     """`auto` (flat up to 20,000 chunks, IVF above: index/dense.py AUTO_FLAT_MAX), `flat` (exact inner
     product), `ivf` or `hnsw` (approximate, for hundreds of thousands of chunks)."""
@@ -70,6 +75,7 @@ class IndexConfig:
         _check_choice("sparse_backend", self.sparse_backend, SPARSE_BACKENDS)
         _check_choice("bm25_variant", self.bm25_variant, BM25_VARIANTS)
         _check_choice("cjk", self.cjk, CJK_SPLITS)
+        _check_choice("chunk_by", self.chunk_by, CHUNK_UNITS)
         if self.sparse_backend == "rank-bm25" and self.bm25_variant != "okapi":
             raise ConfigError("the rank-bm25 backend only computes the `okapi` variant")
 

@@ -19,6 +19,8 @@ import numpy as np
 from .config import DEFAULT_EMBEDDER
 from core.errors import UserError
 from core.logs import quiet_transformers
+
+from .fast_tokenizer import FastTokenizer
 from .onnx_embed import OnnxEncoder, onnx_ready
 
 # sentence-transformers imports bitsandbytes when present, which warns on every start that an
@@ -110,7 +112,9 @@ class Embedder:
         if chosen == "torch":
             return None
         folder = Path(self.spec.location)
-        return OnnxEncoder.for_folder(folder, load_tokenizer(str(folder)), quantized=chosen == "onnx-int8")
+        # the tokenizer straight from tokenizer.json: no transformers (and torch) to import for a query
+        tokenizer = FastTokenizer.from_folder(folder) or load_tokenizer(str(folder))
+        return OnnxEncoder.for_folder(folder, tokenizer, quantized=chosen == "onnx-int8")
 
     @property
     def name(self) -> str:

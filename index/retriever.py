@@ -159,7 +159,24 @@ class Retriever:
         for name, where in positions.items():
             if row in where:
                 ranks[name], by[name] = where[row] + 1, float(scores[name][where[row]])
-        return Hit(self.chunks[row], float(score), ranks, by)
+        return Hit(self.chunks[row], float(score), ranks, by, row)
+
+    def neighbours(self, hit: Hit) -> tuple[Chunk | None, Chunk | None]:
+        """The chunks before and after `hit`'s in the same section of the same document (None
+        where the section starts or ends): where a lead-in at the end of a chunk finds the code
+        block or steps it introduces, and whether a chunk holds its whole section."""
+        if hit.row is None:
+            return None, None
+        chunk = hit.chunk
+
+        def same_section(row: int) -> Chunk | None:
+            if not 0 <= row < len(self.chunks):
+                return None
+            other = self.chunks[row]
+            same = (other.source, other.locator, other.title_path) == (chunk.source, chunk.locator, chunk.title_path)
+            return other if same else None
+
+        return same_section(hit.row - 1), same_section(hit.row + 1)
 
     def mentions(self, word: str) -> bool:
         """Whether any chunk mentions `word`: a plain word by its BM25 term ('Italy' → 'itali'), an
@@ -193,7 +210,7 @@ class Retriever:
         for rank, i in enumerate(order, start=1):
             hit = head[i]
             reranked.append(Hit(hit.chunk, float(pair_scores[i]), {**hit.ranks, "rerank": rank},
-                                {**hit.scores, "rerank": float(pair_scores[i])}))
+                                {**hit.scores, "rerank": float(pair_scores[i])}, hit.row))
         return reranked + tail
 
 

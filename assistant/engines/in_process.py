@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from lm.models import LoadedModel, find_adapter, load_model, resolve_model
+from lm.models import LoadedModel, check_model, find_adapter, load_model, model_size
 from lm.shipped import shipped_adapter
 
 from .types import Generation, OnToken
@@ -202,7 +202,7 @@ class InProcess:
     constrains = True
 
     def check(self, config: ModelConfig, progress: Callable[[str], None] | None = None) -> None:
-        resolve_model(config.name, progress)
+        check_model(config.name)
 
     def cache_key(self, config: ModelConfig, adapter: str | None) -> tuple:
         # one model in memory: a second adapter replaces the first rather than loading a second copy
@@ -226,7 +226,7 @@ class InProcess:
 
     def parameters(self, config: ModelConfig, loaded: LoadedModel | None = None) -> int | None:
         if loaded is None:
-            return None
+            return model_size(config.name)
         if "parameters" not in loaded.info:
             loaded.info["parameters"] = sum(p.numel() for p in loaded.model.parameters())
         return loaded.info["parameters"]

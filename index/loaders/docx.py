@@ -44,4 +44,4 @@ def load(path: Path, source: str, options) -> list[Document]:
     text = "\n\n".join(parts)
     if not text.strip():
         return []
-    return [Document(source, text, sections_from_headings(text, headings))]
+    return [Document(source, text, sections_from_headings(text, headings), first_line=None)]

@@ -109,4 +109,4 @@ def load(path: Path, source: str, options) -> list[Document]:
     text = "\n\n".join(parts)
     if not text.strip():
         return []
-    return [Document(source, text, sections_from_headings(text, headings), title=title)]
+    return [Document(source, text, sections_from_headings(text, headings), title=title, first_line=None)]

@@ -73,6 +73,6 @@ def load(path: Path, source: str, options) -> list[Document]:
         documents.append(Document(
             source, text, (Section((), 0, len(text)),),
             locator=str(record[id_field]) if id_field else where,
-            title=title.strip() if isinstance(title, str) else "",
+            title=title.strip() if isinstance(title, str) else "", first_line=None,
         ))
     return documents

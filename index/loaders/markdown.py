@@ -48,8 +48,11 @@ def find_headings(text: str) -> list[tuple[int, int, str]]:
 
 
 def load(path: Path, source: str, options) -> list[Document]:
-    text, title = strip_front_matter(read_text(path, source))
+    raw = read_text(path, source)
+    text, title = strip_front_matter(raw)
     if not text.strip():
         return []
+    first_line = 1 + raw[: len(raw) - len(text)].count("\n")  # the lines of the front matter dropped
     # Text before the first heading is titled by the front matter's title (see Chunker).
-    return [Document(source, text, sections_from_headings(text, find_headings(text)), title=title)]
+    return [Document(source, text, sections_from_headings(text, find_headings(text)), title=title,
+                     first_line=first_line)]

@@ -32,4 +32,4 @@ def load(path: Path, source: str, options) -> list[Document]:
             offset += len(page) + 2
     if not parts:
         raise LoadError(f"{source}: PDF has no text layer (scanned?); run OCR on it first")
-    return [Document(source, "\n\n".join(parts), tuple(sections))]
+    return [Document(source, "\n\n".join(parts), tuple(sections), first_line=None)]

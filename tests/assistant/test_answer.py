@@ -34,16 +34,22 @@ def test_rag_answer_carries_numbered_sources_and_its_metadata(project, tiny_mode
     streamed = []
     answer = helper.answer("What is the Zorblax default port?", mode="rag", on_token=streamed.append)
     assert answer.mode == "rag" and answer.collection == "zorblax" and answer.adapter is None
-    # Grounded (the default): the best 2 sentences, from at most 3 sources, numbered as the model saw them.
+    # Grounded (the default): at most 3 sources, numbered; a small model's answer is the passage of the
+    # first that answers, cited; it writes no token (bench/answer_quality.py).
     assert [s.number for s in answer.sources] == list(range(1, len(answer.sources) + 1)) and len(answer.sources) <= 3
-    assert any(s.chunk.source.endswith("guide.md") and "7431" in s.excerpt for s in answer.sources)
+    assert answer.sources[0].chunk.source.endswith("guide.md") and "7431" in answer.passage.text
     assert "".join(streamed).strip() == answer.text
     data = answer.to_json()
     assert data["mode"] == "rag" and data["collection"] == "zorblax" and len(data["sources"]) == len(answer.sources)
-    # A small model answers with the best sentence itself, cited; it writes no token (bench/answer_quality.py).
     assert data["style"] == "extract" and data["new_tokens"] == 0 and data["supported"] is True
+    assert data["passage"]["source"].endswith("guide.md") and data["passage"]["text"] in answer.text
     assert answer.cited and answer.text.endswith(f"[{answer.cited[0].number}]")
     assert answer.evidence[0].sentence.text in answer.text
+
+    helper.config.grounding.answer = "sentence"  # the best sentence alone, under its heading
+    sentence = helper.answer("What is the Zorblax default port?", mode="rag")
+    assert sentence.style == "sentence" and "7431" in sentence.text and sentence.passage is None
+    assert any(s.chunk.source.endswith("guide.md") and "7431" in s.excerpt for s in sentence.sources)
 
     helper.config.grounding.answer = "generate"  # the model writes: the prompt goes in, new tokens come out
     written = helper.answer("What is the Zorblax default port?", mode="rag").to_json()

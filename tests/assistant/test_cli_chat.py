@@ -30,13 +30,15 @@ def test_ask_json_reports_mode_collection_sources_and_timing(project):
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["mode"] == "rag" and answer["collection"] == "kb" and answer["adapter"] is None
-    # Grounded: the 2 best sentences, from at most --sources 2 sources, numbered as the model saw them.
+    # Grounded: at most --sources 2 sources, numbered; the first holds the passage that answers.
     assert [s["number"] for s in answer["sources"]] in ([1], [1, 2])
-    assert answer["sources"][0]["source"] == "docs/guide.md" and "7431" in answer["sources"][0]["excerpt"]
+    assert answer["sources"][0]["source"] == "docs/guide.md" and "7431" in answer["passage"]["text"]
     assert answer["abstained"] is False and answer["relevance"] > 0.4
     assert isinstance(answer["supported"], bool) and isinstance(answer["evidence"], list)
-    # The tiny model is a small one: its answer is the best sentence, quoted; the model writes nothing.
+    # The tiny model is a small one: its answer is that passage, quoted; the model writes nothing.
     assert answer["style"] == "extract" and answer["new_tokens"] == 0 and answer["supported"] is True
+    span = answer["passage"]  # where it is, for a UI to link to: file, heading path, lines
+    assert span["source"] == "docs/guide.md" and span["heading_path"] and span["lines"][0] <= span["lines"][1]
     written = json.loads(runner.invoke(app, ["ask", "Which port does the daemon use?", "--json",
                                              "--answer", "generate"]).stdout)
     assert written["style"] == "generate" and written["new_tokens"] == 6 and written["first_token_seconds"] > 0

@@ -180,23 +180,29 @@ def test_a_question_about_a_name_no_document_mentions_is_not_answered(project, t
     assert not helper.answer("What is the default port of the Zorblax 9000 in Italy?", mode="rag").abstained
 
 
-@pytest.mark.parametrize("style", ["extract", "quote"])
+@pytest.mark.parametrize("style", ["extract", "sentence", "quote"])
 def test_an_extracted_or_quoted_answer_copies_the_best_sentence_and_cites_it(project, tiny_model_dir, style):
     streamed = []
     helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0, sentences=2, answer=style))
     question = "What is the default port of the Zorblax 3000?"
     answer = helper.answer(question, mode="rag", on_token=streamed.append)
     plan = helper.plan(question, "rag")
-    best = max(plan.shown_sentences(), key=lambda s: s.score)
+    best = plan.choice.sentence if style == "extract" else max(plan.shown_sentences(), key=lambda s: s.score)
     assert "7431" in best.text and best.source == 1  # the best sentence, from the first source
     [evidence] = answer.evidence
     assert evidence.sentence == best and answer.supported is True and [s.number for s in answer.cited] == [1]
     assert answer.text.endswith(" [1]") and "".join(streamed).strip() == answer.text
     copied = answer.text.removesuffix(" [1]")
     assert answer.style == style == answer.to_json()["style"]
-    if style == "extract":  # the sentence itself, under its heading; the model is not asked
-        assert copied.endswith(best.text) and answer.generation.new_tokens == 0
+    if style == "sentence":  # the sentence itself, under its heading; the model is not asked
+        assert copied.endswith(best.text) and answer.generation.new_tokens == 0 and answer.passage is None
         assert "the model wrote nothing" in answer_line(answer) and "new tokens" not in answer_line(answer)
+    elif style == "extract":  # its paragraph (two sentences), under its heading, with where it is in the file
+        assert copied == "**Network**\n\nThe Zorblax 3000 default port is 7431. Change it with `zorblaxd --port`."
+        assert answer.generation.new_tokens == 0 and plan.loaded is None  # no model was loaded for it
+        span = answer.to_json()["passage"]
+        assert span["source"].endswith("guide.md") and span["heading_path"][-1] == "Network"
+        assert span["lines"][0] >= 1 and span["text"] in copied
     else:  # the random model picks a stretch of the sentence, token for token
         assert copied and copied in best.text and answer.generation.new_tokens > 0
         assert "new tokens" in answer_line(answer)
@@ -254,7 +260,7 @@ def test_grounded_training_prompts_are_the_prompts_answer_sends(project, tiny_mo
     from recipes.grounding_adapter import grounded_examples
     from lm.questions import QAPair
 
-    helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0))
+    helper = Assistant(config(project, tiny_model_dir, min_relevance=0.0, answer="generate"))
     pair = QAPair("What is the default port of the Zorblax 3000?", ("7431",))
     [record] = grounded_examples([pair], helper, "zorblax")
     *prompt, reply = record["messages"]

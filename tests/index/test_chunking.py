@@ -110,3 +110,44 @@ def test_full_width_and_traditional_text_is_bounded(tokenizer):
     chunks = Chunker(tokenizer, 64, 8).chunk(_doc(text))
     assert len(chunks) > 3
     assert all(_tokens(tokenizer, c.text) <= 64 for c in chunks)
+
+
+def _prose(n: int, topic: str) -> str:
+    return " ".join(f"The {topic} note number {i} explains one more detail of the setup." for i in range(n))
+
+
+def test_a_lead_in_stays_with_the_code_block_list_or_table_it_introduces(tokenizer):
+    code = "```bash\npoetry add pytest --group test\n\npoetry install --with test\n```"
+    steps = "1. Open the settings.\n2. Pick a theme.\n\n3. Save."
+    table = "| option | default |\n|---|---|\n| timeout | 5.0 |"
+    text = (f"{_prose(6, 'first')}\n\nTo add a dependency to a group:\n\n{code}\n\n{_prose(5, 'second')}\n\n"
+            f"To do this:\n\n{steps}\n\n{_prose(5, 'third')}\n\nThe defaults are:\n\n{table}\n")
+    chunks = Chunker(tokenizer, max_tokens=70, overlap=0).chunk(_doc(text))
+    for lead_in, block in (("To add a dependency to a group:", code), ("To do this:", steps), ("The defaults are:", table)):
+        holding = [c for c in chunks if lead_in in c.text]
+        assert holding and all(block in c.text for c in holding), (lead_in, [c.text for c in chunks])
+
+
+def test_a_code_block_is_cut_only_when_it_alone_is_longer_than_a_chunk(tokenizer):
+    short = "```python\nclient = httpx.Client(timeout=10.0)\n\nresponse = client.get(url)\n```"
+    long_code = "```python\n" + "\n".join(f"value_{i} = compute(value_{i - 1}, step={i})" for i in range(1, 60)) + "\n```"
+    text = f"{_prose(8, 'intro')}\n\n{short}\n\n{_prose(8, 'middle')}\n\n{long_code}\n"
+    chunks = Chunker(tokenizer, max_tokens=60, overlap=0).chunk(_doc(text))
+    assert any(short in c.text for c in chunks)  # whole, blank line inside and all
+    long_parts = [c for c in chunks if "value_" in c.text]
+    assert len(long_parts) > 1 and all(_tokens(tokenizer, c.text) <= 60 for c in long_parts)
+    assert all(c.text.splitlines()[-1].startswith(("value_", "```")) for c in long_parts)  # cut between lines
+    by_paragraphs = Chunker(tokenizer, max_tokens=60, overlap=0, unit="paragraphs").chunk(_doc(text))
+    assert all(_tokens(tokenizer, c.text) <= 60 for c in by_paragraphs)  # the rule before blocks, still there
+
+
+def test_chunks_know_their_lines_in_the_file(tokenizer):
+    text = "# Title\n\nline three\n\n" + "\n\n".join(_prose(4, f"part {i}") for i in range(6))
+    doc = Document("a.md", text, (Section(("Title",), 0, len(text)),), first_line=5)  # 4 lines of front matter
+    chunks = Chunker(tokenizer, max_tokens=60, overlap=16).chunk(doc)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        first = 5 + text.count("\n", 0, chunk.start)
+        assert chunk.lines == (first, first + chunk.text.count("\n"))
+    records = Chunker(tokenizer).chunk(Document("a.jsonl", "one record", (Section((), 0, 10),), first_line=None))
+    assert records[0].lines is None

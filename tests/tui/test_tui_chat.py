@@ -47,7 +47,8 @@ async def test_two_modes_stream_answers_and_rag_sources_open_their_chunk(tui_con
 
         views = list(screen.query(AnswerView))
         assert [v.heading for v in views] == ["base", "rag"]
-        assert "collection docs" in screen_text(app) and "new tokens" in screen_text(app)
+        text = screen_text(app)
+        assert "collection docs" in text and "new tokens" in text, text
         sources = views[1].query_one(SourcesList)
         assert sources.option_count == len(rag.sources) and sources.display
         assert not views[0].query_one(SourcesList).display

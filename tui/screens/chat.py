@@ -133,13 +133,13 @@ class ChatScreen(JobScreen):
             self.answering.append(event.text)
             self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
 
-    def on_answer_finished(self, event: AnswerFinished) -> None:
+    async def on_answer_finished(self, event: AnswerFinished) -> None:
         view, self.answering = self.answering, None
         self.refresh_bindings()
         if view is None:
             return
         answer = event.answer
-        view.finish(answer.text, answer_sources(answer), answer_meta(answer), answer_notes(answer))
+        await view.finish(answer.text, answer_sources(answer), answer_meta(answer), answer_notes(answer))
         self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
 
     def stop_work(self) -> None:

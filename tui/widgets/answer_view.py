@@ -1,11 +1,11 @@
-"""One answer as it streams in: a title, the text, its evidence or a warning, its numbered
-sources, a line of metadata."""
+"""One answer as it streams in: a title, the text (as Markdown: a passage's code block, steps or
+table shown as such), its evidence or a warning, its numbered sources, a line of metadata."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, Static
+from textual.widgets import Label, Markdown, Static
 
 from .sources_list import SourcesList
 
@@ -25,7 +25,7 @@ class AnswerView(Vertical):
     DEFAULT_CSS = """
     AnswerView { height: auto; padding: 0 1; margin: 0 0 1 0; }
     AnswerView .answer-title { text-style: bold; color: $accent; width: 1fr; }
-    AnswerView .answer-text { height: auto; }
+    AnswerView .answer-text { height: auto; margin: 0; padding: 0; }
     AnswerView .answer-meta { color: $text-muted; width: 1fr; }
     AnswerView .answer-notes { height: auto; }
     """
@@ -37,7 +37,7 @@ class AnswerView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self.heading, classes="answer-title", markup=False)
-        yield Static("…", classes="answer-text", markup=False)
+        yield Markdown("…", classes="answer-text")
         yield Static("", classes="answer-notes", markup=False)
         yield SourcesList()
         yield Label("", classes="answer-meta", markup=False)
@@ -48,25 +48,27 @@ class AnswerView(Vertical):
 
     def append(self, text: str) -> None:
         self.text += text
-        self.query_one(".answer-text", Static).update(self.text.lstrip())
+        self.query_one(".answer-text", Markdown).update(self.text.lstrip())
 
     def finish(self, text: str, sources: list[tuple[str, bool, object]], meta: str,
-               notes: list[tuple[str, str]] = ()) -> None:
-        """Show the whole answer; `notes` are the (kind, text) lines of assistant.render.grounding_notes."""
+               notes: list[tuple[str, str]] = ()):
+        """Show the whole answer; `notes` are the (kind, text) lines of assistant.render.grounding_notes.
+        Returns what to await for the Markdown to be laid out (to scroll to the end after it)."""
         from rich.text import Text
 
         from assistant.render import NOTE_STYLES
 
         self.text = text
-        self.query_one(".answer-text", Static).update(text.strip() or "(empty answer)")
+        laid_out = self.query_one(".answer-text", Markdown).update(text.strip() or "(empty answer)")
         box = self.query_one(".answer-notes", Static)
         box.update(Text("\n").join(Text(line, style=NOTE_STYLES[kind]) for kind, line in notes))
         box.display = bool(notes)
         self.set_class(any(kind == "warning" for kind, _ in notes), "-unsupported")
         self.query_one(SourcesList).show(sources)
         self.query_one(".answer-meta", Label).update(meta)
+        return laid_out
 
     def fail(self, message: str) -> None:
         self.add_class("-failed")
-        self.query_one(".answer-text", Static).update(self.text.strip() or "(no answer)")
+        self.query_one(".answer-text", Markdown).update(self.text.strip() or "(no answer)")
         self.query_one(".answer-meta", Label).update(message)

@@ -1,0 +1,186 @@
+"""Markdown-ish text → its blocks: fenced code, tables, lists, quotes, HTML, headings and prose
+paragraphs, each with its character span. The chunker keeps a block whole (and a lead-in sentence
+ending in ":" with the block it introduces); answering shows a block as the passage that answers.
+
+Plain text, HTML converted to text, PDF and Word text come out as paragraphs; Markdown's
+structures are recognised by their lines, as a reader sees them, without a full CommonMark parser.
+
+    >>> text = "To install it:\\n\\n```bash\\npip install x\\n\\npip check\\n```\\n\\n- one\\n- two\\n"
+    >>> [(b.kind, b.text) for b in split_blocks(text)]
+    [('paragraph', 'To install it:'), ('code', '```bash\\npip install x\\n\\npip check\\n```'), ('list', '- one\\n- two')]
+    >>> split_blocks(text)[0].introduces
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([\w+#.-]*)")
+_TABLE_ROW = re.compile(r"^\s*\|")
+_ITEM = re.compile(r"^ {0,3}(?:[-*+•]|\d{1,3}[.)])\s+\S")
+_QUOTE = re.compile(r"^ {0,3}>")
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s")
+_HTML = re.compile(r"^ {0,3}</?[a-zA-Z][\w-]*(?:\s[^>]*)?/?>?")
+_SHORTCODE = re.compile(r"^\s*\{\{[<%].*[%>]\}\}\s*$")
+_ADMONITION = re.compile(r"^ {0,3}(?:!!!|\?\?\?\+?)\s*\w+")
+_RULE = re.compile(r"^ {0,3}(?:[-*_]\s*){3,}$")
+_INDENTED = re.compile(r"^(?: {2,}|\t)\S")
+LEAD_IN_END = re.compile(r"(?:[:：]|…|\.\.\.|\*\*|__)\s*$")
+"""A paragraph that ends in a colon or an ellipsis ("like this…"), or is a bold label, introduces
+what follows it."""
+POINTS_ON = re.compile(r"\b(?:the following|below|as follows|like this|like so|for example|for instance)\b"
+                       r"|如下|例如|以下|下面", re.IGNORECASE)
+"""Words in a paragraph's last sentence that point at what comes after it."""
+MARKUP = ("html", "shortcode", "rule")
+"""Blocks that are page markup, never an answer."""
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str
+    """code, table, list, quote, admonition, html, shortcode, heading, rule or paragraph."""
+    start: int
+    end: int
+    text: str
+    language: str = ""
+    """A code block's info string ("bash", "mermaid")."""
+
+    @property
+    def introduces(self) -> bool:
+        """A prose paragraph that leads in to the block after it: 'For example:', '**Install**',
+        'This could be done like this…', 'The following command installs it.'"""
+        if self.kind != "paragraph":
+            return False
+        last = re.split(r"(?<=[.!?。！？])\s+", self.text.strip())[-1]
+        return bool(LEAD_IN_END.search(self.text) or POINTS_ON.search(last))
+
+    @property
+    def is_markup(self) -> bool:
+        """Page structure or a diagram, not prose a reader wants as an answer."""
+        return self.kind in MARKUP or (self.kind == "code" and self.language.lower() in ("mermaid", "dot"))
+
+    @property
+    def is_structure(self) -> bool:
+        """A block a lead-in sentence introduces: code, a table or a list."""
+        return self.kind in ("code", "table", "list") and not self.is_markup
+
+
+def _kind(line: str, previous: str | None) -> str:
+    """The block a line starts, given the kind of the block it follows (None: after a blank line)."""
+    if FENCE.match(line):
+        return "code"
+    if _SHORTCODE.match(line):
+        return "shortcode"
+    if _HEADING.match(line):
+        return "heading"
+    if _TABLE_ROW.match(line):
+        return "table"
+    if _ITEM.match(line):
+        return "list"
+    if _QUOTE.match(line):
+        return "quote"
+    if _ADMONITION.match(line):
+        return "admonition"
+    if _RULE.match(line) and previous is None:
+        return "rule"
+    if _HTML.match(line) and previous in (None, "html"):
+        return "html"
+    return "paragraph"
+
+
+def _continues(kind: str, line: str) -> bool:
+    """Whether a non-blank line right after a line of a `kind` block belongs to that block."""
+    if kind == "table":
+        return bool(_TABLE_ROW.match(line))
+    if kind == "list":
+        return not (_HEADING.match(line) or FENCE.match(line) or _TABLE_ROW.match(line) or _SHORTCODE.match(line))
+    if kind == "quote":
+        return not (_HEADING.match(line) or FENCE.match(line))
+    if kind == "admonition":
+        return bool(_INDENTED.match(line))
+    if kind in ("heading", "rule", "shortcode"):
+        return False
+    if kind == "html":
+        return not _SHORTCODE.match(line)
+    # a paragraph runs on until a blank line or a line that opens another block
+    return _kind(line, kind) in ("paragraph", "html") or _INDENTED.match(line) is not None
+
+
+def _after_blank(kind: str, line: str) -> bool:
+    """Whether a block of `kind` goes on after a blank line with `line`: a list's next item or an
+    indented continuation, an admonition's indented body."""
+    if kind == "list":
+        return bool(_ITEM.match(line) or _INDENTED.match(line))
+    if kind == "admonition":
+        return bool(_INDENTED.match(line))
+    return False
+
+
+def _opens_inside_code(lines: list[tuple[int, str]]) -> int | None:
+    """The index of the fence that closes a code block begun before the text (a chunk cut inside
+    a long code block): the first fence is bare, fences are odd in number, and code precedes it."""
+    fences = [i for i, (_, line) in enumerate(lines) if FENCE.match(line)]
+    if len(fences) % 2 == 0 or FENCE.match(lines[fences[0]][1]).group(2):
+        return None
+    before = [line for _, line in lines[: fences[0]] if line.strip()]
+    return fences[0] if before and not before[-1].rstrip().endswith((":", "：")) else None
+
+
+def split_blocks(text: str, start: int = 0, end: int | None = None, cut: bool = False) -> list[Block]:
+    """The blocks of text[start:end], in order, each trimmed of surrounding blank lines. `cut`:
+    the text is a chunk, which may begin inside a code block (a chunk of a long one); it then
+    starts with that block's end.
+
+    >>> [b.kind for b in split_blocks("x = 1\\ny = 2\\n```\\n\\nDone.", cut=True)]
+    ['code', 'paragraph']
+    """
+    end = len(text) if end is None else end
+    lines, offset = [], start
+    for line in text[start:end].splitlines(keepends=True):
+        lines.append((offset, line.rstrip("\n")))
+        offset += len(line)
+    blocks: list[Block] = []
+    i = 0
+    closing = _opens_inside_code(lines) if cut and lines else None
+    if closing is not None:
+        first = next(k for k, (_, line) in enumerate(lines) if line.strip())
+        finish = lines[closing][0] + len(lines[closing][1].rstrip())
+        begin = lines[first][0] + len(lines[first][1]) - len(lines[first][1].lstrip())
+        blocks.append(Block("code", begin, finish, text[begin:finish]))
+        i = closing + 1
+    while i < len(lines):
+        begin, line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        kind = _kind(line, None)
+        language = ""
+        j = i + 1
+        if kind == "code":
+            fence = FENCE.match(line)
+            marker, language = fence.group(1), fence.group(2)
+            while j < len(lines) and not lines[j][1].strip().startswith(marker[0] * len(marker)):
+                j += 1
+            j = min(j + 1, len(lines))  # the closing fence belongs to the block
+        else:
+            while j < len(lines):
+                following = lines[j][1]
+                if following.strip():
+                    if not _continues(kind, following):
+                        break
+                    j += 1
+                    continue
+                after = next((k for k in range(j, len(lines)) if lines[k][1].strip()), None)
+                if after is None or not _after_blank(kind, lines[after][1]):
+                    break
+                j = after
+        begin += len(line) - len(line.lstrip())
+        finish = lines[j - 1][0] + len(lines[j - 1][1].rstrip())
+        blocks.append(Block(kind, begin, finish, text[begin:finish], language))
+        i = j
+    return blocks
+
+
+__all__ = ["Block", "FENCE", "LEAD_IN_END", "POINTS_ON", "split_blocks"]
