@@ -1,34 +1,32 @@
-"""Answer quality of RAG on the embedded model: right answers, right citations, abstention.
+"""Answer quality of RAG on the embedded defaults, on questions users ask: is the answer useful,
+cited, short enough to read, and does the assistant say so when the documents don't hold it?
 
-Three question sets, each against its own collection built in a temporary project:
-- devset: the made-up company documents in bench/devset (answerable and unanswerable questions),
-  on which the defaults were chosen;
-- pennarth: the other made-up company in finetune/grounding, never used to choose a setting (it
-  trained the grounding adapter, so the adapter is not run on it): a check that the defaults were
-  not tuned to the devset;
-- squad: SQuAD 2.0 paragraphs from ../shared/data/squad, answerable questions and the
-  `is_impossible` ones of the article the adapter never saw (SQUAD_QUESTIONS per kind).
+Sets, each indexed into a temporary project:
+- realdocs: questions over three real documentation trees (bench/realdocs: Poetry and HTTPX in
+  English, self-llm-zh in Chinese) — how-tos, look-ups, troubleshooting and unanswerable ones,
+  each with the key a useful answer must show; split dev (settings were chosen on it) and test;
+- devset: the made-up company of bench/devset (single facts), on which earlier defaults were chosen;
+- pennarth: the other made-up company (finetune/grounding), never used to choose a setting;
+- squad: SQuAD 2.0 paragraphs (../shared/data/squad), answerable and unanswerable questions of
+  the article the grounding adapter never saw;
+- zh: the Chinese tech notes of bench/data/zh-tech, with their unanswerable questions.
 
-Pipelines, every one answering every question of a set in `rag` mode through `Assistant.answer`
-(the call behind `assistant ask`), warm, greedy unless named otherwise:
-- today: grounding off, which is the pipeline as it shipped before grounding (whole chunks, the
-  long rules, citations as written or matched by content, no abstention);
-- grounded: the shipped small-model defaults (the answer is the best sentence under its heading);
-- how the answer is written, each on the same retrieval, excerpts and abstention: the model copies
-  a stretch of that sentence (quote), or writes the answer itself with the copy bias (generate),
-  with and without the shipped grounding adapter;
-- on the devset only, the prompt and decoding variants of `generate`.
-Grounded pipelines are run with the relevance threshold at 0 and the threshold applied afterwards:
-an answer above it is the same answer either way, so one run serves every threshold of the sweep,
-and the main rows are read at the configured default.
+Pipelines, every question of a set answered in `rag` mode through `Assistant.answer` (the call
+behind `assistant ask`), warm, in the same run:
+- before passages: chunks cut at blank lines, the answer the best sentence under its heading
+  (`[index] chunk_by = "paragraphs"`, `[grounding] answer = "sentence"`): the shipped pipeline
+  before passages;
+- passages: the defaults (chunks keep a lead-in with its block; the answer is the passage that
+  answers: assistant/answering/passages.py).
 
-Per pipeline: accuracy (a gold answer contained in the reply) and token F1 on answerable
-questions, citation correct (every cited source is the gold document, of the answered answerable
-ones), abstention on unanswerable, false abstention on answerable, supported share, time to
-first token end to end (p50 over the answers written) and decode tokens/s.
+Per set and pipeline: useful (the key, or a gold answer, is in the answer's text and a right file
+is cited), the key in the text alone, abstention on unanswerable questions, false abstention on
+answerable ones, the answer's length in lines (p50, p90) and seconds to the whole answer (p50).
+Answers are given with the relevance threshold at 0 and abstention applied afterwards, so one run
+serves every threshold of the sweep; the main rows are read at the configured defaults.
 
-    python -m bench.answer_quality              # everything (about 40 minutes on 2 cores)
-    BENCH_AQ_VARIANTS=0 python -m bench.answer_quality   # without the prompt variants
+    python -m bench.answer_quality                 # about 10 minutes on 2 cores
+    BENCH_AQ_SETS=realdocs python -m bench.answer_quality
 """
 
 from __future__ import annotations
@@ -41,260 +39,195 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from bench import _report
 
 NAME = "answer_quality"
 ROOT = Path(__file__).resolve().parents[1]
-DEVSET = ROOT / "bench" / "devset"
-HELD_OUT = ROOT / "finetune" / "grounding"
+REALDOCS = ROOT / "bench" / "realdocs" / "questions.jsonl"
 SQUAD_QUESTIONS = int(os.environ.get("BENCH_AQ_SQUAD", "20"))
-RUN_VARIANTS = os.environ.get("BENCH_AQ_VARIANTS", "1") != "0"
-LIMIT = int(os.environ.get("BENCH_AQ_LIMIT", "0"))  # questions per set, for a quick look; 0: all
-MAX_NEW_TOKENS = 48
-FALSE_ABSTENTION_LIMIT = 0.10
-SHIPPED = "grounded"
-
-# name → (grounding overrides, chat overrides, generation overrides)
-PIPELINES = {
-    "today": ({"enabled": False}, {}, {}),
-    SHIPPED: ({}, {}, {}),
-    "quote: the model copies a stretch": ({"answer": "quote"}, {}, {}),
-    "generate: the model writes": ({"answer": "generate"}, {}, {}),
-    "generate + grounding adapter": ({"answer": "generate", "adapter": True}, {}, {}),
-}
-ADAPTER_PIPELINES = {"generate + grounding adapter"}
-# Prompt and decoding variants of `generate`, each one change away from its prompt (2 unnamed
-# sentences, short rules, copy bias 6), all without the adapter (they compare prompts, not training).
-GENERATE = {"answer": "generate"}
-VARIANTS = {
-    "generate · no copy bias": ({**GENERATE, "copy_bias": 0.0}, {}, {}),
-    "generate · long rules": ({**GENERATE, "style": "long"}, {}, {}),
-    "generate · question first": ({**GENERATE, "style": "short-question-first"}, {}, {}),
-    "generate · worked example": ({**GENERATE, "style": "short-example"}, {}, {}),
-    "generate · 4 sentences": ({**GENERATE, "sentences": 4}, {}, {}),
-    "generate · sampled (T 0.7)": (GENERATE, {}, {"temperature": 0.7}),
-}
-VARIANT_EVERY = int(os.environ.get("BENCH_AQ_VARIANT_EVERY", "3"))
-"""Variants answer every n-th devset question (answerable and not), to fit the run in ~40 minutes."""
-TODAY_EVERY = int(os.environ.get("BENCH_AQ_TODAY_EVERY", "2"))
-"""`today` answers every n-th question of the made-up sets: its 600-token prompts are slow here."""
+SETS = os.environ.get("BENCH_AQ_SETS", "realdocs,devset,pennarth,squad,zh").split(",")
+PIPELINES = {"before passages": ("paragraphs", "sentence"), "passages": ("blocks", None)}
+"""name → ([index] chunk_by, [grounding] answer; None: the profile's)."""
+THRESHOLDS = [t / 100 for t in range(20, 56, 5)]
 
 
-def squad_questions(path: Path, per_kind: int):
-    """`per_kind` answerable and `per_kind` unanswerable questions of the file's last article (held
-    out from the grounding adapter's training), spread over it (every n-th); the collection holds
-    the paragraphs of every article, so the others are distractors."""
-    from lm.questions import load_squad
-    from lm.questions import load_questions
+class Question(NamedTuple):
+    id: str
+    text: str
+    keys: tuple[str, ...]
+    """A useful answer shows one of these; empty for an unanswerable question."""
+    sources: tuple[str, ...]
+    """Files (or records) a right citation names."""
+    group: str
+    """The row the question is reported in: 'realdocs en dev', 'devset', ..."""
 
-    data = load_squad(path)
-    held_out = data.paragraphs[-1].title  # the article the grounding adapter never saw
-    every = load_questions(path, unanswerable=True)
-    impossible = [q for q in every if not q.answerable and q.source == held_out]
-    answerable = [q for q in data.pairs if q.source.startswith(f"{held_out}-p")]
-
-    def spread(items):
-        step = max(1, len(items) // per_kind)
-        return items[::step][:per_kind]
-
-    return data.paragraphs, spread(answerable) + spread(impossible)
+    @property
+    def answerable(self) -> bool:
+        return bool(self.keys)
 
 
-def build_sets(project: Path):
-    """{set name: (collection, questions)}, collections indexed into `project`."""
-    from assistant.config import Config
-    from assistant.evaluation.experiment import index_paragraphs
-    from core.files import write_jsonl
-    from lm.questions import load_questions
-    from index.build import build_collection
-    from index.store import Collection
-
+def realdocs_sets(docs: Path) -> dict[str, tuple[list[Path], list[Question]]]:
+    """One collection per docs tree, its questions reported by language and split."""
+    rows = [json.loads(line) for line in REALDOCS.read_text(encoding="utf-8").splitlines() if line.strip()]
     sets = {}
-    for name, folder in (("devset", DEVSET), ("pennarth", HELD_OUT)):
-        build_collection([folder / "docs"], Collection(project, name))
-        sets[name] = (name, list(load_questions(folder / "questions.jsonl"))[: LIMIT or None])
-    squad_file = _report.data_dir() / "squad" / "dev-v2.0-first5.json"
-    if squad_file.is_file() and SQUAD_QUESTIONS:
-        paragraphs, questions = squad_questions(squad_file, SQUAD_QUESTIONS)
-        records = write_jsonl(project / "paragraphs.jsonl", (p._asdict() for p in paragraphs))
-        index_paragraphs(records, project, "squad", Config(project_dir=project))
-        sets["squad"] = ("squad", questions[: LIMIT or None] if not LIMIT else questions[:LIMIT // 2] + questions[-LIMIT // 2:])
+    for corpus in ("poetry", "httpx", "self-llm-zh"):
+        questions = [Question(r["id"], r["question"], tuple(r["key"]), tuple(r["source"]),
+                              f"realdocs {r['lang']} {r['split']}") for r in rows if r["corpus"] == corpus]
+        sets[corpus] = ([docs / corpus], questions)
     return sets
 
 
-def configure(base, grounding: dict, chat: dict, generation: dict):
-    grounded = {"min_relevance": 0.0, **grounding} if grounding.get("enabled", True) else grounding
-    return dataclasses.replace(
-        base, grounding=dataclasses.replace(base.grounding, **grounded),
-        chat=dataclasses.replace(base.chat, **chat), generation=dataclasses.replace(base.generation, **generation))
+def made_up_sets() -> dict[str, tuple[list[Path], list[Question]]]:
+    from lm.questions import load_questions
+
+    sets = {}
+    for name, folder in (("devset", ROOT / "bench" / "devset"), ("pennarth", ROOT / "finetune" / "grounding")):
+        questions = [Question(q.id, q.question, q.answers if q.answerable else (), (q.source,) if q.source else (), name)
+                     for q in load_questions(folder / "questions.jsonl")]
+        sets[name] = ([folder / "docs"], questions)
+    return sets
 
 
-def answer_all(helper, collection: str, questions) -> list[dict]:
-    """One record per question: what the pipeline said and what that scores."""
-    from assistant.answering.grounding import says_not_found
-    from assistant.evaluation.metrics import contains_answer, token_f1
+def squad_set(project: Path, path: Path, per_kind: int) -> dict[str, tuple[list[Path], list[Question]]]:
+    """`per_kind` answerable and unanswerable questions of the file's last article (held out from the
+    grounding adapter), spread over it; the collection holds every article's paragraphs."""
+    from core.files import write_jsonl
+    from lm.questions import load_questions, load_squad
+
+    data = load_squad(path)
+    held_out = data.paragraphs[-1].title
+    impossible = [q for q in load_questions(path, unanswerable=True) if not q.answerable and q.source == held_out]
+    answerable = [q for q in data.pairs if q.source.startswith(f"{held_out}-p")]
+
+    def spread(items):
+        return items[:: max(1, len(items) // per_kind)][:per_kind]
+
+    records = write_jsonl(project / "squad" / "paragraphs.jsonl", (p._asdict() for p in data.paragraphs))
+    questions = [Question(q.id, q.question, q.answers, (q.source,), "squad") for q in spread(answerable)]
+    questions += [Question(q.id, q.question, (), (), "squad") for q in spread(impossible)]
+    return {"squad": ([records], questions)}
+
+
+def zh_set() -> dict[str, tuple[list[Path], list[Question]]]:
+    from bench.zh_testset import FOLDER, load_questions
+
+    questions = [Question(q.id, q.text, (q.passage,), (q.file,), "zh") for q in load_questions()]
+    unanswerable = [json.loads(line) for line in (FOLDER / "unanswerable.jsonl").read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
+    questions += [Question(u["id"], u["question"], (), (), "zh") for u in unanswerable]
+    return {"zh": ([FOLDER / "docs"], questions)}
+
+
+def answer_row(helper, collection: str, question: Question) -> dict:
     from lm.questions import source_matches
 
-    rows = []
-    for pair in questions:
-        answer = helper.answer(pair.question, mode="rag", collection=collection)
-        cited = [s.chunk for s in answer.cited]
-        row = {"id": pair.id, "answerable": pair.answerable, "answer": answer.text,
-               "model_abstained": answer.abstained or says_not_found(answer.text), "relevance": answer.relevance, "supported": answer.supported,
-               "cited": [c.source for c in cited], "ttft": answer.retrieval_seconds + answer.generation.first_token_seconds,
-               "tokens_per_second": answer.generation.tokens_per_second, "new_tokens": answer.generation.new_tokens}
-        if pair.answerable:
-            row["contained"] = contains_answer(answer.text, pair.answers)
-            row["f1"] = token_f1(answer.text, pair.answers)
-            row["citation_correct"] = bool(cited) and all(source_matches(c, pair.source) for c in cited)
-        rows.append(row)
-    return rows
+    began = time.perf_counter()
+    answer = helper.answer(question.text, mode="rag", collection=collection)
+    seconds = time.perf_counter() - began
+    text = answer.text.casefold()
+    cited = [s.chunk for s in answer.cited]
+    return {"id": question.id, "group": question.group, "answerable": question.answerable,
+            "key_in_text": any(k.casefold() in text for k in question.keys),
+            "right_file": any(source_matches(c, s) for c in cited for s in question.sources),
+            "abstained_anyway": answer.abstained, "relevance": answer.relevance,
+            "reads": helper.retriever(collection).embedder_reads(question.text),
+            "lines": len(answer.text.splitlines()), "seconds": seconds, "style": answer.style,
+            "answer": answer.text}
 
 
-def score(rows: list[dict], threshold: float) -> dict:
-    """The metrics of `rows` with questions below `threshold` relevance abstained before generation."""
-    def abstains(row):
-        return row["model_abstained"] or (row["relevance"] is not None and row["relevance"] < threshold)
+def score(rows: list[dict], min_relevance: float, min_term_relevance: float) -> dict:
+    """The metrics of `rows` with abstention at these thresholds (names no document mentions abstain anyway)."""
+    def abstains(r):
+        threshold = min_relevance if r["reads"] else min_term_relevance
+        return r["abstained_anyway"] or (r["relevance"] is not None and r["relevance"] < threshold)
 
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     answered = [r for r in answerable if not abstains(r)]
-    generated = [r for r in rows if not abstains(r) or (r["model_abstained"] and r["new_tokens"])]
 
     def share(items, test):
         return sum(map(test, items)) / len(items) if items else None
 
-    judged = [r for r in rows if not abstains(r) and r["supported"] is not None]
-    return {
-        "answerable": len(answerable), "unanswerable": len(unanswerable),
-        "accuracy": share(answerable, lambda r: r["contained"] and not abstains(r)),
-        "f1": share(answerable, lambda r: 0.0 if abstains(r) else r["f1"]),
-        "citation_correct": share(answered, lambda r: r["citation_correct"]),
-        "abstention": share(unanswerable, abstains),
-        "false_abstention": share(answerable, abstains),
-        "supported": share(judged, lambda r: r["supported"]),
-        "ttft_p50": _report.pct([r["ttft"] for r in generated], 0.5),
-        "tokens_per_second": statistics.mean(decoded) if (decoded := [r["tokens_per_second"] for r in generated
-                                                                       if r["new_tokens"] > 1]) else None,
-    }
-
-
-def best_threshold(rows: list[dict], limit: float = FALSE_ABSTENTION_LIMIT) -> float:
-    """The highest relevance threshold whose false abstention stays within `limit` (on a 0.01 grid)."""
-    chosen = 0.0
-    for step in range(0, 100):
-        threshold = step / 100
-        if score(rows, threshold)["false_abstention"] <= limit:
-            chosen = threshold
-    return chosen
-
-
-def runs(set_name: str) -> dict:
-    """The pipelines run on a set, with every n-th question each one answers."""
-    chosen = {}
-    for name, settings in {**PIPELINES, **(VARIANTS if RUN_VARIANTS and set_name == "devset" else {})}.items():
-        if set_name == "pennarth" and name in ADAPTER_PIPELINES:
-            continue  # the adapter was trained on this set
-        every = VARIANT_EVERY if name in VARIANTS else TODAY_EVERY if name == "today" and set_name != "squad" else 1
-        chosen[name] = (settings, every)
-    return chosen
+    return {"answerable": len(answerable), "unanswerable": len(unanswerable),
+            "useful": share(answerable, lambda r: r["key_in_text"] and r["right_file"] and not abstains(r)),
+            "key in text": share(answerable, lambda r: r["key_in_text"] and not abstains(r)),
+            "abstention": share(unanswerable, abstains), "false abstention": share(answerable, abstains),
+            "lines p50": _report.pct([r["lines"] for r in answered], 0.5),
+            "lines p90": _report.pct([r["lines"] for r in answered], 0.9),
+            "seconds p50": _report.pct([r["seconds"] for r in rows], 0.5)}
 
 
 def main() -> None:
     from assistant.answering import Assistant
-    from assistant.config import ChatConfig, Config, GenerationConfig
+    from assistant.config import ChatConfig, Config
+    from index.build import build_collection
+    from index.config import IndexConfig
+    from index.store import Collection
 
-    results, records = {}, {}
-    with tempfile.TemporaryDirectory() as tmp:
+    defaults = Config().grounding
+    rows: dict[str, list[dict]] = {name: [] for name in PIPELINES}
+    index_seconds = {}
+    with tempfile.TemporaryDirectory(prefix="bench-answers-") as tmp:
         project = Path(tmp)
-        began = time.perf_counter()
-        sets = build_sets(project)
-        index_seconds = time.perf_counter() - began
-        base = Config(project_dir=project, chat=ChatConfig(mode="rag"),
-                      generation=GenerationConfig(max_new_tokens=MAX_NEW_TOKENS))
-        default_threshold = base.grounding.min_relevance
-        helper = Assistant(base)
-        helper.answer("warm-up question?", mode="rag", collection="devset")  # load the models, once
-        for set_name, (collection, questions) in sets.items():
-            for name, ((grounding, chat, generation), every) in runs(set_name).items():
-                asked = questions[::every]
-                helper.config = configure(base, grounding, chat, generation)
-                print(f"{set_name}: {name} ({len(asked)} questions)", file=sys.stderr, flush=True)
-                rows = answer_all(helper, collection, asked)
-                records[(set_name, name)] = rows
-                threshold = default_threshold if grounding.get("enabled", True) else 0.0
-                results[(set_name, name)] = {"threshold": threshold, **score(rows, threshold)}
-
-    swept = (SHIPPED, "generate: the model writes")
-    sweep = {s: {p: [{"threshold": t / 100, **score(records[(s, p)], t / 100)} for t in range(20, 71, 5)]
-                 for p in swept} for s in sets}
-    measured = {s: {p: best_threshold(records[(s, p)]) for p in swept} for s in sets}
-    payload = {
-        "model": base.model.name, "max_new_tokens": MAX_NEW_TOKENS, "index_seconds": round(index_seconds, 1),
-        "default_threshold": default_threshold, "measured_threshold": measured,
-        "results": [{"set": s, "pipeline": p, **v} for (s, p), v in results.items()],
-        "sweep": sweep, "rows": {f"{s}/{p}": rows for (s, p), rows in records.items()},
-    }
-    _report.write(NAME, payload, markdown(results, records, sweep, measured, default_threshold, sets))
-
-
-HEADERS = ["pipeline", "accuracy", "F1", "citation correct", "abstention", "false abstention", "supported",
-           "TTFT p50 (s)", "tokens/s"]
-
-
-def _row(name, values):
-    return [name, values["accuracy"], values["f1"], values["citation_correct"], values["abstention"],
-            values["false_abstention"], values["supported"], values["ttft_p50"], values["tokens_per_second"]]
+        sets = {}
+        if "realdocs" in SETS:
+            sets |= realdocs_sets(_report.data_dir() / "docs")
+        if {"devset", "pennarth"} & set(SETS):
+            sets |= {k: v for k, v in made_up_sets().items() if k in SETS}
+        squad_file = _report.data_dir() / "squad" / "dev-v2.0-first5.json"
+        if "squad" in SETS and squad_file.is_file():
+            sets |= squad_set(project, squad_file, SQUAD_QUESTIONS)
+        if "zh" in SETS:
+            sets |= zh_set()
+        for pipeline, (chunk_by, answer) in PIPELINES.items():
+            config = Config(project_dir=project, chat=ChatConfig(mode="rag"))
+            config.grounding = dataclasses.replace(config.grounding, min_relevance=0.0, min_term_relevance=0.0,
+                                                   **({"answer": answer} if answer else {}))
+            helper = Assistant(config)
+            for name, (paths, questions) in sets.items():
+                collection = f"{name}-{chunk_by}"
+                began = time.perf_counter()
+                build_collection(paths, Collection(project, collection), IndexConfig(chunk_by=chunk_by))
+                index_seconds[collection] = round(time.perf_counter() - began, 1)
+                print(f"{pipeline}: {name} ({len(questions)} questions)", file=sys.stderr, flush=True)
+                helper.answer(questions[0].text, mode="rag", collection=collection)  # opens the collection
+                rows[pipeline] += [answer_row(helper, collection, q) for q in questions]
+    groups = list(dict.fromkeys(r["group"] for r in rows["passages"]))
+    results = {pipeline: {group: score([r for r in rows[pipeline] if r["group"] == group], defaults.min_relevance,
+                                       defaults.min_term_relevance) for group in groups} for pipeline in PIPELINES}
+    sweep = {pipeline: {group: {str(t): score([r for r in rows[pipeline] if r["group"] == group], t,
+                                              defaults.min_term_relevance) for t in THRESHOLDS}
+                        for group in groups if group.startswith("realdocs en")} for pipeline in PIPELINES}
+    payload = {"defaults": {"min_relevance": defaults.min_relevance, "min_term_relevance": defaults.min_term_relevance},
+               "index_seconds": index_seconds, "results": results, "sweep": sweep, "rows": rows}
+    _report.write(NAME, payload, markdown(payload, groups))
 
 
-def markdown(results, records, sweep, measured, default_threshold, sets) -> str:
-    parts = ["# Answer quality: RAG on the embedded model (SmolLM2-135M-Instruct, CPU)", "",
-             f"Greedy unless named, at most {MAX_NEW_TOKENS} new tokens, abstention below relevance "
-             f"{default_threshold} and when the question names something no document mentions. `today`: grounding "
-             "off (the pipeline before grounding: 3 whole chunks, long rules, no abstention). `grounded`: the "
-             "shipped small-model defaults: the 2 best sentences from up to 3 sources, and the answer is the "
-             "best one quoted under its heading. `quote`: the model copies a stretch of that sentence, "
-             "token for token, and picks where it starts and stops. `generate`: the model writes the answer "
-             "from the 2 sentences with short rules and a copy bias of 6 (the default before this table). "
-             "Accuracy: a gold answer contained in the reply, over answerable questions (an abstention counts "
-             "wrong). Citation correct: every cited source is the gold document, over answered answerable "
-             "questions. Abstention: share of unanswerable questions answered with 'not found' (by retrieval "
-             "or by the model); false abstention: the same over answerable ones. Supported: answers whose every "
-             "claim a source sentence backs. TTFT: end to end, retrieval included, p50 over the answers written "
-             "(`grounded` writes no token: its TTFT is the time to its whole answer).", ""]
-    for set_name, (_, questions) in sets.items():
-        answerable = sum(q.answerable for q in questions)
-        parts += [f"## {set_name}: {answerable} answerable, {len(questions) - answerable} unanswerable", ""]
-        if set_name == "pennarth":
-            parts += ["Never used to choose a setting: a check that the defaults were not tuned to the devset. "
-                      "The grounding adapter was trained on it, so it is not run here.", ""]
-        main = [name for (s, name) in results if s == set_name and name in PIPELINES]
-        today_ids = {r["id"] for r in records[(set_name, "today")]}
-        if len(today_ids) < len(questions):  # today ran on a subset: the others on the same questions too
-            same = [_row(f"{name} (same {len(today_ids)})" if name != "today" else f"today ({len(today_ids)})",
-                         score([r for r in records[(set_name, name)] if r["id"] in today_ids],
-                               results[(set_name, name)]["threshold"])) for name in main]
-            parts += [f"Every {TODAY_EVERY}nd question, beside `today`:", "", _report.table(HEADERS, same), "",
-                      "All questions:", ""]
-            main = [name for name in main if name != "today"]
-        parts += [_report.table(HEADERS, [_row(name, results[(set_name, name)]) for name in main]), ""]
-        variants = [name for (s, name) in results if s == set_name and name in VARIANTS]
-        if variants:
-            subset = {q.id for q in questions[::VARIANT_EVERY]}
-            reference = "generate: the model writes"
-            rows = [r for r in records[(set_name, reference)] if r["id"] in subset]
-            table = [_row(f"{reference} (same questions)", score(rows, results[(set_name, reference)]["threshold"]))]
-            table += [_row(name, results[(set_name, name)]) for name in variants]
-            parts += [f"Prompt and decoding variants of `generate`, on every {VARIANT_EVERY}rd question "
-                      f"({len(subset)}), each one change from it:", "", _report.table(HEADERS, table), ""]
-        for pipeline, steps in sweep[set_name].items():
-            parts += [f"Relevance threshold sweep of `{pipeline}` (the highest with false abstention ≤ "
-                      f"{FALSE_ABSTENTION_LIMIT:.0%}: {measured[set_name][pipeline]:.2f}):", ""]
-            parts += [_report.table(["threshold", "accuracy", "abstention", "false abstention", "citation correct"],
-                                    [[v["threshold"], v["accuracy"], v["abstention"], v["false_abstention"],
-                                      v["citation_correct"]] for v in steps]), ""]
-    return "\n".join(parts)
+COLUMNS = ("useful", "key in text", "abstention", "false abstention", "lines p50", "lines p90", "seconds p50")
+
+
+def markdown(p: dict, groups: list[str]) -> str:
+    d = p["defaults"]
+    lines = ["# Answer quality: RAG on the embedded defaults (SmolLM2-135M-Instruct profile, MiniLM), CPU", "",
+             f"Abstention below relevance {d['min_relevance']} ({d['min_term_relevance']} for a question the "
+             "embedder cannot read) and when the question names something no document mentions. Useful: the key "
+             "(or a gold answer) is in the answer's text and a right file is cited, over answerable questions "
+             "(an abstention counts as not useful). Lines: of the answers given to answerable questions. Seconds: "
+             "to the whole answer, warm, every question.", ""]
+    for group in groups:
+        first = p["results"]["passages"][group]
+        lines += [f"## {group}: {first['answerable']} answerable, {first['unanswerable']} unanswerable", "",
+                  _report.table(["pipeline", *COLUMNS],
+                                [[name, *[p["results"][name][group][c] for c in COLUMNS]] for name in p["results"]]), ""]
+    for pipeline, per_group in p["sweep"].items():
+        for group, steps in per_group.items():
+            lines += [f"Relevance threshold sweep, {pipeline}, {group}:", "",
+                      _report.table(["min_relevance", "useful", "abstention", "false abstention"],
+                                    [[t, v["useful"], v["abstention"], v["false abstention"]] for t, v in steps.items()]),
+                      ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ QUALITY_TOLERANCE = 0.005
 
 def scifact_chunks(folder: Path):
     config = IndexConfig()
-    chunker = Chunker(load_tokenizer(config.embedder), config.chunk_tokens, config.chunk_overlap)
+    chunker = Chunker(load_tokenizer(config.embedder), config.chunk_tokens, config.chunk_overlap, config.chunk_by)
     docs = load_file(folder / "corpus.jsonl", "corpus.jsonl", BEIR_LOADER)
     return [chunk for doc in docs for chunk in chunker.chunk(doc)]
 

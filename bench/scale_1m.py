@@ -110,7 +110,8 @@ def stage_build(work: Path, n_chunks: int, n_real: int) -> dict:
 
 def stage_search(work: Path, n_chunks: int, n_real: int, mmap: bool) -> dict:
     from bench._corpus import squad_questions
-    from bench.hybrid_latency import STAGES, GivenQueries, breakdown, time_searches, timed, with_given_queries
+    from bench.hybrid_latency import GivenQueries, breakdown, time_searches, timed, with_given_queries
+    from index.retriever import SEARCH_STAGES
     from index import store
     from index.dense import DenseIndex
     from index.embedder import Embedder
@@ -148,7 +149,7 @@ def stage_search(work: Path, n_chunks: int, n_real: int, mmap: bool) -> dict:
     recall = float(np.mean([len(set(f.tolist()) & set(t.tolist())) / 10 for f, t in zip(found, truth)]))
     return {"mmap": mmap, "open_s": opened, "open_total_s": sum(opened.values()), "open_grew_mb": grew,
             "memory_before_open": before, "latency": latency, "breakdown_median_ms": stages,
-            "stage_names": list(STAGES), "dense_recall_at_10": recall, "memory_end": memory()}
+            "stage_names": list(SEARCH_STAGES), "dense_recall_at_10": recall, "memory_end": memory()}
 
 
 def child(stage: str, work: Path, n_chunks: int, n_real: int) -> dict:

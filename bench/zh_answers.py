@@ -66,7 +66,7 @@ def at(rows: dict, threshold: float) -> dict:
 
 
 def main() -> dict:
-    from assistant import grounding
+    from assistant.answering import grounding
     from assistant.answering import Assistant
     from assistant.config import ChatConfig, Config
     from index.build import build_collection

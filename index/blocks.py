@@ -35,6 +35,8 @@ POINTS_ON = re.compile(r"\b(?:the following|below|as follows|like this|like so|f
 """Words in a paragraph's last sentence that point at what comes after it."""
 MARKUP = ("html", "shortcode", "rule")
 """Blocks that are page markup, never an answer."""
+DIAGRAMS = ("mermaid", "dot", "plantuml")
+"""Code blocks in these languages draw a picture: not text to answer with."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Block:
     @property
     def is_markup(self) -> bool:
         """Page structure or a diagram, not prose a reader wants as an answer."""
-        return self.kind in MARKUP or (self.kind == "code" and self.language.lower() in ("mermaid", "dot"))
+        return self.kind in MARKUP or (self.kind == "code" and self.language.lower() in DIAGRAMS)
 
     @property
     def is_structure(self) -> bool:
@@ -183,4 +185,4 @@ def split_blocks(text: str, start: int = 0, end: int | None = None, cut: bool = 
     return blocks
 
 
-__all__ = ["Block", "FENCE", "LEAD_IN_END", "POINTS_ON", "split_blocks"]
+__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "split_blocks"]

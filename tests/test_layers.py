@@ -173,3 +173,22 @@ def test_every_module_reads_in_one_sitting():
     long = [f"{path.relative_to(ROOT)}: {n} lines" for path in modules().values()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400]
     assert not long, "modules over 400 lines:\n" + "\n".join(long)
+
+
+def test_every_project_name_a_benchmark_or_recipe_imports_exists():
+    """Benchmarks import inside their functions (they run one at a time); a renamed library name
+    would break one only when it runs. Every `from <project module> import <name>` must resolve."""
+    import importlib
+    import importlib.util
+
+    missing = []
+    for package in ("bench", "recipes"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node, _ in import_nodes(path):
+                if not isinstance(node, ast.ImportFrom) or node.level or (node.module or "").split(".")[0] not in LAYERS:
+                    continue
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name) and importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                        missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module}.{alias.name}")
+    assert not missing, "names that no longer exist:\n" + "\n".join(missing)

@@ -36,8 +36,9 @@ MAX_CODE_LINES = 40
 SENTENCES_PER_ANSWER = 3
 """A paragraph of up to this many sentences is the answer whole; a longer one gives its best sentence."""
 FILL_LINES = 14
-"""After the block that answers (and what it introduces), the blocks that follow it in its
-section are shown up to this many lines: the example, the option, the fix after the symptom."""
+"""After the block that answers (and what it introduces), the blocks that follow it in its section
+are shown up to this many lines: the example after a how-to, the fix after a symptom, an option's
+default beside its description (measured against answering with less: bench/results/answer_quality.md)."""
 # "How do I ...?", "问：...", "**题目：** ...", "Q: ..." : the line that asks, whose answer follows it
 _QUESTION = re.compile(r"^[\W_]*(?:问题?|题目|Q|Question)\s*[:：.]|[?？][\W_]*$", re.IGNORECASE)
 # Site-generator markup inside text: a Hugo link target ('[add]({{< relref "cli#add" >}})'), a shortcode
@@ -88,10 +89,11 @@ def _anchor(sentence: str, blocks: list[Block], terms: Terms) -> int:
     return max(range(len(blocks)), key=lambda i: (shares[i], -i))
 
 
-def _span(blocks: list[Block], anchor: int, faq: bool) -> tuple[int, int]:
+def _span(blocks: list[Block], anchor: int, faq: bool, fill: int = FILL_LINES) -> tuple[int, int]:
     """The blocks [first, last] that answer: from the anchor (or, under an FAQ question, from the
-    top of its body; before a code block, list or table, from its lead-in), then what follows it
-    in its section up to FILL_LINES: docs explain first and show after."""
+    top of its body; before a code block, list or table, from its lead-in), with what it introduces
+    or explains, and what follows it in its section up to `fill` lines: docs explain first and
+    show after."""
     first = 0 if faq and anchor <= 2 and not any(b.is_structure for b in blocks[:anchor]) else anchor
     while first < len(blocks) - 1 and _asks(blocks[first]):
         first += 1  # never the question line itself: its answer follows
@@ -102,7 +104,7 @@ def _span(blocks: list[Block], anchor: int, faq: bool) -> tuple[int, int]:
     while last + 1 < len(blocks) and not _asks(blocks[last + 1]):
         current, after = blocks[last], blocks[last + 1]
         shows = current.introduces or (_prose(current) and after.is_structure)  # what it introduces or explains
-        if not shows and used + _height(after) > FILL_LINES:
+        if not shows and used + _height(after) > fill:
             break
         last, used = last + 1, used + _height(after)
     return first, last
@@ -150,12 +152,13 @@ def joined(chunk: Chunk, following: Chunk | None) -> Chunk:
 
 
 def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, following: Chunk | None = None,
-                whole_section: bool = False, also: Sequence[str] = ()) -> "Passage | None":
+                whole_section: bool = False, also: Sequence[str] = (), fill: int = FILL_LINES) -> "Passage | None":
     """The passage of `chunk` (with `following`, the next chunk of its section) that `sentence`, one
     of its ranked sentences, answers from; None when the chunk holds nothing a reader wants.
     `whole_section`: the chunk (and `following`) hold their section from its heading to its end.
     `also`: other well-ranked sentences of the chunk, whose blocks join the passage when it stays
-    readable (the option a question names may sit a paragraph away from the sentence most like it)."""
+    readable (the option a question names may sit a paragraph away from the sentence most like it).
+    `fill`: lines to run on past what the sentence's block introduces (a how-to's steps and example)."""
     chunk = joined(chunk, following)
     blocks = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
     if not blocks:
@@ -169,9 +172,9 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         if len(sentences) > SENTENCES_PER_ANSWER and sentence in sentences:  # a fact inside a long paragraph
             return Passage(sentence, chunk, _lines(chunk, blocks[anchor].start, blocks[anchor].end))
     faq = bool(_QUESTION.search(heading)) or whole_section
-    first, last = _span(blocks, anchor, faq)
+    first, last = _span(blocks, anchor, faq, fill)
     for other in also:
-        more_first, more_last = _span(blocks, _anchor(other, blocks, terms), faq)
+        more_first, more_last = _span(blocks, _anchor(other, blocks, terms), faq, fill)
         lines = sum(_height(b) for b in blocks[min(first, more_first):max(last, more_last) + 1])
         if lines <= MAX_LINES:
             first, last = min(first, more_first), max(last, more_last)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from index.blocks import DIAGRAMS, FENCE
 from index.chunking import CJK_SENTENCE_END
 from index.terms import CJK_CHARACTER
 
@@ -20,6 +21,7 @@ from index.terms import CJK_CHARACTER
 _SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|{CJK_SENTENCE_END}")
 _ENDS_SENTENCE_OR_NUMBER = re.compile(r"[.!?:;。！？：；\d]")
 _ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|>\s*|\|)")
+_MARKUP_LINE = re.compile(r"^\s*(?:</?[a-zA-Z][^>]*>\s*)+$|^\s*\{\{[<%].*[%>]\}\}\s*$")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")
 _EMPHASIS = re.compile(r"(?<![\w*])(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
@@ -40,7 +42,18 @@ def _lines(text: str) -> list[tuple[str, bool]]:
     raw_lines = text.splitlines()
     header: list[str] | None = None
     joinable = False
+    diagram = None  # the fence of a diagram being skipped: its lines are drawing, not sentences
     for n, raw in enumerate(raw_lines):
+        fence = FENCE.match(raw)
+        if diagram is not None:
+            diagram = None if fence and fence.group(1)[0] == diagram else diagram
+            continue
+        if fence and fence.group(2).lower() in DIAGRAMS:
+            diagram, joinable = fence.group(1)[0], False
+            continue
+        if _MARKUP_LINE.match(raw):  # a lone HTML tag or a site generator's shortcode
+            joinable = False
+            continue
         # a bold lead-in names what its line is about: '**Child lock.** Hold Power' → 'Child lock: Hold Power'
         raw = _EMPHASIS.sub(r"\2", _LEAD_IN.sub(r"\1\3: ", raw))
         is_row = raw.lstrip().startswith("|")

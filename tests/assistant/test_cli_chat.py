@@ -84,3 +84,20 @@ def test_chat_loop_commands(project):
     assert "No sources yet" in out  # the base answer used none
     assert "choose one of" in result.stderr
     assert "History cleared." in out
+
+
+def test_an_extracted_answer_loads_no_generator(project):
+    """The small profile is chosen from the model's size on disk (its safetensors headers), so `ask`
+    opens only the collection and the embedder: neither transformers nor torch is imported."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, json\nfrom assistant.cli import app\n"
+             "sys.argv = ['assistant', 'ask', 'Which port does the daemon use?', '--json']\n"
+             "try:\n    app()\nexcept SystemExit:\n    pass\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=project, check=True)
+    *answer, imported = out.stdout.strip().splitlines()
+    answer = json.loads("\n".join(answer))
+    assert answer["style"] == "extract" and "7431" in answer["answer"] and answer["new_tokens"] == 0
+    assert json.loads(imported) == [], out.stderr

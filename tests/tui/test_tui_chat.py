@@ -100,3 +100,21 @@ async def test_chat_keeps_a_configured_collection_that_exists(two_collections, t
     app = make_app(config, start="chat")
     async with app.run_test(size=SIZE):
         assert app.screen.query_one(CollectionSelect).value == "alpha"
+
+
+async def test_a_passage_with_a_code_block_is_shown_as_markdown(tui_config):
+    """The guide's lead-in and its shell block come back as the answer: the Chat shows the block as
+    a code block (a fence widget), not as text with backticks."""
+    from textual.widgets._markdown import MarkdownFence
+
+    app = make_app(tui_config, start="chat")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one("#mode", Select).value = "rag"
+        await pilot.pause()
+        await ask(pilot, screen, "How do I install and start the zorblaxd daemon on Linux?")
+        answer = screen.session.last
+        assert answer.style == "extract" and "```sh" in answer.text and "systemctl enable" in answer.text
+        fences = list(screen.query(AnswerView).last().query(MarkdownFence))
+        assert fences and "systemctl enable --now zorblaxd" in fences[0].code
+        assert "```" not in screen_text(app)

@@ -1,0 +1,97 @@
+"""The passage that answers, assembled from a chunk: a lead-in with its code block, steps or table,
+an FAQ's body, the answer after a question line, a visible cut; markup never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.passages import MAX_LINES, choose_passage, passage_answer, passage_for
+from assistant.answering.grounding import Sentence
+from assistant.answering.sentences import split_sentences
+from index.terms import Terms
+from index.types import Chunk, Hit
+
+
+def chunk(text: str, heading: str = "Usage", source: str = "docs/guide.md", first_line: int = 10) -> Chunk:
+    return Chunk("c1", source, ("Guide", heading), 0, len(text), text, lines=(first_line, first_line + text.count("\n")))
+
+
+def test_a_lead_in_brings_the_code_block_it_introduces():
+    text = ("Poetry can add dependencies to groups.\n\nTo add pytest to the test group:\n\n"
+            "```bash\npoetry add pytest --group test\n```\n\nGroups are optional by default.")
+    passage = passage_for("To add pytest to the test group:", chunk(text))
+    assert passage.text.startswith("To add pytest to the test group:")
+    assert "```bash\npoetry add pytest --group test\n```" in passage.text
+    assert passage.lines[0] == 12  # the lead-in's line in the file
+
+
+def test_a_sentence_pointing_ahead_brings_the_steps_or_table_after_it():
+    steps = "1. Open the settings.\n2. Pick a theme.\n3. Save."
+    passage = passage_for("Change the theme with the following steps.",
+                          chunk(f"Change the theme with the following steps.\n\n{steps}\n\nThemes are kept per user."))
+    assert steps in passage.text
+    table = "| option | default |\n|---|---|\n| timeout | 5.0 |\n| retries | 0 |"
+    passage = passage_for("The client's defaults are", chunk(f"The client's defaults are:\n\n{table}"))
+    assert table in passage.text
+
+
+def test_a_code_line_as_the_best_match_shows_its_block_with_the_lead_in():
+    text = "Set the alignment on the screen:\n\n```css\nScreen {\n    align: center middle;\n}\n```"
+    passage = passage_for("align: center middle;", chunk(text))
+    assert passage.text == text
+
+
+def test_under_an_faq_question_the_body_is_the_answer_not_the_question():
+    text = ("How do I pass arguments to an app?\n\nFor example:\n\n```python\napp = MyApp(greeting='hi')\n```")
+    passage = passage_for("How do I pass arguments to an app? For example:", chunk(text, "Can I pass arguments?"))
+    assert not passage.text.startswith("How do I pass") and "greeting='hi'" in passage.text
+
+
+def test_a_question_line_is_skipped_for_the_answer_after_it():
+    text = "#### 2. 什么是前缀微调？\n\n**题目：** 请解释什么是前缀微调\n\n**答案：** 在输入前加一段可训练的连续向量。\n\n**解析：** 只训练前缀。"
+    passage = passage_for("**题目：** 请解释什么是前缀微调", chunk(text, "面试题"))
+    assert "题目" not in passage.text and "答案" in passage.text
+
+
+def test_a_fact_in_a_long_paragraph_is_its_sentence():
+    text = ("The kettle holds 1.6 litres. It boils in three minutes. The base turns freely. "
+            "The lid opens with a button. The warranty lasts 30 months.")
+    passage = passage_for("The warranty lasts 30 months.", chunk(text, "Specifications"))
+    assert passage.text == "The warranty lasts 30 months."
+
+
+def test_a_long_passage_is_cut_visibly_and_says_where_the_rest_is():
+    code = "```python\n" + "\n".join(f"step_{i}()" for i in range(80)) + "\n```"
+    passage = passage_for("Run every step:", chunk(f"Run every step:\n\n{code}"))
+    assert passage.cut and len(passage.text.splitlines()) <= MAX_LINES + 2
+    assert passage.text.rstrip().endswith("```") and "# …" in passage.text  # the fence still closes
+    answer = passage_answer(passage, "Usage", 1)
+    assert "the rest is in docs/guide.md, lines 10–" in answer and answer.endswith("[1]")
+
+
+def test_markup_and_diagrams_are_never_shown():
+    text = ("```mermaid\ngraph TD\n  A --> B\n```\n\n<div align=\"center\"><img src=\"x.png\"></div>\n\n"
+            "{{< tabs >}}\n\nThe retriever returns the top five chunks.")
+    passage = passage_for("A --> B", chunk(text))
+    assert "mermaid" not in passage.text and "<div" not in passage.text and "{{" not in passage.text
+    assert passage.text == "The retriever returns the top five chunks."
+    assert passage_for("graph TD", chunk("```mermaid\ngraph TD\n  A --> B\n```")) is None
+    assert split_sentences(text) == ["The retriever returns the top five chunks."]  # nor ranked as sentences
+
+
+def test_the_passage_runs_on_into_the_next_chunk_of_its_section():
+    head, code = "Some intro.\n\nInstall it like this:", "```bash\npip install thing\n```"
+    first = Chunk("c1", "docs/guide.md", ("Guide",), 0, len(head), head, lines=(1, 3))
+    second = Chunk("c2", "docs/guide.md", ("Guide",), len(head) + 2, len(head) + 2 + len(code), code, lines=(5, 7))
+    passage = passage_for("Install it like this:", first, following=second)
+    assert "pip install thing" in passage.text and passage.lines == (3, 7)
+
+
+@pytest.mark.parametrize("named, expected", [("How do I deploy Qwen2.5 with vLLM?", "qwen"), ("How do I deploy GLM-4 with vLLM?", "glm")])
+def test_a_name_in_the_question_prefers_the_document_it_titles(named, expected):
+    text = "Start the server:\n\n```bash\nvllm serve model\n```"
+    hits = [Hit(Chunk(f"c{n}", f"models/{name}/vllm.md", (f"{name} vLLM",), 0, len(text), text), 1.0)
+            for n, name in enumerate(("Qwen2.5", "GLM-4"))]
+    ranked = [Sentence(1, "Start the server:", 0.5), Sentence(2, "Start the server:", 0.5)]
+    choice = choose_passage(named, hits, ranked, Terms())
+    assert expected in hits[choice.hit].chunk.source.lower()
