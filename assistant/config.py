@@ -187,7 +187,7 @@ class GroundingConfig:
     candidates: int = 8
     """Retrieved chunks whose sentences are scored against the question (and, for an extracted
     answer, whose passages compete: 8 against 5 lifted useful answers on the real-docs dev set)."""
-    min_relevance: float = 0.4
+    min_relevance: float = 0.3
     """Below this score of the best sentence (0..1), the documents are taken not to hold the answer."""
     min_term_relevance: float = 0.15
     """min_relevance for a question the embedder cannot read (Chinese with the English-only default

@@ -17,13 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([\w+#.-]*)")
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})\s*([\w+#.-]*)")
+"""A code fence, however deep it is indented (MkDocs content tabs indent theirs by four)."""
 _TABLE_ROW = re.compile(r"^\s*\|")
 _ITEM = re.compile(r"^ {0,3}(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _QUOTE = re.compile(r"^ {0,3}>")
 _HEADING = re.compile(r"^ {0,3}#{1,6}\s")
 _HTML = re.compile(r"^ {0,3}</?[a-zA-Z][\w-]*(?:\s[^>]*)?/?>?")
-_SHORTCODE = re.compile(r"^\s*\{\{[<%].*[%>]\}\}\s*$")
+SITE_MARKUP = re.compile(r"^\s*(?:\{\{[<%].*[%>]\}\}|=== \".*\"|-{2}8<-{2}.*)\s*$")
+"""A site generator's line of markup: a Hugo shortcode, an MkDocs content tab, a snippet include."""
 _ADMONITION = re.compile(r"^ {0,3}(?:!!!|\?\?\?\+?)\s*\w+")
 _RULE = re.compile(r"^ {0,3}(?:[-*_]\s*){3,}$")
 _INDENTED = re.compile(r"^(?: {2,}|\t)\S")
@@ -73,7 +75,7 @@ def _kind(line: str, previous: str | None) -> str:
     """The block a line starts, given the kind of the block it follows (None: after a blank line)."""
     if FENCE.match(line):
         return "code"
-    if _SHORTCODE.match(line):
+    if SITE_MARKUP.match(line):
         return "shortcode"
     if _HEADING.match(line):
         return "heading"
@@ -97,7 +99,7 @@ def _continues(kind: str, line: str) -> bool:
     if kind == "table":
         return bool(_TABLE_ROW.match(line))
     if kind == "list":
-        return not (_HEADING.match(line) or FENCE.match(line) or _TABLE_ROW.match(line) or _SHORTCODE.match(line))
+        return not (_HEADING.match(line) or FENCE.match(line) or _TABLE_ROW.match(line) or SITE_MARKUP.match(line))
     if kind == "quote":
         return not (_HEADING.match(line) or FENCE.match(line))
     if kind == "admonition":
@@ -105,7 +107,7 @@ def _continues(kind: str, line: str) -> bool:
     if kind in ("heading", "rule", "shortcode"):
         return False
     if kind == "html":
-        return not _SHORTCODE.match(line)
+        return not SITE_MARKUP.match(line)
     # a paragraph runs on until a blank line or a line that opens another block
     return _kind(line, kind) in ("paragraph", "html") or _INDENTED.match(line) is not None
 
@@ -185,4 +187,4 @@ def split_blocks(text: str, start: int = 0, end: int | None = None, cut: bool = 
     return blocks
 
 
-__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "split_blocks"]
+__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "SITE_MARKUP", "split_blocks"]

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from index.blocks import Block, split_blocks
+from index.blocks import FENCE, SITE_MARKUP, Block, split_blocks
 from index.terms import Terms
 from index.types import Chunk, Hit
 
@@ -66,7 +66,11 @@ class Passage:
 
 
 def _shown(block: Block) -> bool:
-    """Blocks a reader wants in an answer: not page markup, diagrams, headings or bare images."""
+    """Blocks a reader wants in an answer: not page markup, diagrams, headings, bare images, or a
+    code block with nothing in it but a site generator's include."""
+    if block.kind == "code":
+        body = [line for line in block.text.splitlines()[1:] if not FENCE.match(line.strip())]
+        return any(line.strip() and not SITE_MARKUP.match(line) for line in body) and not block.is_markup
     return not (block.is_markup or block.kind == "heading" or _IMAGE_ONLY.match(block.text))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from index.blocks import DIAGRAMS, FENCE
+from index.blocks import DIAGRAMS, FENCE, SITE_MARKUP
 from index.chunking import CJK_SENTENCE_END
 from index.terms import CJK_CHARACTER
 
@@ -21,7 +21,7 @@ from index.terms import CJK_CHARACTER
 _SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|{CJK_SENTENCE_END}")
 _ENDS_SENTENCE_OR_NUMBER = re.compile(r"[.!?:;。！？：；\d]")
 _ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|>\s*|\|)")
-_MARKUP_LINE = re.compile(r"^\s*(?:</?[a-zA-Z][^>]*>\s*)+$|^\s*\{\{[<%].*[%>]\}\}\s*$")
+_HTML_LINE = re.compile(r"^\s*(?:</?[a-zA-Z][^>]*>\s*)+$")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TABLE_RULE = re.compile(r"^[\s|:+-]*$")
 _EMPHASIS = re.compile(r"(?<![\w*])(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
@@ -51,7 +51,7 @@ def _lines(text: str) -> list[tuple[str, bool]]:
         if fence and fence.group(2).lower() in DIAGRAMS:
             diagram, joinable = fence.group(1)[0], False
             continue
-        if _MARKUP_LINE.match(raw):  # a lone HTML tag or a site generator's shortcode
+        if _HTML_LINE.match(raw) or SITE_MARKUP.match(raw):  # a lone HTML tag, a site generator's markup
             joinable = False
             continue
         # a bold lead-in names what its line is about: '**Child lock.** Hold Power' → 'Child lock: Hold Power'
