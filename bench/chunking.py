@@ -47,8 +47,8 @@ def beir_row(folder: Path, project: Path, embedder) -> dict:
 
 
 def split_lead_ins(folder: Path, chunker: Chunker) -> tuple[int, int, int]:
-    """(lead-ins followed by a code block, list or table; how many of them a chunk holds apart from
-    their block; chunks) over a docs tree."""
+    """(lead-ins followed by a code block, list or table; how many of them no chunk holds together
+    with (the start of) their block; chunks) over a docs tree."""
     lead_ins = apart = chunks = 0
     for path in sorted(folder.rglob("*.md")):
         for doc in load_file(path, str(path), LoaderOptions()):
@@ -59,7 +59,7 @@ def split_lead_ins(folder: Path, chunker: Chunker) -> tuple[int, int, int]:
                 for block, after in zip(blocks, blocks[1:]):
                     if block.introduces and after.is_structure:
                         lead_ins += 1
-                        together = any(c.start <= block.start and after.end <= c.end for c in pieces)
+                        together = any(c.start <= block.start and c.end > after.start for c in pieces)
                         apart += not together
     return lead_ins, apart, chunks
 

@@ -71,22 +71,16 @@ class Block:
         return self.kind in ("code", "table", "list") and not self.is_markup
 
 
+_STARTS = ((FENCE, "code"), (SITE_MARKUP, "shortcode"), (_HEADING, "heading"), (_TABLE_ROW, "table"),
+           (_ITEM, "list"), (_QUOTE, "quote"), (_ADMONITION, "admonition"))
+"""Line patterns that start a block wherever they stand, first match wins."""
+
+
 def _kind(line: str, previous: str | None) -> str:
     """The block a line starts, given the kind of the block it follows (None: after a blank line)."""
-    if FENCE.match(line):
-        return "code"
-    if SITE_MARKUP.match(line):
-        return "shortcode"
-    if _HEADING.match(line):
-        return "heading"
-    if _TABLE_ROW.match(line):
-        return "table"
-    if _ITEM.match(line):
-        return "list"
-    if _QUOTE.match(line):
-        return "quote"
-    if _ADMONITION.match(line):
-        return "admonition"
+    for pattern, kind in _STARTS:
+        if pattern.match(line):
+            return kind
     if _RULE.match(line) and previous is None:
         return "rule"
     if _HTML.match(line) and previous in (None, "html"):

@@ -10,6 +10,7 @@ embedder's own tokenizer. Chunk text is the document's own text, fences and all.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ class _Piece:
     start: int
     end: int
     tokens: int
+    glued: bool = False
+    """Kept in one chunk with the piece after it: a lead-in with the first lines of a long block."""
 
 
 def chunk_id(source: str, locator: str, start: int, text: str) -> str:
@@ -131,11 +134,16 @@ class Chunker:
         for (s, e, block), n in zip(pending, counts):
             if n <= self.max_tokens:
                 pieces.append(_Piece(s, e, n))
-            elif block is None:  # a lead-in with a block too long for one chunk: each on its own
-                pieces.extend(self._pieces(text, s, e, join=False))
+            elif block is None:  # a lead-in with a block too long for one chunk: with the block's first lines
+                parts = self._pieces(text, s, e, join=False)
+                parts[0] = dataclasses.replace(parts[0], glued=len(parts) > 1)
+                pieces.extend(parts)
             else:
                 splitter = _LINE_BREAK if block.kind in ("code", "list", "table") else _SENTENCE_END
-                pieces.extend(self._parts(text, s, e, splitter))
+                parts = self._parts(text, s, e, splitter)
+                if block.kind == "code" and len(parts) > 1:  # the opening fence with the first line of code
+                    parts[0] = dataclasses.replace(parts[0], glued=True)
+                pieces.extend(parts)
         return pieces
 
     def _parts(self, text: str, start: int, end: int, splitter: re.Pattern) -> list[_Piece]:
@@ -152,8 +160,12 @@ class Chunker:
         spans: list[tuple[int, int]] = []
         current: list[_Piece] = []
         used = 0
-        for piece in pieces:
-            if current and used + piece.tokens > self.max_tokens:
+        for n, piece in enumerate(pieces):
+            needed = piece.tokens
+            if piece.glued and not (n and pieces[n - 1].glued):  # a run of glued pieces and the one after it
+                last = next((k for k in range(n, len(pieces)) if not pieces[k].glued), len(pieces) - 1)
+                needed = min(sum(p.tokens for p in pieces[n:last + 1]), self.max_tokens)  # starts a chunk if need be
+            if current and used + needed > self.max_tokens:
                 spans.append((current[0].start, current[-1].end))
                 carry: list[_Piece] = []
                 carried = 0

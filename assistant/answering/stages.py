@@ -1,10 +1,11 @@
 """The path of one answer, stage by stage, in the order they run:
 
-    retrieve → rank sentences → decide (abstain or answer) → compose the prompt → write → check and cite
+    retrieve → rank sentences → decide (abstain or answer) → select the sources (for an extract: the
+    passage) → compose the prompt (when a model writes) → write → check and cite
 
-The first four fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
-sentence, a quote the model copies, or the model's own words) and `check_and_cite` finds the
-evidence behind it and the sources it cites. `Assistant` (assistant.py) holds the loaded models and
+The first five fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
+passage or sentence, a quote the model copies, or the model's own words) and `check_and_cite`
+finds the evidence behind it and the sources it cites. `Assistant` (assistant.py) holds the loaded models and
 opened collections and calls these in turn; nothing here loads anything.
 """
 

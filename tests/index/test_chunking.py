@@ -137,6 +137,9 @@ def test_a_code_block_is_cut_only_when_it_alone_is_longer_than_a_chunk(tokenizer
     long_parts = [c for c in chunks if "value_" in c.text]
     assert len(long_parts) > 1 and all(_tokens(tokenizer, c.text) <= 60 for c in long_parts)
     assert all(c.text.splitlines()[-1].startswith(("value_", "```")) for c in long_parts)  # cut between lines
+    led = f"{_prose(3, 'intro')}\n\nRun every step in order:\n\n{long_code}\n"
+    lead_chunks = [c for c in Chunker(tokenizer, max_tokens=60, overlap=8).chunk(_doc(led)) if "Run every step" in c.text]
+    assert lead_chunks and all("```python\nvalue_1" in c.text for c in lead_chunks)  # with the block's first lines
     by_paragraphs = Chunker(tokenizer, max_tokens=60, overlap=0, unit="paragraphs").chunk(_doc(text))
     assert all(_tokens(tokenizer, c.text) <= 60 for c in by_paragraphs)  # the rule before blocks, still there
 
