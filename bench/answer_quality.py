@@ -13,9 +13,9 @@ Sets, each indexed into a temporary project:
 
 Pipelines, every question of a set answered in `rag` mode through `Assistant.answer` (the call
 behind `assistant ask`), warm, in the same run:
-- before passages: chunks cut at blank lines, the answer the best sentence under its heading
-  (`[index] chunk_by = "paragraphs"`, `[grounding] answer = "sentence"`): the shipped pipeline
-  before passages;
+- before passages: chunks cut at blank lines, the answer the best sentence under its heading,
+  5 candidates, min_relevance 0.4 (`[index] chunk_by = "paragraphs"`, `[grounding] answer =
+  "sentence"`, `candidates = 5`, `min_relevance = 0.4`): the shipped pipeline before passages;
 - passages: the defaults (chunks keep a lead-in with its block; the answer is the passage that
   answers: assistant/answering/passages.py).
 
@@ -47,8 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REALDOCS = ROOT / "bench" / "realdocs" / "questions.jsonl"
 SQUAD_QUESTIONS = int(os.environ.get("BENCH_AQ_SQUAD", "20"))
 SETS = os.environ.get("BENCH_AQ_SETS", "realdocs,devset,pennarth,squad,zh").split(",")
-PIPELINES = {"before passages": ("paragraphs", "sentence"), "passages": ("blocks", None)}
-"""name → ([index] chunk_by, [grounding] answer; None: the profile's)."""
+PIPELINES = {"before passages": ("paragraphs", {"answer": "sentence", "candidates": 5, "min_relevance": 0.4}),
+             "passages": ("blocks", {})}
+"""name → ([index] chunk_by, [grounding] settings that differ from today's defaults)."""
 THRESHOLDS = [t / 100 for t in range(20, 56, 5)]
 
 
@@ -180,10 +181,10 @@ def main() -> None:
             sets |= squad_set(project, squad_file, SQUAD_QUESTIONS)
         if "zh" in SETS:
             sets |= zh_set()
-        for pipeline, (chunk_by, answer) in PIPELINES.items():
+        for pipeline, (chunk_by, grounding) in PIPELINES.items():
             config = Config(project_dir=project, chat=ChatConfig(mode="rag"))
-            config.grounding = dataclasses.replace(config.grounding, min_relevance=0.0, min_term_relevance=0.0,
-                                                   **({"answer": answer} if answer else {}))
+            config.grounding = dataclasses.replace(config.grounding, **{**grounding, "min_relevance": 0.0,
+                                                                        "min_term_relevance": 0.0})
             helper = Assistant(config)
             for name, (paths, questions) in sets.items():
                 collection = f"{name}-{chunk_by}"
@@ -194,12 +195,14 @@ def main() -> None:
                 helper.answer(questions[0].text, mode="rag", collection=collection)  # opens the collection
                 rows[pipeline] += [answer_row(helper, collection, q) for q in questions]
     groups = list(dict.fromkeys(r["group"] for r in rows["passages"]))
-    results = {pipeline: {group: score([r for r in rows[pipeline] if r["group"] == group], defaults.min_relevance,
+    threshold = {name: settings.get("min_relevance", defaults.min_relevance) for name, (_, settings) in PIPELINES.items()}
+    results = {pipeline: {group: score([r for r in rows[pipeline] if r["group"] == group], threshold[pipeline],
                                        defaults.min_term_relevance) for group in groups} for pipeline in PIPELINES}
     sweep = {pipeline: {group: {str(t): score([r for r in rows[pipeline] if r["group"] == group], t,
                                               defaults.min_term_relevance) for t in THRESHOLDS}
                         for group in groups if group.startswith("realdocs en")} for pipeline in PIPELINES}
     payload = {"defaults": {"min_relevance": defaults.min_relevance, "min_term_relevance": defaults.min_term_relevance},
+               "pipelines": {name: {"chunk_by": chunk_by, **settings} for name, (chunk_by, settings) in PIPELINES.items()},
                "index_seconds": index_seconds, "results": results, "sweep": sweep, "rows": rows}
     _report.write(NAME, payload, markdown(payload, groups))
 
@@ -210,8 +213,9 @@ COLUMNS = ("useful", "key in text", "abstention", "false abstention", "lines p50
 def markdown(p: dict, groups: list[str]) -> str:
     d = p["defaults"]
     lines = ["# Answer quality: RAG on the embedded defaults (SmolLM2-135M-Instruct profile, MiniLM), CPU", "",
-             f"Abstention below relevance {d['min_relevance']} ({d['min_term_relevance']} for a question the "
-             "embedder cannot read) and when the question names something no document mentions. Useful: the key "
+             f"Abstention below relevance {d['min_relevance']} (before passages: 0.4; {d['min_term_relevance']} for "
+             "a question the embedder cannot read) and when the question names something no document mentions. "
+             "Useful: the key "
              "(or a gold answer) is in the answer's text and a right file is cited, over answerable questions "
              "(an abstention counts as not useful). Lines: of the answers given to answerable questions. Seconds: "
              "to the whole answer, warm, every question.", ""]
