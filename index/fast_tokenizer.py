@@ -21,15 +21,13 @@ class FastTokenizer:
     """A `tokenizers.Tokenizer` with the transformers calls the index needs."""
 
     def __init__(self, backend, unk_token: str | None, max_length: int) -> None:
-        from tokenizers import Tokenizer
-
         self.backend_tokenizer = backend
         self.unk_token = unk_token
         self.unk_token_id = backend.token_to_id(unk_token) if unk_token else None
         self.model_max_length = max_length
         # One copy for batches, padded and truncated once here: changing a tokenizer's padding
         # while another thread encodes with it fails ("Already borrowed").
-        self._batches: dict[int, Tokenizer] = {}
+        self._batches: dict[int, object] = {}
 
     @classmethod
     def from_folder(cls, folder: Path) -> "FastTokenizer | None":

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Sequence
 
+from index.retriever import open_collection
 from lm.models import ModelError, Progress
 from lm.prompts import Turn
 
@@ -31,15 +32,17 @@ from . import stages
 from .grounding import not_found_text
 from .profiles import choose_profile
 from .types import Answer, Plan, Profile, Source
-from index.retriever import open_collection  # FAISS: only once a collection is searched
 
 
 class Assistant:
     """Holds loaded models and opened collections between questions (a chat, a TUI session)."""
+
     def __init__(self, config: Config, progress: Progress | None = None) -> None:
         self.config = config
         self.progress = progress
         self._models: dict[tuple, object] = {}
+        self._sizes: dict[tuple, int | None] = {}
+        """Parameter counts read from a model's files, and so models found to exist: once each."""
         self._retrievers: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -83,10 +86,20 @@ class Assistant:
         """How the model answers in `mode` (profiles.py): decided by its size, read without loading
         its weights where the engine can; else the model is loaded and counted."""
         grounding, settings = self.config.grounding, self.config.model
-        parameters = self.engine.parameters(settings)
+        parameters = self._size()
         if parameters is None and grounding.profile == "auto" and mode != "rag+sft":
             parameters = self.engine.parameters(settings, self.model(adapter_dir))
         return choose_profile(grounding, mode, parameters)
+
+    def _size(self) -> int | None:
+        """The model's parameter count without loading it (None: unknown), its existence checked
+        on the way: a wrong model name is reported even when the answer needs no model."""
+        engine, settings = self.engine, self.config.model
+        key = engine.cache_key(settings, None)
+        if key not in self._sizes:
+            engine.check(settings, self.progress)
+            self._sizes[key] = engine.parameters(settings)
+        return self._sizes[key]
 
     def start(self, question: str, mode: str | None = None, *, collection: str | None = None,
               adapter: str | None = None) -> Plan:
@@ -105,8 +118,7 @@ class Assistant:
             shipped = self.engine.shipped_adapter(self.config.model)
             if shipped is not None:  # the embedded model answers from sources with its grounding adapter
                 adapter_dir, uses_adapter = str(shipped), True
-        if not self._models:  # a wrong model name is reported even when nothing is found
-            self.engine.check(self.config.model, self.progress)
+        self._size()  # a wrong model name is reported even when nothing is found
         return Plan(question, mode, (collection or chat.collection) if retrieves else None, adapter_dir,
                     uses_adapter, grounded=retrieves and grounding.enabled)
 
@@ -126,7 +138,9 @@ class Assistant:
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)
-        neighbours = self.retriever(plan.collection).neighbours if plan.collection is not None else None
+            neighbours = retriever.neighbours
+        else:
+            neighbours = None
         plan = stages.select(plan, self.profile(plan.mode, plan.adapter_dir), chat.sources, neighbours)
         if plan.grounded and plan.profile.answer in stages.WRITES_ITSELF:
             return plan  # the answer is taken from the sources: no model, no prompt

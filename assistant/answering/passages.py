@@ -93,10 +93,10 @@ def _anchor(sentence: str, blocks: list[Block], terms: Terms) -> int:
     return max(range(len(blocks)), key=lambda i: (shares[i], -i))
 
 
-def _span(blocks: list[Block], anchor: int, faq: bool, fill: int = FILL_LINES) -> tuple[int, int]:
+def _span(blocks: list[Block], anchor: int, faq: bool) -> tuple[int, int]:
     """The blocks [first, last] that answer: from the anchor (or, under an FAQ question, from the
     top of its body; before a code block, list or table, from its lead-in), with what it introduces
-    or explains, and what follows it in its section up to `fill` lines: docs explain first and
+    or explains, and what follows it in its section up to FILL_LINES: docs explain first and
     show after."""
     first = 0 if faq and anchor <= 2 and not any(b.is_structure for b in blocks[:anchor]) else anchor
     while first < len(blocks) - 1 and _asks(blocks[first]):
@@ -108,7 +108,7 @@ def _span(blocks: list[Block], anchor: int, faq: bool, fill: int = FILL_LINES) -
     while last + 1 < len(blocks) and not _asks(blocks[last + 1]):
         current, after = blocks[last], blocks[last + 1]
         shows = current.introduces or (_prose(current) and after.is_structure)  # what it introduces or explains
-        if not shows and used + _height(after) > fill:
+        if not shows and used + _height(after) > FILL_LINES:
             break
         last, used = last + 1, used + _height(after)
     return first, last
@@ -156,13 +156,12 @@ def joined(chunk: Chunk, following: Chunk | None) -> Chunk:
 
 
 def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, following: Chunk | None = None,
-                whole_section: bool = False, also: Sequence[str] = (), fill: int = FILL_LINES) -> "Passage | None":
+                whole_section: bool = False, also: Sequence[str] = ()) -> "Passage | None":
     """The passage of `chunk` (with `following`, the next chunk of its section) that `sentence`, one
     of its ranked sentences, answers from; None when the chunk holds nothing a reader wants.
     `whole_section`: the chunk (and `following`) hold their section from its heading to its end.
     `also`: other well-ranked sentences of the chunk, whose blocks join the passage when it stays
-    readable (the option a question names may sit a paragraph away from the sentence most like it).
-    `fill`: lines to run on past what the sentence's block introduces (a how-to's steps and example)."""
+    readable (the option a question names may sit a paragraph away from the sentence most like it)."""
     chunk = joined(chunk, following)
     blocks = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
     if not blocks:
@@ -176,9 +175,9 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         if len(sentences) > SENTENCES_PER_ANSWER and sentence in sentences:  # a fact inside a long paragraph
             return Passage(sentence, chunk, _lines(chunk, blocks[anchor].start, blocks[anchor].end))
     faq = bool(_QUESTION.search(heading)) or whole_section
-    first, last = _span(blocks, anchor, faq, fill)
+    first, last = _span(blocks, anchor, faq)
     for other in also:
-        more_first, more_last = _span(blocks, _anchor(other, blocks, terms), faq, fill)
+        more_first, more_last = _span(blocks, _anchor(other, blocks, terms), faq)
         lines = sum(_height(b) for b in blocks[min(first, more_first):max(last, more_last) + 1])
         if lines <= MAX_LINES:
             first, last = min(first, more_first), max(last, more_last)

@@ -133,10 +133,9 @@ def write(plan: Plan, engine: Engine, config: Config, on_token: OnToken | None =
     An extract or a quote cites its sentence's source."""
     if plan.choice is not None:
         passage, best = plan.choice.passage, plan.choice.sentence
-        if passage.text != best.text:
-            text = passage_answer(passage, plan.section(best), best.source)
-        else:  # a fact inside a long paragraph: the sentence, as a value or a name reads best
-            text = with_section(best.text, plan.section(best)) + f" [{best.source}]"
+        # a fact inside a long paragraph is the sentence alone, as a value or a name reads best
+        text = passage_answer(passage, plan.section(best), best.source) if passage.text != best.text \
+            else _sentence_answer(plan, best)
         return _unwritten(text, "extract", best, passage, on_token)
     pool = plan.shown_sentences() if plan.grounded else []
     style = plan.profile.answer if pool else "generate"
@@ -144,8 +143,7 @@ def write(plan: Plan, engine: Engine, config: Config, on_token: OnToken | None =
         style = "generate"  # a server's API cannot hold the model to a quote
     best = best_sentence(plan, pool) if style != "generate" else None
     if style in WRITES_ITSELF:
-        return _unwritten(with_section(best.text, plan.section(best)) + f" [{best.source}]", "sentence", best, None,
-                          on_token)
+        return _unwritten(_sentence_answer(plan, best), "sentence", best, None, on_token)
     # a quote copies the sentence alone: offered its heading too, SmolLM2 stopped after the heading
     sources = plan.prompt.sources
     result = engine.generate(plan.loaded, plan.prompt.messages, config.generation, use_adapter=plan.uses_adapter,
@@ -160,6 +158,11 @@ def write(plan: Plan, engine: Engine, config: Config, on_token: OnToken | None =
     else:
         best = None
     return Written(result, style, best)
+
+
+def _sentence_answer(plan: Plan, best: Sentence) -> str:
+    """A source sentence as the answer: under its heading, cited."""
+    return f"{with_section(best.text, plan.section(best))} [{best.source}]"
 
 
 def _unwritten(text: str, style: str, best: Sentence, passage: Passage | None, on_token: OnToken | None) -> Written:
