@@ -38,6 +38,7 @@ from pathlib import Path
 
 from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
+from index.followups import FOLLOW_UPS
 from core.errors import ConfigError
 from lm.prompts import STYLES
 
@@ -148,8 +149,14 @@ class ChatConfig:
     """Retrieved chunks put in the prompt (fewer are kept if they don't fit)."""
     system_prompt: str | None = None
     """Replaces the built-in instructions (RAG citation rules are still added)."""
+    follow_ups: str = "rules"
+    """How a follow-up ("how long is its warranty?", "what about the K3?") is searched: rules (made
+    self-contained from the earlier questions, and shown), previous (the previous question joined
+    to it), off (searched as typed). bench/results/conversation_quality.md compares them."""
 
     def __post_init__(self) -> None:
+        if self.follow_ups not in FOLLOW_UPS:
+            raise ConfigError(f"follow_ups must be one of {', '.join(FOLLOW_UPS)}, not {self.follow_ups!r}")
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.sources < 1:

@@ -123,7 +123,7 @@ def answer_extra(answer) -> dict:
     """The extra field of a reply: what `assistant ask --json` tells beside the text."""
     data = answer.to_json()
     return {key: data[key] for key in ("mode", "collection", "adapter", "cited", "evidence", "supported",
-                                       "abstained", "relevance", "style", "passage", "sources")}
+                                       "abstained", "relevance", "style", "passage", "searched", "sources")}
 
 
 class Gate:

@@ -53,6 +53,7 @@ class Retriever:
         self._embedder = embedder
         self._reranker = None
         self._reranker_name: str | None = None
+        self._titled: dict[str, bool] = {}
 
     @classmethod
     def open(cls, collection: Collection, embedder: str | Embedder | None = None,
@@ -190,6 +191,16 @@ class Retriever:
             spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # C\w* F\w* O\w*, capitals as written
             return self._any_chunk(re.compile(rf"\b{spelled}\b"))
         return self._any_chunk(re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)", re.IGNORECASE))
+
+    def titled(self, words: str) -> bool:
+        """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
+        'brewmaster-k2.md' or '# Brewmaster K2 manual'): a subject, not a detail of one."""
+        key = re.sub(r"[\s_\-]+", " ", words).strip().lower()
+        if key not in self._titled:
+            pattern = re.compile(rf"(?<![^\W_]){re.escape(key)}(?![^\W_])")
+            self._titled[key] = any(pattern.search(re.sub(r"[\s_\-/]+", " ", f"{c.source} {c.heading()}").lower())
+                                    for c in self.chunks)
+        return self._titled[key]
 
     def _any_chunk(self, pattern: re.Pattern) -> bool:
         return any(pattern.search(c.text) or pattern.search(c.heading()) for c in self.chunks)

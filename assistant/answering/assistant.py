@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Sequence
 
+from index.followups import searched_question
 from index.retriever import open_collection
 from lm.models import ModelError, Progress
 from lm.prompts import Turn
@@ -120,7 +121,18 @@ class Assistant:
                 adapter_dir, uses_adapter = str(shipped), True
         self._size()  # a wrong model name is reported even when nothing is found
         return Plan(question, mode, (collection or chat.collection) if retrieves else None, adapter_dir,
-                    uses_adapter, grounded=retrieves and grounding.enabled)
+                    uses_adapter, grounded=retrieves and grounding.enabled, searched=question)
+
+    def searched(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
+                 collection: str | None = None) -> str | None:
+        """The question `answer` will search after `history`, when it is not the one typed (a
+        follow-up made self-contained): what a chat shows above the answer."""
+        if not history or not Mode.named(mode or self.config.chat.mode).retrieves:
+            return None
+        searched = searched_question(question, [turn.question for turn in history],
+                                     self.retriever(collection or self.config.chat.collection),
+                                     self.config.chat.follow_ups)
+        return searched.text if searched.text != question else None
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> Plan:
@@ -131,6 +143,8 @@ class Assistant:
         if plan.collection is not None:
             began = time.perf_counter()
             retriever = self.retriever(plan.collection)
+            if history:
+                plan = stages.search_for(plan, [turn.question for turn in history], retriever, chat.follow_ups)
             k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
             plan = stages.retrieve(plan, retriever, self.config.retrieval, k)
             if plan.grounded:
@@ -163,7 +177,7 @@ class Assistant:
                       plan.adapter_dir, plan.collection, sources, written.generation, plan.retrieval_seconds,
                       prompt.turns_dropped if prompt else 0, prompt.sources_dropped if prompt else 0,
                       checked.attributed, checked.evidence, checked.supported, checked.abstained, plan.relevance,
-                      written.style, written.passage)
+                      written.style, written.passage, _searched(plan))
 
     def _not_found(self, plan: Plan, on_token: OnToken | None) -> Answer:
         """The answer when retrieval found nothing relevant: say so, and give the nearest passages."""
@@ -173,7 +187,12 @@ class Assistant:
         sources = tuple(Source(e.number, e.hit.chunk, e.hit.score, False) for e in plan.excerpts)
         return Answer(plan.question, text, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
                       sources, Generation.unwritten(text), plan.retrieval_seconds, abstained=True,
-                      relevance=plan.relevance, style="not found")
+                      relevance=plan.relevance, style="not found", searched=_searched(plan))
+
+
+def _searched(plan: Plan) -> str | None:
+    """The searched question when it differs from the typed one (what a user is shown)."""
+    return plan.searched if plan.searched != plan.question else None
 
 
 __all__ = ["Assistant"]

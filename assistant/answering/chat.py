@@ -19,7 +19,8 @@ from ..engines import OnToken
 from .assistant import Assistant
 from .types import Answer
 
-HELP = "Commands: /mode base|rag|sft|rag+sft · /sources (of the last answer) · /reset (forget history) · /help · /quit"
+HELP = ("Commands: /mode base|rag|sft|rag+sft · /sources (of the last answer) · /reset (forget history and "
+        "subject) · /help · /quit")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class Chat:
         self.history.append(Turn(question, answer.text))
         self.last = answer
         return answer
+
+    def searched(self, question: str) -> str | None:
+        """The question `ask` will search, when a follow-up is made self-contained from this
+        conversation ("how long is its warranty?" → "how long is the Brewmaster K2's warranty?")."""
+        return self.helper.searched(question, self.mode, self.history, collection=self.collection)
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from index.names import names
 from index.readable import embedder_reads
 from index.terms import Terms
 
@@ -74,26 +75,6 @@ class Support:
     def sources(self) -> list[int]:
         """Source numbers of the evidence, in order of first use."""
         return list(dict.fromkeys(e.sentence.source for e in self.evidence))
-
-
-_NAME = re.compile(r"[^\W_](?:[\w.\-]*[^\W_])?")
-
-
-def names(question: str) -> list[str]:
-    """The words of `question` that name a thing: capitalised (not the first word, not 'I') or
-    holding a digit, in order, without repeats.
-
-    >>> names("What is the per diem for a trip to Italy with firmware 3.3 and the T-2?")
-    ['Italy', '3.3', 'T-2']
-    """
-    found = []
-    for n, match in enumerate(_NAME.finditer(question)):
-        word = match.group()
-        # 'ID', 'IT', 'OK': two capitals are as often a word as a name
-        capital = n > 0 and any(c.isupper() for c in word) and not (word.isupper() and len(word) <= 2)
-        if (capital or any(c.isdigit() for c in word)) and word not in found:
-            found.append(word)
-    return found
 
 
 def unknown_names(question: str, mentions: Callable[[str], bool]) -> list[str]:

@@ -1,9 +1,9 @@
 """The path of one answer, stage by stage, in the order they run:
 
-    retrieve → rank sentences → decide (abstain or answer) → select the sources (for an extract: the
+    the searched question → retrieve → rank sentences → decide (abstain or answer) → select the sources (for an extract: the
     passage) → compose the prompt (when a model writes) → write → check and cite
 
-The first five fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
+The first six fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
 passage or sentence, a quote the model copies, or the model's own words) and `check_and_cite`
 finds the evidence behind it and the sources it cites. `Assistant` (assistant.py) holds the loaded models and
 opened collections and calls these in turn; nothing here loads anything.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.config import RetrievalConfig
+from index.followups import searched_question
 from index.types import Chunk, Hit
 from lm.prompts import STYLES, Turn, fit_prompt
 
@@ -29,15 +30,22 @@ from .sentences import with_section
 from .types import Excerpt, Plan, Profile
 
 
+def search_for(plan: Plan, earlier: Sequence[str], retriever, method: str) -> Plan:
+    """The question as searched after the user's `earlier` questions: a follow-up that points back
+    made self-contained (index/followups.py); what every later stage reads."""
+    searched = searched_question(plan.question, earlier, retriever, method)
+    return dataclasses.replace(plan, searched=searched.text, searched_how=searched.how)
+
+
 def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int) -> Plan:
     """The `k` best chunks of the collection for the question."""
-    return dataclasses.replace(plan, hits=tuple(retriever.search(plan.question, settings, k=k)))
+    return dataclasses.replace(plan, hits=tuple(retriever.search(plan.searched, settings, k=k)))
 
 
 def rank(plan: Plan, retriever) -> Plan:
     """Every sentence of the retrieved chunks, scored against the question (under its heading)."""
     scorer = SentenceScorer(retriever.embedder, terms=retriever.terms, reads=retriever.embedder_reads)
-    ranked = scorer.rank(plan.question, [h.chunk.text for h in plan.hits], [h.chunk.heading() for h in plan.hits])
+    ranked = scorer.rank(plan.searched, [h.chunk.text for h in plan.hits], [h.chunk.heading() for h in plan.hits])
     return dataclasses.replace(plan, scorer=scorer, ranked=tuple(ranked), relevance=ranked[0].score if ranked else 0.0)
 
 
@@ -45,8 +53,8 @@ def decide(plan: Plan, grounding: GroundingConfig, mentions: Callable[[str], boo
     """Abstain when the best sentence is below the relevance threshold, or the question names
     something no document mentions; else answer."""
     # a question the embedder cannot read was scored by term overlap alone, on its own scale
-    threshold = grounding.min_relevance if plan.scorer.share_for(plan.question) else grounding.min_term_relevance
-    unknown = tuple(unknown_names(plan.question, mentions)) if grounding.check_names else ()
+    threshold = grounding.min_relevance if plan.scorer.share_for(plan.searched) else grounding.min_term_relevance
+    unknown = tuple(unknown_names(plan.searched, mentions)) if grounding.check_names else ()
     return dataclasses.replace(plan, unknown=unknown, not_found=plan.relevance < threshold or bool(unknown))
 
 
@@ -66,7 +74,7 @@ def select(plan: Plan, profile: Profile, sources: int,
     chunks (passages.choose_passage, with each chunk's place in its section from `neighbours`);
     its chunk is source 1, the next best retrieved ones follow."""
     if plan.grounded and profile.answer == "extract":
-        choice = choose_passage(plan.question, plan.hits, plan.ranked, plan.scorer.terms, neighbours)
+        choice = choose_passage(plan.searched, plan.hits, plan.ranked, plan.scorer.terms, neighbours)
         if choice is not None:
             order = [choice.hit] + [i for i in range(len(plan.hits)) if i != choice.hit][: sources - 1]
             chosen = dataclasses.replace(choice, sentence=dataclasses.replace(choice.sentence, source=1))
@@ -88,7 +96,7 @@ def compose(plan: Plan, loaded, engine: Engine, history: Sequence[Turn], config:
     settings = config.generation
     window = min(loaded.context_window, settings.context_tokens or loaded.context_window)
     retrieves = Mode.named(plan.mode).retrieves
-    prompt = fit_prompt(plan.question, [e.shown for e in shown] if retrieves else None, history,
+    prompt = fit_prompt(plan.searched, [e.shown for e in shown] if retrieves else None, history,
                         budget=window - settings.max_new_tokens,
                         count_tokens=lambda messages: engine.count_tokens(loaded, messages),
                         system_prompt=config.chat.system_prompt, style=STYLES[profile.style])
@@ -194,14 +202,14 @@ def check_and_cite(plan: Plan, written: Written, grounding: GroundingConfig) -> 
     if not plan.grounded:
         if written_numbers or not sources:
             return Checked(tuple(written_numbers))
-        matched = attribute(text, plan.question, [c.text for c in sources])
+        matched = attribute(text, plan.searched, [c.text for c in sources])
         return Checked(tuple(matched), attributed=bool(matched))
     if written.best is None and says_not_found(text):  # the model's words, not a copy of a document's
         return Checked((), abstained=True, attributed=bool(written_numbers))
     if written.best is not None:
         evidence = (Evidence(strip_citations(text), written.best, 1.0),)
         return Checked(tuple(written_numbers), evidence, supported=True)
-    support = support_answer(text, plan.question, plan.shown_sentences(), plan.scorer, grounding.min_support)
+    support = support_answer(text, plan.searched, plan.shown_sentences(), plan.scorer, grounding.min_support)
     cited = support.sources or written_numbers
     return Checked(tuple(cited), support.evidence, support.supported, attributed=sorted(cited) != sorted(written_numbers))
 

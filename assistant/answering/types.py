@@ -69,6 +69,11 @@ class Plan:
     uses_adapter: bool
     grounded: bool
     """Retrieval with grounding on: sentences ranked, evidence checked, abstention possible."""
+    searched: str = ""
+    """The question retrieval, ranking, the abstention check and the prompt read: the one typed,
+    or a follow-up made self-contained from the conversation (stages.search_for); "" until set."""
+    searched_how: str = "as asked"
+    """How `searched` was made (index.followups.Searched.how)."""
     hits: tuple[Hit, ...] = ()
     """Retrieved chunks, best first."""
     retrieval_seconds: float = 0.0
@@ -159,6 +164,9 @@ class Answer:
     "not found" (retrieval found nothing relevant); the model is not asked for the last three."""
     passage: Passage | None = None
     """The stretch of a source an extracted answer shows, with its file, heading path and lines."""
+    searched: str | None = None
+    """The question that was searched when it is not the one typed: a follow-up made
+    self-contained from the conversation ("how long is the Brewmaster K2's warranty?")."""
 
     @property
     def cited(self) -> list[Source]:
@@ -177,6 +185,7 @@ class Answer:
             "supported": self.supported, "abstained": self.abstained,
             "relevance": None if self.relevance is None else round(self.relevance, 3),
             "style": self.style, "passage": self.passage.to_json() if self.passage else None,
+            "searched": self.searched,
         }
 
     def to_json(self) -> dict:

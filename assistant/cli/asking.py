@@ -98,6 +98,8 @@ def chat(
     """Chat in the terminal, with history; /mode, /sources, /reset, /quit."""
     import threading
 
+    from rich.text import Text
+
     from core.errors import UserError
 
     from ..answering import HELP, Chat
@@ -131,6 +133,9 @@ def chat(
             continue
         stop = threading.Event()
         try:
+            searched = session.searched(line)
+            if searched:
+                console.print(Text(f"searched: {searched}", style="dim"))
             with markdown_stream(console) as stream:
                 answer = session.ask(line, on_token=stream, stop=stop)
         except KeyboardInterrupt:

@@ -39,6 +39,7 @@ def server(tmp_path_factory, tiny_model_dir):
     """A running `assistant serve` (API key set, no waiting room: queue 0) over a small collection."""
     project = tmp_path_factory.mktemp("serve-project")
     build_collection([FIXTURES], Collection(project, "docs"))
+    build_collection([ROOT / "tests" / "fixtures" / "followups"], Collection(project, "manuals"))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_API_KEY": KEY, "XDG_CONFIG_HOME": str(project / "xdg")}
     process = subprocess.Popen([sys.executable, "-m", "assistant", "--project-dir", str(project), "serve", "--port",
@@ -68,6 +69,19 @@ def client(server, key: str | None = KEY):
 def test_models_name_the_mode_collection_and_adapter(server):
     ids = [model.id for model in client(server).models.list().data]
     assert ids[:2] == ["base", "rag:docs"]
+
+
+def test_a_follow_up_is_searched_with_the_conversation_the_client_sends(server):
+    messages = [{"role": "user", "content": "How long is the warranty on the Toastline T4?"},
+                {"role": "assistant", "content": "The Toastline T4 is covered for 18 months. [1]"},
+                {"role": "user", "content": "How often should I clean it?"}]
+    reply = client(server).chat.completions.create(model="rag:manuals", messages=messages, max_tokens=16)
+    extra = reply.model_extra["assistant"]
+    assert extra["searched"] == "How often should I clean the Toastline T4?"
+    assert "2 weeks" in reply.choices[0].message.content
+    assert extra["sources"][extra["cited"][0] - 1]["source"].endswith("toastline-t4.md")
+    alone = client(server).chat.completions.create(model="rag:manuals", messages=messages[-1:], max_tokens=16)
+    assert alone.model_extra["assistant"]["searched"] is None
 
 
 def test_a_rag_answer_cites_its_sources_in_the_text_and_the_extra_field(server):

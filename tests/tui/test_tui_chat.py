@@ -118,3 +118,28 @@ async def test_a_passage_with_a_code_block_is_shown_as_markdown(tui_config):
         fences = list(screen.query(AnswerView).last().query(MarkdownFence))
         assert fences and "systemctl enable --now zorblaxd" in fences[0].code
         assert "```" not in screen_text(app)
+
+
+async def test_a_follow_up_shows_the_question_that_was_searched_above_its_answer(tmp_path, tiny_model_dir):
+    import dataclasses
+
+    from textual.widgets import Label
+
+    from index.build import build_collection
+    from index.store import Collection
+
+    from conftest import FIXTURES
+
+    build_collection([FIXTURES / "followups"], Collection(tmp_path, "manuals"))
+    config = make_config(tmp_path, tiny_model_dir)
+    config = dataclasses.replace(config, chat=ChatConfig(collection="manuals"))
+    app = make_app(config, start="chat")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await ask(pilot, screen, "How long is the warranty on the Toastline T4?")
+        await ask(pilot, screen, "How often should I clean it?")
+        first, second = screen.query(AnswerView)
+        assert not first.query_one(".answer-searched", Label).display
+        label = second.query_one(".answer-searched", Label)
+        assert label.display and "searched: How often should I clean the Toastline T4?" in screen_text(app)
+        assert "2 weeks" in screen.session.last.text

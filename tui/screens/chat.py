@@ -123,6 +123,9 @@ class ChatScreen(JobScreen):
     @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
     def run_answer(self, question: str) -> None:
         session = self.chat_session()
+        searched = session.searched(question)
+        if searched and self.answering is not None:
+            self.app.call_from_thread(self.answering.show_searched, searched)
         with self.app.generating:
             answer = session.ask(question, on_token=lambda text: self.post_message(AnswerToken("chat", text)),
                                  stop=self.stop_answer)

@@ -27,6 +27,7 @@ class AnswerView(Vertical):
     AnswerView .answer-title { text-style: bold; color: $accent; width: 1fr; }
     AnswerView .answer-text { height: auto; margin: 0; padding: 0; }
     AnswerView .answer-meta { color: $text-muted; width: 1fr; }
+    AnswerView .answer-searched { color: $text-muted; text-style: italic; width: 1fr; }
     AnswerView .answer-notes { height: auto; }
     """
 
@@ -34,9 +35,11 @@ class AnswerView(Vertical):
         super().__init__(**kwargs)
         self.heading = title
         self.text = ""
+        self.searched: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(self.heading, classes="answer-title", markup=False)
+        yield Label("", classes="answer-searched", markup=False)
         yield Markdown("…", classes="answer-text")
         yield Static("", classes="answer-notes", markup=False)
         yield SourcesList()
@@ -45,6 +48,18 @@ class AnswerView(Vertical):
     def on_mount(self) -> None:
         self.query_one(SourcesList).display = False
         self.query_one(".answer-notes", Static).display = False
+        self._label_searched()
+
+    def show_searched(self, searched: str | None) -> None:
+        """The question that was searched, above the answer, when it is not the one typed."""
+        self.searched = searched
+        if self.is_mounted:  # else on_mount shows it
+            self._label_searched()
+
+    def _label_searched(self) -> None:
+        label = self.query_one(".answer-searched", Label)
+        label.update(f"searched: {self.searched}" if self.searched else "")
+        label.display = bool(self.searched)
 
     def append(self, text: str) -> None:
         self.text += text

@@ -1,0 +1,65 @@
+"""The names a question holds: the words that name a thing (a product, a place, a version, a
+code). Grounding checks that the documents mention them; follow-up questions carry them.
+
+    names("What does error E4 mean on the Brewmaster K2?")       # ['E4', 'Brewmaster', 'K2']
+    name_spans("What does error E4 mean on the Brewmaster K2?")  # ['E4', 'Brewmaster K2']
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = re.compile(r"[^\W_](?:[\w.\-]*[^\W_])?")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _is_name(word: str, first: bool, identifiers: bool = False) -> bool:
+    # 'ID', 'IT', 'OK': two capitals are as often a word as a name; the first word is capitalised anyway
+    capital = not first and any(c.isupper() for c in word) and not (word.isupper() and len(word) <= 2)
+    identifier = identifiers and bool(re.search(r"\w[._]\w", word))  # virtualenvs.in-project, max_connections
+    return capital or identifier or any(c.isdigit() for c in word)
+
+
+def _name_matches(question: str, identifiers: bool = False) -> list[re.Match]:
+    found = []
+    for n, match in enumerate(_NAME.finditer(question)):
+        word = match.group()
+        if _CJK.search(word):  # Chinese runs carry no capitals; a Latin name inside one is split out
+            found += [m for m in re.finditer(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[0-9]", word)
+                      if _is_name(m.group(), False, identifiers) and not _CJK.search(m.group())]
+        elif _is_name(word, n == 0, identifiers):
+            found.append(match)
+    return found
+
+
+def names(question: str) -> list[str]:
+    """The words of `question` that name a thing: capitalised (not the first word, not 'I') or
+    holding a digit, in order, without repeats.
+
+    >>> names("What is the per diem for a trip to Italy with firmware 3.3 and the T-2?")
+    ['Italy', '3.3', 'T-2']
+    >>> names("清洁宝X5的保修期呢？")
+    ['X5']
+    """
+    return list(dict.fromkeys(m.group() for m in _name_matches(question)))
+
+
+def name_spans(question: str, identifiers: bool = False) -> list[str]:
+    """The names of `question` with the names right beside them joined: one span per thing named;
+    `identifiers`: code identifiers in lower case count too.
+
+    >>> name_spans("Does the Toastline T4 show error E2 like the Brewmaster K2?")
+    ['Toastline T4', 'E2', 'Brewmaster K2']
+    >>> name_spans("What does virtualenvs.in-project do?", identifiers=True)
+    ['virtualenvs.in-project']
+    """
+    spans: list[tuple[int, int]] = []
+    for match in _name_matches(question, identifiers):
+        if spans and question[spans[-1][1]:match.start()].strip() == "" and "\n" not in question[spans[-1][1]:match.start()]:
+            spans[-1] = (spans[-1][0], match.end())
+        else:
+            spans.append((match.start(), match.end()))
+    return list(dict.fromkeys(question[a:b] for a, b in spans))
+
+
+__all__ = ["name_spans", "names"]

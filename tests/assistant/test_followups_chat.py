@@ -1,0 +1,74 @@
+"""Follow-ups in a conversation, end to end with the embedded defaults (the extract path loads no
+generator): `Chat` searches the self-contained question, shows it, answers from the right manual,
+and forgets the subject on /reset."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.answering import Assistant, Chat
+from assistant.cli import app
+from assistant.config import ChatConfig, Config
+from index.build import build_collection
+from index.store import Collection
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "followups"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("followups-chat")
+    build_collection([FIXTURES], Collection(project, "manuals"))
+    return project
+
+
+def chat(project: Path, follow_ups: str = "rules") -> Chat:
+    config = Config(project_dir=project, chat=ChatConfig(mode="rag", collection="manuals", follow_ups=follow_ups))
+    return Chat(Assistant(config))
+
+
+def test_a_follow_up_is_answered_about_the_subject_of_the_conversation(project):
+    session = chat(project)
+    first = session.ask("How long is the warranty on the Toastline T4?")
+    assert "18 months" in first.text and first.searched is None
+    assert session.searched("How often should I clean it?") == "How often should I clean the Toastline T4?"
+    follow_up = session.ask("How often should I clean it?")
+    assert follow_up.searched == "How often should I clean the Toastline T4?"
+    assert "2 weeks" in follow_up.text
+    assert [s.chunk.source for s in follow_up.cited][0].endswith("toastline-t4.md")
+    switch = session.ask("What about the Brewmaster K3?")
+    assert switch.searched == "How often should I clean the Brewmaster K3?"
+    assert "10 weeks" in switch.text and switch.cited[0].chunk.source.endswith("brewmaster-k3.md")
+    assert switch.to_json()["searched"] == switch.searched
+
+    session.command("/reset")  # forgets the subject with the history
+    assert session.searched("How often should I clean it?") is None
+
+
+def test_a_topic_switch_is_searched_as_typed_and_answered_from_its_own_file(project):
+    session = chat(project)
+    session.ask("How long is the warranty on the Brewmaster K2?")
+    switch = session.ask("How do I return an item I bought online?")
+    assert switch.searched is None
+    assert "30 days" in switch.text and switch.cited[0].chunk.source.endswith("support.md")
+
+
+def test_follow_ups_off_searches_as_typed(project):
+    session = chat(project, follow_ups="off")
+    session.ask("How long is the warranty on the Toastline T4?")
+    assert session.searched("How often should I clean it?") is None
+    assert session.ask("How often should I clean it?").searched is None
+
+
+def test_assistant_chat_prints_the_searched_question_above_the_answer(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "assistant.toml").write_text(f'project_dir = "{project}"\n\n[chat]\ncollection = "manuals"\n')
+    turns = "How long is the warranty on the Toastline T4?\nHow often should I clean it?\n/quit\n"
+    result = CliRunner().invoke(app, ["chat"], input=turns)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "searched: How often should I clean the Toastline T4?" in out
+    assert out.index("searched: How often") < out.index("2 weeks")
