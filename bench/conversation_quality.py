@@ -14,7 +14,8 @@ Methods of `[chat] follow_ups` (index/followups.py), every conversation asked tu
 - rules: a question pointing back made self-contained from the earlier ones (the default).
 
 Per turn kind: right (the key is in the answer's text and a right file is cited, not abstained),
-false carry-over (a topic switch answered from an earlier turn's file that is not a right one),
+false carry-over (an answerable topic switch answered from an earlier turn's file that is not a
+right one),
 rewritten (the searched question is not the typed one), abstention (turns the documents do not
 answer), seconds per turn (p50), and the time `searched_question` itself takes (p50, ms).
 
@@ -93,7 +94,7 @@ def score(rows: list[dict]) -> dict:
         out[kind] = share(answerable, lambda r: r["right"])
         out[f"{kind} n"] = len(answerable)
     follow = [r for r in rows if r["kind"] in ("follow-up", "entity-switch") and r["answerable"]]
-    switches = [r for r in rows if r["kind"] == "topic-switch"]
+    switches = [r for r in rows if r["kind"] == "topic-switch" and r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     out |= {"follow-ups": share(follow, lambda r: r["right"]), "follow-ups n": len(follow),
             "false carry-over": share(switches, lambda r: r["carried_over"]),
@@ -153,7 +154,7 @@ def markdown(p: dict) -> str:
              "Each conversation asked turn by turn through `Chat.ask` (what `assistant chat` calls), warm. "
              "A turn is right when its key is in the answer's text and a right file is cited. Follow-ups: "
              "the follow-up and entity-switch turns together. False carry-over: topic switches answered "
-             "from an earlier turn's file that is not a right one. Abstention: of the turns the documents "
+             "(answerable ones) from an earlier turn's file that is not a right one. Abstention: of the turns the documents "
              "do not answer. Rewrite ms: the time to make the searched question.", "",
              f"Load average at the end: {', '.join(f'{x:.2f}' for x in p['load'])}.", ""]
     for group in GROUPS:

@@ -48,8 +48,9 @@ class Searched:
 
     text: str
     how: str = "as asked"
-    """as asked (searched as typed), follow-up (the subject carried in), switch (the previous
-    question with a new subject) or previous (the previous question joined to it)."""
+    """as asked (searched as typed), continued (searched as typed, naming nothing of its own: the
+    thread's subject stays), follow-up (the subject carried in), switch (the previous question
+    with a new subject) or previous (the previous question joined to it)."""
     subject: tuple[str, ...] = ()
     """The names this question is about (a file or section is titled with them), carried to the
     next follow-up."""
@@ -65,7 +66,7 @@ class Searched:
 
     @property
     def rewritten(self) -> bool:
-        return self.how != "as asked"
+        return self.how not in ("as asked", "continued")
 
 
 # A word that points back at something said before. "that" only as a pronoun or determiner: "make
@@ -79,8 +80,8 @@ _OPENS_ELLIPSIS = re.compile(
     r"^\s*(?:and|also|but|or|so|then|what about|how about|same for|what if|what's the \w+ equivalent|"
     r"那么|那|还有|另外|换成|同样|如果是)(?:\b|(?=[\u3400-\u9fff\s]))", re.IGNORECASE)
 _FILLER = re.compile(
-    r"\b(?:and|also|but|or|so|then|what|how|about|same|for|on|in|with|the|a|an|of|to|is|are|does|do|"
-    r"one|model|version|office|product|case|if)\b|那么|那|呢|还有|另外|换成|同样|如果是|的|是|版本|型号|款|呢",
+    r"\b(?:and|also|but|or|so|then|what's|what|how|about|same|for|on|in|with|the|a|an|of|to|is|are|does|do|"
+    r"one|model|version|office|product|case|if|equivalent)\b|那么|那|呢|还有|另外|换成|同样|如果是|的|是|版本|型号|款|呢",
     re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9][\w.'\-]*|[\u3400-\u9fff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -91,6 +92,14 @@ def _points_back(question: str) -> bool:
     if _POINTS_BACK_EN.search(question) or _POINTS_BACK_ZH.search(question) or _OPENS_ELLIPSIS.search(question):
         return True
     return len(_WORD.findall(_FILLER.sub(" ", question))) <= (2 if _CJK.search(question) else 1)
+
+
+def _elliptic(question: str, rest: Sequence[str]) -> bool:
+    """An ellipsis: opens like one ("and …", "what about …", "那 …"), ends like one ("…呢？"), or is
+    nothing but names; in Chinese, which drops a subject it shares, a question of a few characters
+    ("怎么处理？") too."""
+    return bool(_OPENS_ELLIPSIS.search(question) or _POINTS_BACK_ZH.search(question) or not rest
+                or (_CJK.search(question) and len(rest) <= 4))
 
 
 def _rest(question: str, spans: Sequence[str]) -> list[str]:
@@ -145,14 +154,21 @@ _PRONOUNS_EN = (
 _PRONOUNS_ZH = ((re.compile(r"它们|它|这个|那个|这款|那款|这台|那台"), "{}"),)
 
 
-def _carry(question: str, subject: Sequence[str]) -> str:
-    """`question` about `subject`: in place of its pronouns, else after it."""
+def _carry(question: str, subject: Sequence[str]) -> str | None:
+    """`question` with the subject in place of its first pronoun ("its warranty" → "the
+    Brewmaster K2's warranty"); None when it has none to replace ("what should I use for that?"
+    points at what was asked, not at a thing)."""
     name = " ".join(subject)
     for pattern, form in _PRONOUNS_ZH if _CJK.search(question) else _PRONOUNS_EN:
         if pattern.search(question):
             return pattern.sub(lambda m: form.format(name), question, count=1)
+    return None
+
+
+def _after(question: str, names: Sequence[str]) -> str:
+    """`question` with `names` after it: "E5 then (Brewmaster K2)?"."""
     end = _TRAILING.search(question).group()
-    return f"{question[:len(question) - len(end)]} ({name}){end}"
+    return f"{question[:len(question) - len(end)]} ({' '.join(names)}){end}"
 
 
 def by_rules(question: str, earlier: Sequence[str], names: KnowsNames) -> Searched:
@@ -176,7 +192,7 @@ def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames)
         return Searched(question, subject=subject or details, details=details if subject else ())
     rest = _rest(question, spans)
     short = len(rest) <= (2 if _CJK.search(question) else 1)
-    elliptic = bool(_OPENS_ELLIPSIS.search(question) or _POINTS_BACK_ZH.search(question) or not rest)
+    elliptic = _elliptic(question, rest)
     if subject or details:
         if elliptic and short:  # "what about the K3?", "那 E1 呢？": the previous question, of the new name
             text = _swap(previous.text, [*previous.subject, *previous.details], [*subject, *details])
@@ -185,16 +201,18 @@ def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames)
         if subject:
             return Searched(question, subject=subject, details=details)
         if previous.subject and _points_back(question):  # "what does E5 mean on it?"
-            return Searched(_carry(question, previous.subject), "follow-up", previous.subject, details)
-        return Searched(question, subject=previous.subject, details=details)
+            return Searched(_carry(question, previous.subject) or _after(question, previous.subject), "follow-up",
+                            previous.subject, details)
+        return Searched(question, "continued", previous.subject, details)
     if elliptic and len(rest) <= (4 if _CJK.search(question) else 2):
         return _joined(previous, question, previous.subject, previous.details)
     if _points_back(question):
-        if previous.subject:
-            return Searched(_carry(question, previous.subject), "follow-up", previous.subject, previous.details)
-        return _joined(previous, question, (), previous.details)
+        carried = _carry(question, previous.subject) if previous.subject else None
+        if carried:
+            return Searched(carried, "follow-up", previous.subject, previous.details)
+        return _joined(previous, question, previous.subject, previous.details)
     # Searched as typed; the subject stays for a later "it" (a question naming nothing has none of its own)
-    return Searched(question, subject=previous.subject)
+    return Searched(question, "continued" if previous.subject else "as asked", previous.subject)
 
 
 def as_asked(question: str, earlier: Sequence[str], names: KnowsNames) -> Searched:

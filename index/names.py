@@ -7,6 +7,7 @@ code). Grounding checks that the documents mention them; follow-up questions car
 
 from __future__ import annotations
 
+import functools
 import re
 
 _NAME = re.compile(r"[^\W_](?:[\w.\-]*[^\W_])?")
@@ -62,4 +63,22 @@ def name_spans(question: str, identifiers: bool = False) -> list[str]:
     return list(dict.fromkeys(question[a:b] for a, b in spans))
 
 
-__all__ = ["name_spans", "names"]
+def _title_form(text: str) -> str:
+    return re.sub(r"[\s_\-/]+", " ", text).strip().lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _title_pattern(name: str) -> re.Pattern:
+    return re.compile(rf"(?<![^\W_]){re.escape(_title_form(name))}(?![^\W_])")
+
+
+def carries(title: str, name: str) -> bool:
+    """Whether a title (a file path, a heading path) carries `name`, spaces, dashes and case aside.
+
+    >>> carries("manuals/brewmaster-k2.md Warranty", "Brewmaster K2"), carries("brewmaster-k21.md", "Brewmaster K2")
+    (True, False)
+    """
+    return bool(_title_pattern(name).search(_title_form(title)))
+
+
+__all__ = ["carries", "name_spans", "names"]

@@ -20,6 +20,7 @@ from .config import RetrievalConfig
 from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
+from .names import carries
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError
@@ -195,12 +196,9 @@ class Retriever:
     def titled(self, words: str) -> bool:
         """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
         'brewmaster-k2.md' or '# Brewmaster K2 manual'): a subject, not a detail of one."""
-        key = re.sub(r"[\s_\-]+", " ", words).strip().lower()
-        if key not in self._titled:
-            pattern = re.compile(rf"(?<![^\W_]){re.escape(key)}(?![^\W_])")
-            self._titled[key] = any(pattern.search(re.sub(r"[\s_\-/]+", " ", f"{c.source} {c.heading()}").lower())
-                                    for c in self.chunks)
-        return self._titled[key]
+        if words not in self._titled:
+            self._titled[words] = any(carries(f"{c.source} {c.heading()}", words) for c in self.chunks)
+        return self._titled[words]
 
     def _any_chunk(self, pattern: re.Pattern) -> bool:
         return any(pattern.search(c.text) or pattern.search(c.heading()) for c in self.chunks)

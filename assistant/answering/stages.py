@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 from index.config import RetrievalConfig
 from index.followups import searched_question
+from index.names import carries
 from index.types import Chunk, Hit
 from lm.prompts import STYLES, Turn, fit_prompt
 
@@ -34,12 +35,36 @@ def search_for(plan: Plan, earlier: Sequence[str], retriever, method: str) -> Pl
     """The question as searched after the user's `earlier` questions: a follow-up that points back
     made self-contained (index/followups.py); what every later stage reads."""
     searched = searched_question(plan.question, earlier, retriever, method)
-    return dataclasses.replace(plan, searched=searched.text, searched_how=searched.how)
+    return dataclasses.replace(plan, searched=searched.text, searched_how=searched.how,
+                               subject=searched.subject if searched.how != "as asked" else ())
+
+
+SUBJECT_POOL = 3
+"""A follow-up about a subject looks this many times deeper for chunks titled with it."""
 
 
 def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int) -> Plan:
-    """The `k` best chunks of the collection for the question."""
-    return dataclasses.replace(plan, hits=tuple(retriever.search(plan.searched, settings, k=k)))
+    """The `k` best chunks of the collection for the question. In a conversation about a subject
+    (a product, an office, a version), the look-alike section of another one ranks as high, and
+    only the title tells them apart: a follow-up made about the subject gets the chunks whose file
+    or headings carry it first; a question searched as typed keeps its order, except that a
+    section of another subject's file gives way to the same section of this subject's."""
+    if not plan.subject:
+        return dataclasses.replace(plan, hits=tuple(retriever.search(plan.searched, settings, k=k)))
+    hits = retriever.search(plan.searched, settings, k=k * SUBJECT_POOL)
+
+    def about(hit: Hit) -> bool:
+        return any(carries(f"{hit.chunk.source} {hit.chunk.heading()}", name) for name in plan.subject)
+
+    if plan.searched_how == "continued":
+        top = hits[0] if hits else None
+        if top is not None and not about(top) and top.chunk.title_path:
+            twin = next((h for h in hits if about(h) and h.chunk.title_path[-1:] == top.chunk.title_path[-1:]), None)
+            if twin is not None:
+                hits = [twin] + [h for h in hits if h is not twin]
+        return dataclasses.replace(plan, hits=tuple(hits[:k]))
+    first = [hit for hit in hits if about(hit)]
+    return dataclasses.replace(plan, hits=tuple((first + [hit for hit in hits if not about(hit)])[:k]))
 
 
 def rank(plan: Plan, retriever) -> Plan:

@@ -74,6 +74,9 @@ class Plan:
     or a follow-up made self-contained from the conversation (stages.search_for); "" until set."""
     searched_how: str = "as asked"
     """How `searched` was made (index.followups.Searched.how)."""
+    subject: tuple[str, ...] = ()
+    """For a follow-up made self-contained: the names it is about, carried from the conversation;
+    the passages of files and sections titled with them come first."""
     hits: tuple[Hit, ...] = ()
     """Retrieved chunks, best first."""
     retrieval_seconds: float = 0.0
