@@ -72,6 +72,8 @@ MODE_TABLE = (
     Mode("rag+sft", retrieves=True, uses_adapter=True, description="the adapter and retrieval together"),
 )
 MODES = tuple(mode.name for mode in MODE_TABLE)
+FOLLOW_UP_METHODS = (*FOLLOW_UPS, "model")
+"""index.followups.FOLLOW_UPS, and "model" (assistant/answering/rewrite.py), which needs a model."""
 RAG_MODES = tuple(mode.name for mode in MODE_TABLE if mode.retrieves)
 SFT_MODES = tuple(mode.name for mode in MODE_TABLE if mode.uses_adapter)
 
@@ -151,12 +153,13 @@ class ChatConfig:
     """Replaces the built-in instructions (RAG citation rules are still added)."""
     follow_ups: str = "rules"
     """How a follow-up ("how long is its warranty?", "what about the K3?") is searched: rules (made
-    self-contained from the earlier questions, and shown), previous (the previous question joined
-    to it), off (searched as typed). bench/results/conversation_quality.md compares them."""
+    self-contained from the earlier questions, and shown), model (the rules find a question that
+    points back, the model rewrites it), previous (the previous question joined to it), off
+    (searched as typed). bench/results/conversation_quality.md compares them."""
 
     def __post_init__(self) -> None:
-        if self.follow_ups not in FOLLOW_UPS:
-            raise ConfigError(f"follow_ups must be one of {', '.join(FOLLOW_UPS)}, not {self.follow_ups!r}")
+        if self.follow_ups not in FOLLOW_UP_METHODS:
+            raise ConfigError(f"follow_ups must be one of {', '.join(FOLLOW_UP_METHODS)}, not {self.follow_ups!r}")
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.sources < 1:

@@ -11,13 +11,14 @@ Methods of `[chat] follow_ups` (index/followups.py), every conversation asked tu
 `Chat.ask` (what `assistant chat` and the TUI call), warm, in the same run:
 - off: each question searched as typed (the pipeline before follow-ups);
 - previous: the previous question joined to each later one (what many chat front ends do);
-- rules: a question pointing back made self-contained from the earlier ones (the default).
+- rules: a question pointing back made self-contained from the earlier ones (the default);
+- model: the rules find a question that points back, the embedded model (SmolLM2-135M) rewrites it.
 
 Per turn kind: right (the key is in the answer's text and a right file is cited, not abstained),
 false carry-over (an answerable topic switch answered from an earlier turn's file that is not a
 right one),
 rewritten (the searched question is not the typed one), abstention (turns the documents do not
-answer), seconds per turn (p50), and the time `searched_question` itself takes (p50, ms).
+answer), seconds per turn (p50), and the time making the searched question takes (p50, ms).
 
     python -m bench.conversation_quality            # about 3 minutes on 2 cores
 """
@@ -37,7 +38,7 @@ from bench import _report
 NAME = "conversation_quality"
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "bench" / "conversations"
-METHODS = os.environ.get("BENCH_CQ_METHODS", "off,previous,rules").split(",")
+METHODS = os.environ.get("BENCH_CQ_METHODS", "off,previous,rules,model").split(",")
 KINDS = ("first", "self-contained", "follow-up", "entity-switch", "topic-switch")
 REAL_SETS = ("poetry", "httpx")
 
@@ -51,18 +52,16 @@ def docs_of(name: str) -> Path:
     return _report.data_dir() / "docs" / name if name in REAL_SETS else FOLDER / "docs" / name
 
 
-def turn_rows(chat, conversation: dict, method: str, names) -> list[dict]:
+def turn_rows(chat, conversation: dict) -> list[dict]:
     """Ask the conversation turn by turn; one row per turn."""
-    from index.followups import searched_question
     from lm.questions import source_matches
 
     chat.reset()
     rows, earlier_sources = [], []
     for n, turn in enumerate(conversation["turns"]):
-        began = time.perf_counter()  # the rewrite alone, as Chat.ask makes it
-        searched_question(turn["question"], [t.question for t in chat.history], names, method)
-        rewrite_ms = (time.perf_counter() - began) * 1000
         began = time.perf_counter()
+        chat.searched(turn["question"])  # the rewrite alone (kept: ask reuses it, as `assistant chat` does)
+        rewrite_ms = (time.perf_counter() - began) * 1000
         answer = chat.ask(turn["question"])
         seconds = time.perf_counter() - began
         cited = [s.chunk for s in answer.cited]
@@ -129,12 +128,14 @@ def main() -> None:
         for method in METHODS:
             helper = Assistant(Config(project_dir=project, chat=ChatConfig(mode="rag", follow_ups=method)))
             chat = Chat(helper, mode="rag")
+            if method == "model":
+                helper.model(None)  # loaded before the clock starts, as in a running chat
             for name in sets:
                 chat.collection = name
                 chat.ask("warm up")  # opens the collection
             for n, conversation in enumerate(conversations, 1):
                 chat.collection = conversation["set"]
-                rows[method] += turn_rows(chat, conversation, method, helper.retriever(conversation["set"]))
+                rows[method] += turn_rows(chat, conversation)
                 print(f"\r{method}: {n}/{len(conversations)} conversations", end="", file=sys.stderr, flush=True)
             print(file=sys.stderr)
     results = {method: {group: score([r for r in rows[method] if test(r)]) for group, test in GROUPS.items()}

@@ -13,6 +13,7 @@ gold one, so the model also learns the domain rather than only copying from sour
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import weakref
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from lm.prompts import build_messages
 from lm.questions import QAPair, normalise, source_matches
 from index.config import RetrievalConfig
 from core.files import write_jsonl
+from index.followups import searched_question
 from index.types import Chunk, Hit
 
 from .types import BadRecord, Example
@@ -176,6 +178,9 @@ def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConf
             no_answer += 1
             skipped.append(BadRecord(pair.origin, "no answer given"))
             continue
+        # a follow-up is searched, and asked, as `assistant chat` searches it after the same questions
+        if pair.history:
+            pair = dataclasses.replace(pair, question=searched_question(pair.question, pair.history, retriever).text)
         hits = retriever.search(pair.question, retrieval, k=config.candidates)
         oracle = find_oracle(pair, hits, retriever)
         if oracle is None:

@@ -21,15 +21,17 @@ def _is_name(word: str, first: bool, identifiers: bool = False) -> bool:
     return capital or identifier or any(c.isdigit() for c in word)
 
 
-def _name_matches(question: str, identifiers: bool = False) -> list[re.Match]:
+def _name_matches(question: str, identifiers: bool = False) -> list[tuple[int, int]]:
+    """Where the names of `question` are: (start, end) pairs, in order."""
     found = []
     for n, match in enumerate(_NAME.finditer(question)):
         word = match.group()
         if _CJK.search(word):  # Chinese runs carry no capitals; a Latin name inside one is split out
-            found += [m for m in re.finditer(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[0-9]", word)
+            found += [(match.start() + m.start(), match.start() + m.end())
+                      for m in re.finditer(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[0-9]", word)
                       if _is_name(m.group(), False, identifiers) and not _CJK.search(m.group())]
         elif _is_name(word, n == 0, identifiers):
-            found.append(match)
+            found.append(match.span())
     return found
 
 
@@ -42,7 +44,7 @@ def names(question: str) -> list[str]:
     >>> names("清洁宝X5的保修期呢？")
     ['X5']
     """
-    return list(dict.fromkeys(m.group() for m in _name_matches(question)))
+    return list(dict.fromkeys(question[start:end] for start, end in _name_matches(question)))
 
 
 def name_spans(question: str, identifiers: bool = False) -> list[str]:
@@ -55,11 +57,11 @@ def name_spans(question: str, identifiers: bool = False) -> list[str]:
     ['virtualenvs.in-project']
     """
     spans: list[tuple[int, int]] = []
-    for match in _name_matches(question, identifiers):
-        if spans and question[spans[-1][1]:match.start()].strip() == "" and "\n" not in question[spans[-1][1]:match.start()]:
-            spans[-1] = (spans[-1][0], match.end())
+    for start, end in _name_matches(question, identifiers):
+        if spans and question[spans[-1][1]:start] == " ":  # "Brewmaster K2": one thing
+            spans[-1] = (spans[-1][0], end)
         else:
-            spans.append((match.start(), match.end()))
+            spans.append((start, end))
     return list(dict.fromkeys(question[a:b] for a, b in spans))
 
 

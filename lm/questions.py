@@ -43,6 +43,9 @@ class QAPair:
     origin: where it was read, for messages: "questions.jsonl:12".
     answerable: False for a question the documents do not answer (JSONL `"unanswerable": true`,
         SQuAD 2.0 `is_impossible`): the right reply is to say so.
+    history: the user's earlier questions of the conversation this one follows (JSONL `"history"`:
+        questions, or [question, answer] pairs as Alpaca writes them), oldest first; a follow-up
+        ("how long is its warranty?") is searched with them, at training as at answer time.
     """
 
     question: str
@@ -52,6 +55,7 @@ class QAPair:
     id: str = ""
     origin: str = ""
     answerable: bool = True
+    history: tuple[str, ...] = ()
 
 
 class Questions(list):
@@ -124,7 +128,27 @@ def parse_record(record, where: str, default_id: str) -> QAPair:
     if unanswerable:
         answers = ()  # SQuAD 2.0 lists "plausible" answers for these; none of them is right
     return QAPair(question.strip(), answers, _optional_text(record, "source", where),
-                  _optional_text(record, "context", where), str(raw_id), where, not unanswerable)
+                  _optional_text(record, "context", where), str(raw_id), where, not unanswerable,
+                  _history(record.get("history"), where))
+
+
+def _history(value, where: str) -> tuple[str, ...]:
+    """The earlier questions of a "history" field: ["q1", "q2"] or [["q1", "a1"], ["q2", "a2"]].
+
+    >>> _history([["Does the K2 have a timer?", "Yes."]], "q.jsonl:3")
+    ('Does the K2 have a timer?',)
+    """
+    if value is None:
+        return ()
+    turns = value if isinstance(value, list) else None
+    questions = []
+    for turn in turns or [None]:
+        asked = turn[0] if isinstance(turn, list) and len(turn) == 2 else turn
+        if not isinstance(asked, str) or not asked.strip():
+            raise QuestionError(f'{where}: "history" must be a list of earlier questions, or of [question, answer] '
+                                f"pairs, got {value!r}")
+        questions.append(asked.strip())
+    return tuple(questions)
 
 
 def _raise_problems(path: Path, problems: list[str], total: int) -> None:

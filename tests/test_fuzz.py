@@ -224,3 +224,32 @@ def test_cli_arguments_fail_cleanly(tmp_path, monkeypatch):
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, repr(result.exception))
         assert "Traceback" not in result.output, (args, result.output[-800:])
     CASES["CLI arguments"] = CLI_CASES
+
+
+FOLLOW_UP_CASES = 300
+FOLLOW_UP_PIECES = ["it", "its", "that one", "What about", "and", "呢", "那", "它的", "Brewmaster K2", "K3", "E4",
+                    "Toastline T4", "清洁宝 X5", "virtualenvs.in-project", "(", ")", "[", "\\", "$", "*+?", "\u200b",
+                    "\ud800", "\x1b[2J", "\n", "?", "？", " " * 50, "a-" * 300, "." * 500, "K2" * 200, ""]
+
+
+def test_follow_up_rewriting_never_fails_and_stays_bounded(tmp_path):
+    """Conversations of hostile questions (regex characters, lone surrogates, control codes, long
+    runs, names everywhere) through every follow-up method: always a question, never longer than
+    the thread it was made from, never a hang."""
+    from index.build import build_collection
+    from index.followups import FOLLOW_UPS, searched_question
+    from index.retriever import open_collection
+    from index.store import Collection
+
+    build_collection([Path(__file__).resolve().parent / "fixtures" / "followups"], Collection(tmp_path, "manuals"))
+    names = open_collection(tmp_path, "manuals")
+    rng = random.Random(SEED)
+    for _ in range(FOLLOW_UP_CASES):
+        turns = ["".join(rng.choice(FOLLOW_UP_PIECES) + rng.choice(["", " "]) for _ in range(rng.randrange(1, 8)))
+                 for _ in range(rng.randrange(1, 6))]
+        for method in FOLLOW_UPS:
+            with deadline():
+                searched = searched_question(turns[-1], turns[:-1], names, method)
+            assert searched.text.strip() or not turns[-1].strip()
+            assert len(searched.text) <= sum(map(len, turns)) + 40 * len(turns) + 40
+    CASES["follow-up questions"] = FOLLOW_UP_CASES * len(FOLLOW_UPS)

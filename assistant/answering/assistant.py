@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Sequence
 
-from index.followups import searched_question
+from index.followups import Searched, searched_question
 from index.retriever import open_collection
 from lm.models import ModelError, Progress
 from lm.prompts import Turn
@@ -32,6 +32,7 @@ from ..engines import ENGINES, Engine, Generation, OnToken
 from . import stages
 from .grounding import not_found_text
 from .profiles import choose_profile
+from .rewrite import model_rewrite
 from .types import Answer, Plan, Profile, Source
 
 
@@ -45,6 +46,7 @@ class Assistant:
         self._sizes: dict[tuple, int | None] = {}
         """Parameter counts read from a model's files, and so models found to exist: once each."""
         self._retrievers: dict[str, object] = {}
+        self._last_searched: tuple[tuple, Searched] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -129,10 +131,22 @@ class Assistant:
         follow-up made self-contained): what a chat shows above the answer."""
         if not history or not Mode.named(mode or self.config.chat.mode).retrieves:
             return None
-        searched = searched_question(question, [turn.question for turn in history],
-                                     self.retriever(collection or self.config.chat.collection),
-                                     self.config.chat.follow_ups)
+        searched = self._searched(question, history, collection or self.config.chat.collection)
         return searched.text if searched.text != question else None
+
+    def _searched(self, question: str, history: Sequence[Turn], collection: str) -> Searched:
+        """The searched question by `[chat] follow_ups`; the last one is kept, so that a chat that
+        shows it before answering asks the model (method "model") once."""
+        method, earlier = self.config.chat.follow_ups, tuple(turn.question for turn in history)
+        key = (question, earlier, collection, method)
+        if self._last_searched is None or self._last_searched[0] != key:
+            retriever = self.retriever(collection)
+            searched = searched_question(question, earlier, retriever, "rules" if method == "model" else method)
+            if method == "model":
+                searched = model_rewrite(question, earlier, searched, self.engine, self.model(None),
+                                         self.config.generation)
+            self._last_searched = (key, searched)
+        return self._last_searched[1]
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> Plan:
@@ -144,7 +158,7 @@ class Assistant:
             began = time.perf_counter()
             retriever = self.retriever(plan.collection)
             if history:
-                plan = stages.search_for(plan, [turn.question for turn in history], retriever, chat.follow_ups)
+                plan = stages.search_for(plan, self._searched(question, history, plan.collection))
             k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
             plan = stages.retrieve(plan, retriever, self.config.retrieval, k)
             if plan.grounded:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.config import RetrievalConfig
-from index.followups import searched_question
+from index.followups import Searched
 from index.names import carries
 from index.types import Chunk, Hit
 from lm.prompts import STYLES, Turn, fit_prompt
@@ -31,10 +31,9 @@ from .sentences import with_section
 from .types import Excerpt, Plan, Profile
 
 
-def search_for(plan: Plan, earlier: Sequence[str], retriever, method: str) -> Plan:
-    """The question as searched after the user's `earlier` questions: a follow-up that points back
-    made self-contained (index/followups.py); what every later stage reads."""
-    searched = searched_question(plan.question, earlier, retriever, method)
+def search_for(plan: Plan, searched: Searched) -> Plan:
+    """The question as searched (index/followups.py: a follow-up that points back made
+    self-contained from the conversation): what every later stage reads."""
     return dataclasses.replace(plan, searched=searched.text, searched_how=searched.how,
                                subject=searched.subject if searched.how != "as asked" else ())
 

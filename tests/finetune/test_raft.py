@@ -213,3 +213,25 @@ def test_written_jsonl_reads_back(data, tmp_path):
 def test_config_checks(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RaftConfig(**kwargs)
+
+
+def test_a_follow_up_is_searched_and_asked_as_chat_searches_it(tmp_path):
+    """A question with earlier turns ("history") gets the question `assistant chat` would search:
+    the retrieved oracle and the prompt are about the subject of the conversation."""
+    from pathlib import Path
+
+    from lm.questions import parse_record
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "followups"
+    collection = Collection(tmp_path, "manuals")
+    build_collection([fixtures], collection)
+    record = {"question": "How often should I clean it?", "answer": "every 2 weeks",
+              "history": [["How long is the warranty on the Toastline T4?", "18 months."]]}
+    pair = parse_record(record, "q.jsonl:1", "q1")
+    assert pair.history == ("How long is the warranty on the Toastline T4?",)
+    data = build_raft([pair], Retriever.open(collection), RaftConfig(oracle_share=1.0, distractors=2))
+    prompt = data.examples[0].messages[-2]["content"]
+    assert "How often should I clean the Toastline T4?" in prompt
+    assert "toastline-t4.md" in prompt and data.stats.with_oracle == 1
+    with pytest.raises(Exception, match='"history" must be a list of earlier questions'):
+        parse_record({**record, "history": "oops"}, "q.jsonl:2", "q2")
