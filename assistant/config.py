@@ -72,8 +72,9 @@ MODE_TABLE = (
     Mode("rag+sft", retrieves=True, uses_adapter=True, description="the adapter and retrieval together"),
 )
 MODES = tuple(mode.name for mode in MODE_TABLE)
-FOLLOW_UP_METHODS = (*FOLLOW_UPS, "model")
-"""index.followups.FOLLOW_UPS, and "model" (assistant/answering/rewrite.py), which needs a model."""
+FOLLOW_UP_METHODS = (*FOLLOW_UPS, "model", "fused")
+"""index.followups.FOLLOW_UPS; "model" (assistant/answering/rewrite.py), which needs a model; and
+"fused": the rules' question, its chunks fused with those of the question as typed."""
 RAG_MODES = tuple(mode.name for mode in MODE_TABLE if mode.retrieves)
 SFT_MODES = tuple(mode.name for mode in MODE_TABLE if mode.uses_adapter)
 
@@ -154,8 +155,8 @@ class ChatConfig:
     follow_ups: str = "rules"
     """How a follow-up ("how long is its warranty?", "what about the K3?") is searched: rules (made
     self-contained from the earlier questions, and shown), model (the rules find a question that
-    points back, the model rewrites it), previous (the previous question joined to it), off
-    (searched as typed). bench/results/conversation_quality.md compares them."""
+    points back, the model rewrites it), fused (the rules' question, its chunks fused with those of
+    the question as typed), previous (the previous question joined to it), off (searched as typed). bench/results/conversation_quality.md compares them."""
 
     def __post_init__(self) -> None:
         if self.follow_ups not in FOLLOW_UP_METHODS:

@@ -12,6 +12,7 @@ Methods of `[chat] follow_ups` (index/followups.py), every conversation asked tu
 - off: each question searched as typed (the pipeline before follow-ups);
 - previous: the previous question joined to each later one (what many chat front ends do);
 - rules: a question pointing back made self-contained from the earlier ones (the default);
+- fused: the rules' question, its chunks fused (RRF) with those of the question as typed;
 - model: the rules find a question that points back, the embedded model (SmolLM2-135M) rewrites it.
 
 Per turn kind: right (the key is in the answer's text and a right file is cited, not abstained),
@@ -38,7 +39,7 @@ from bench import _report
 NAME = "conversation_quality"
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "bench" / "conversations"
-METHODS = os.environ.get("BENCH_CQ_METHODS", "off,previous,rules,model").split(",")
+METHODS = os.environ.get("BENCH_CQ_METHODS", "off,previous,rules,fused,model").split(",")
 KINDS = ("first", "self-contained", "follow-up", "entity-switch", "topic-switch")
 REAL_SETS = ("poetry", "httpx")
 

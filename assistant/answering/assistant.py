@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Sequence
 
-from index.followups import Searched, searched_question
+from index.followups import FOLLOW_UPS, Searched, searched_question
 from index.retriever import open_collection
 from lm.models import ModelError, Progress
 from lm.prompts import Turn
@@ -141,7 +141,7 @@ class Assistant:
         key = (question, earlier, collection, method)
         if self._last_searched is None or self._last_searched[0] != key:
             retriever = self.retriever(collection)
-            searched = searched_question(question, earlier, retriever, "rules" if method == "model" else method)
+            searched = searched_question(question, earlier, retriever, method if method in FOLLOW_UPS else "rules")
             if method == "model":
                 searched = model_rewrite(question, earlier, searched, self.engine, self.model(None),
                                          self.config.generation)
@@ -160,7 +160,7 @@ class Assistant:
             if history:
                 plan = stages.search_for(plan, self._searched(question, history, plan.collection))
             k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
-            plan = stages.retrieve(plan, retriever, self.config.retrieval, k)
+            plan = stages.retrieve(plan, retriever, self.config.retrieval, k, fuse_typed=chat.follow_ups == "fused")
             if plan.grounded:
                 plan = stages.decide(stages.rank(plan, retriever), grounding, retriever.mentions)
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.config import RetrievalConfig
+from index.fusion import rrf
 from index.followups import Searched
 from index.names import carries
 from index.types import Chunk, Hit
@@ -42,15 +43,28 @@ SUBJECT_POOL = 3
 """A follow-up about a subject looks this many times deeper for chunks titled with it."""
 
 
-def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int) -> Plan:
+def _fused(first: Sequence[Hit], second: Sequence[Hit]) -> list[Hit]:
+    """Two rankings of one collection's chunks as one, by reciprocal rank fusion."""
+    hits = {hit.chunk.id: hit for hit in [*second, *first]}
+    number = {chunk_id: n for n, chunk_id in enumerate(hits)}
+    order = [chunk_id for chunk_id in hits]
+    fused = rrf({"searched": [number[h.chunk.id] for h in first], "typed": [number[h.chunk.id] for h in second]})
+    return [hits[order[n]] for n, _ in fused]
+
+
+def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int, fuse_typed: bool = False) -> Plan:
     """The `k` best chunks of the collection for the question. In a conversation about a subject
     (a product, an office, a version), the look-alike section of another one ranks as high, and
     only the title tells them apart: a follow-up made about the subject gets the chunks whose file
     or headings carry it first; a question searched as typed keeps its order, except that a
-    section of another subject's file gives way to the same section of this subject's."""
+    section of another subject's file gives way to the same section of this subject's.
+    `fuse_typed`: the chunks found for the question as typed are fused with those found for the
+    searched one."""
     if not plan.subject:
         return dataclasses.replace(plan, hits=tuple(retriever.search(plan.searched, settings, k=k)))
     hits = retriever.search(plan.searched, settings, k=k * SUBJECT_POOL)
+    if fuse_typed and plan.searched != plan.question:  # [chat] follow_ups = "fused"
+        hits = _fused(hits, retriever.search(plan.question, settings, k=k * SUBJECT_POOL))
 
     def about(hit: Hit) -> bool:
         return any(carries(f"{hit.chunk.source} {hit.chunk.heading()}", name) for name in plan.subject)

@@ -72,3 +72,27 @@ def test_assistant_chat_prints_the_searched_question_above_the_answer(project, t
     out = result.stdout
     assert "searched: How often should I clean the Toastline T4?" in out
     assert out.index("searched: How often") < out.index("2 weeks")
+
+
+def test_the_model_method_rewrites_only_a_question_that_points_back(project, smollm2_dir, monkeypatch):
+    """follow_ups = "model": the embedded model is asked for a question that points back, never
+    for one that stands alone; what it writes is one line (or the rules' question when unusable)."""
+    session = chat(project, follow_ups="model")
+    engine, asked = session.helper.engine, []
+    real_generate = engine.generate
+    monkeypatch.setattr(engine, "generate", lambda *a, **kw: asked.append(a[1]) or real_generate(*a, **kw))
+    session.ask("How long is the warranty on the Toastline T4?")
+    assert session.searched("How do I return an item I bought online?") is None and asked == []
+    rewritten = session.searched("How often should I clean it?")
+    assert len(asked) == 1 and "Last question: How often should I clean it?" in asked[0][-1]["content"]
+    assert rewritten and "\n" not in rewritten
+    answer = session.ask("How often should I clean it?")
+    assert answer.searched == rewritten and len(asked) == 1  # asked once: the answer searched what was shown
+
+
+def test_the_fused_method_searches_the_rules_question_with_the_typed_one(project):
+    session = chat(project, follow_ups="fused")
+    session.ask("How long is the warranty on the Toastline T4?")
+    answer = session.ask("How often should I clean it?")
+    assert answer.searched == "How often should I clean the Toastline T4?"
+    assert "2 weeks" in answer.text and answer.cited[0].chunk.source.endswith("toastline-t4.md")
