@@ -148,7 +148,7 @@ def _swap(text: str, old: Sequence[str], new: Sequence[str]) -> str:
 
 _PRONOUNS_EN = (
     (re.compile(r"\b(?:its|their)\b", re.IGNORECASE), "the {}'s"),
-    (re.compile(r"\b(?:this|that|the other) one\b", re.IGNORECASE), "the {}"),
+    (re.compile(r"\b(?:this|that) one\b", re.IGNORECASE), "the {}"),
     (re.compile(r"\b(?:it|itself|they|them)\b", re.IGNORECASE), "the {}"),
 )
 _PRONOUNS_ZH = ((re.compile(r"它们|它|这个|那个|这款|那款|这台|那台"), "{}"),)
@@ -174,8 +174,11 @@ def _after(question: str, names: Sequence[str]) -> str:
 def by_rules(question: str, earlier: Sequence[str], names: KnowsNames) -> Searched:
     """The searched question by the rules of this module's docstring."""
     previous: Searched | None = None
+    seen: list[str] = []  # the subjects of the thread, most recent first
     for asked in [*earlier[-EARLIEST:], question]:
-        previous = _by_rules_after(asked, previous, names)
+        others = [s for s in seen if previous is None or s not in previous.subject]
+        previous = _by_rules_after(asked, previous, names, others)
+        seen = [*previous.subject, *[s for s in seen if s not in previous.subject]]
     return previous
 
 
@@ -185,11 +188,18 @@ def _joined(previous: Searched, question: str, subject: Sequence[str], details: 
     return Searched(f"{previous.thread} {question}", "follow-up", tuple(subject), tuple(details), previous.thread)
 
 
-def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames) -> Searched:
+_THE_OTHER = re.compile(r"\bthe other(?: one)?\b|另一个|另一款|另一台|另外那个|另外一个", re.IGNORECASE)
+
+
+def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames, others: Sequence[str] = ()) -> Searched:
+    """`others`: the thread's earlier subjects, most recent first, besides the previous question's."""
     spans = name_spans(question, identifiers=True)
     subject, details = _known(spans, names)
     if previous is None:
         return Searched(question, subject=subject or details, details=details if subject else ())
+    if not spans and others and _THE_OTHER.search(question):  # "and the other one?": the subject before
+        spans, subject = [others[0]], (others[0],)
+        question = _THE_OTHER.sub(others[0], question, count=1)
     rest = _rest(question, spans)
     short = len(rest) <= (2 if _CJK.search(question) else 1)
     elliptic = _elliptic(question, rest)

@@ -99,3 +99,12 @@ def test_the_other_methods(manuals):
     turns = ("How long is the warranty on the Brewmaster K2?", "How often do I descale it?")
     assert searched(manuals, *turns, method="off").text == turns[1]
     assert searched(manuals, *turns, method="previous").text == " ".join(turns)
+
+
+def test_the_other_one_is_the_subject_before_the_current_one(manuals):
+    result = searched(manuals, "How long is the warranty on the Brewmaster K2?", "and the Toastline T4?",
+                      "and the other one?")
+    assert (result.text, result.how) == ("How long is the warranty on the Brewmaster K2?", "switch")
+    # with one subject so far there is no other to name: the question is joined to the one it follows
+    alone = searched(manuals, "How long is the warranty on the Brewmaster K2?", "and the other one?")
+    assert alone.text == "How long is the warranty on the Brewmaster K2? and the other one?"
