@@ -200,6 +200,15 @@ class Collection:
     def exists(self) -> bool:
         return (self.path / CURRENT).is_file()
 
+    def published(self) -> tuple[str, int] | None:
+        """Which version is live, cheaply (the pointer's text and mtime): a long-running reader (a
+        server, a chat) compares it before each question and reopens a rebuilt collection."""
+        pointer = self.path / CURRENT
+        try:
+            return pointer.read_text(encoding="utf-8").strip(), pointer.stat().st_mtime_ns
+        except OSError:
+            return None
+
     def version_dir(self) -> Path:
         pointer = self.path / CURRENT
         if not pointer.is_file():

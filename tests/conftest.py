@@ -74,6 +74,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The fuzz suite's case count, so `make test` shows how much hostile input was tried."""
     import sys
 
+    hostile = sys.modules.get("test_serve_hostile")
+    if hostile is not None and hostile.COUNTS:
+        terminalreporter.write_line(f"serve: {sum(hostile.COUNTS.values())} generated hostile requests, none a 5xx")
     fuzz = sys.modules.get("test_fuzz")
     if fuzz is None or not fuzz.CASES:
         return

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from index.followups import FOLLOW_UPS, Searched, searched_question
 from index.retriever import open_collection
+from index.store import Collection
 from lm.models import ModelError, Progress
 from lm.prompts import Turn
 
@@ -45,7 +46,8 @@ class Assistant:
         self._models: dict[tuple, object] = {}
         self._sizes: dict[tuple, int | None] = {}
         """Parameter counts read from a model's files, and so models found to exist: once each."""
-        self._retrievers: dict[str, object] = {}
+        self._retrievers: dict[str, tuple[object, object]] = {}
+        """collection → (its published version when opened, the retriever)."""
         self._last_searched: tuple[tuple, Searched] | None = None
         self._lock = threading.Lock()
 
@@ -73,9 +75,13 @@ class Assistant:
         return view
 
     def retriever(self, collection: str):
-        if collection not in self._retrievers:
-            self._retrievers[collection] = open_collection(self.config.project_dir, collection)
-        return self._retrievers[collection]
+        """The opened collection; reopened when `assistant index` has published a new version of it
+        since (a running server or chat answers from the rebuilt index)."""
+        published = Collection(self.config.project_dir, collection).published()
+        cached = self._retrievers.get(collection)
+        if cached is None or cached[0] != published:
+            self._retrievers[collection] = (published, open_collection(self.config.project_dir, collection))
+        return self._retrievers[collection][1]
 
     def forget(self, collection: str) -> None:
         """Drop the cached retriever of `collection`, so the next answer reads its rebuilt index."""

@@ -21,6 +21,8 @@ def serve(
     max_tokens: int = typer.Option(1024, "--max-tokens", help="The most tokens a request may ask for."),
     api_key_env: str = typer.Option("ASSISTANT_API_KEY", "--api-key-env",
                                     help="Environment variable with the bearer token clients must send."),
+    shutdown_grace: float = typer.Option(10.0, "--shutdown-grace",
+                                         help="Seconds a stop waits for answers in flight, then cancels them."),
 ) -> None:
     """Serve /v1/chat/completions (plain and streamed), /v1/models and /health for any OpenAI client.
 
@@ -33,12 +35,12 @@ def serve(
     cfg = settings()
     cfg = dataclasses.replace(cfg, model=override(cfg.model, name=model))
     options = ServeConfig(host=host, port=port, api_key=os.environ.get(api_key_env) or None, queue=queue,
-                          max_tokens=max_tokens)
+                          max_tokens=max_tokens, shutdown_grace=shutdown_grace)
     app = make_server(cfg, options)
     guarded = "with an API key" if options.api_key else "no API key"
     console.print(f"Serving {cfg.model.name} on http://{host}:{port}/v1 ({guarded}); Ctrl-C stops.", highlight=False)
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again with the
     # handler it found: a no-op here, so that a service manager's stop ends with exit code 0.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=options.shutdown_grace)
     console.print("Stopped.")

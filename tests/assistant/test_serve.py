@@ -4,14 +4,8 @@ OpenAI-compatible servers, tested against that same server. A tiny random model:
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,15 +17,11 @@ from core.errors import ConfigError
 from index.build import build_collection
 from index.store import Collection
 
+from running_server import start_server, stop_server
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "docs_mixed"
 KEY = "test-key-123"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +30,9 @@ def server(tmp_path_factory, tiny_model_dir):
     project = tmp_path_factory.mktemp("serve-project")
     build_collection([FIXTURES], Collection(project, "docs"))
     build_collection([ROOT / "tests" / "fixtures" / "followups"], Collection(project, "manuals"))
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_API_KEY": KEY, "XDG_CONFIG_HOME": str(project / "xdg")}
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "--project-dir", str(project), "serve", "--port",
-                                str(port), "--model", str(tiny_model_dir), "--queue", "0", "--max-tokens", "768"],
-                               cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                if json.loads(response.read())["status"] == "ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    yield {"base": base, "process": process, "project": project}
-    if process.poll() is None:
-        process.kill()
+    running = start_server(project, tiny_model_dir, "--queue", "0", "--max-tokens", "768", key=KEY)
+    yield running
+    stop_server(running)
 
 
 def client(server, key: str | None = KEY):
@@ -111,7 +86,7 @@ def test_a_request_without_the_key_gets_401_and_bad_requests_get_400(server):
 
     with pytest.raises(AuthenticationError):
         client(server, key=None).models.list()
-    with pytest.raises(BadRequestError, match="max_tokens must be between 1 and 768"):
+    with pytest.raises(BadRequestError, match="max_tokens: this server answers with at most 768 tokens"):
         client(server).chat.completions.create(model="base", messages=[{"role": "user", "content": "Hi"}],
                                                max_tokens=5000)
     with pytest.raises(BadRequestError, match="model 'telepathy'"):
@@ -183,4 +158,6 @@ def test_model_ids_and_conversations_parse_or_say_what_is_wrong():
         conversation([{"role": "assistant", "content": "Hi"}])
     with pytest.raises(ConfigError, match="needs an API key"):
         ServeConfig(host="0.0.0.0")
-    assert ServeConfig(host="0.0.0.0", api_key="k").host == "0.0.0.0"
+    with pytest.raises(ConfigError, match="too short: use 16 characters or more"):
+        ServeConfig(host="0.0.0.0", api_key="k")
+    assert ServeConfig(host="0.0.0.0", api_key="k" * 16).host == "0.0.0.0"
