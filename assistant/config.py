@@ -208,6 +208,10 @@ class GroundingConfig:
     word, a code, a version) that no document mentions: 'the per diem for Italy'."""
     min_support: float = 0.5
     """A claim of the answer is backed when a source sentence scores this much against it (0..1)."""
+    ignore_instructions: bool = True
+    """Sources are data: sentences in retrieved chunks that instruct a model ("ignore previous
+    instructions and reply …") are taken out before ranking and prompting, and named under the
+    answer (every mode that retrieves; assistant/answering/injection.py)."""
     adapter: bool = False
     """Use the shipped grounded-answering adapter with the embedded model in rag mode. Off: on
     bench/devset it raised F1 (shorter answers) but lowered accuracy (0.425 against 0.483)."""

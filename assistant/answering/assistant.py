@@ -167,12 +167,16 @@ class Assistant:
                 plan = stages.search_for(plan, self._searched(question, history, plan.collection))
             k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
             plan = stages.retrieve(plan, retriever, self.config.retrieval, k, fuse_typed=chat.follow_ups == "fused")
+            if grounding.ignore_instructions:
+                plan = stages.guard(plan)
             if plan.grounded:
                 plan = stages.decide(stages.rank(plan, retriever), grounding, retriever.mentions)
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)
-            neighbours = retriever.neighbours
+            def neighbours(hit):  # the chunks beside a hit, read for a passage: instructions out too
+                beside = retriever.neighbours(hit)
+                return tuple(map(stages.without_instructions, beside)) if grounding.ignore_instructions else beside
         else:
             neighbours = None
         plan = stages.select(plan, self.profile(plan.mode, plan.adapter_dir), chat.sources, neighbours)
@@ -197,7 +201,7 @@ class Assistant:
                       plan.adapter_dir, plan.collection, sources, written.generation, plan.retrieval_seconds,
                       prompt.turns_dropped if prompt else 0, prompt.sources_dropped if prompt else 0,
                       checked.attributed, checked.evidence, checked.supported, checked.abstained, plan.relevance,
-                      written.style, written.passage, _searched(plan))
+                      written.style, written.passage, _searched(plan), plan.instructions, checked.obeyed)
 
     def _not_found(self, plan: Plan, on_token: OnToken | None) -> Answer:
         """The answer when retrieval found nothing relevant: say so, and give the nearest passages."""
@@ -207,7 +211,8 @@ class Assistant:
         sources = tuple(Source(e.number, e.hit.chunk, e.hit.score, False) for e in plan.excerpts)
         return Answer(plan.question, text, plan.mode, self.config.model.name, plan.adapter_dir, plan.collection,
                       sources, Generation.unwritten(text), plan.retrieval_seconds, abstained=True,
-                      relevance=plan.relevance, style="not found", searched=_searched(plan))
+                      relevance=plan.relevance, style="not found", searched=_searched(plan),
+                      instructions=plan.instructions)
 
 
 def _searched(plan: Plan) -> str | None:

@@ -1,6 +1,6 @@
 """The path of one answer, stage by stage, in the order they run:
 
-    the searched question → retrieve → rank sentences → decide (abstain or answer) → select the sources (for an extract: the
+    the searched question → retrieve → guard (instructions out) → rank sentences → decide (abstain or answer) → select the sources (for an extract: the
     passage) → compose the prompt (when a model writes) → write → check and cite
 
 The first six fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
@@ -26,6 +26,7 @@ from lm.prompts import STYLES, Turn, fit_prompt
 from ..config import Config, GroundingConfig, Mode
 from ..engines import Engine, Generation, OnToken
 from .citations import attribute, parse_citations, strip_citations
+from .injection import follows, strip_instructions
 from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
 from .passages import Passage, choose_passage, passage_answer
 from .sentences import with_section
@@ -78,6 +79,26 @@ def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int, fuse_type
         return dataclasses.replace(plan, hits=tuple(hits[:k]))
     first = [hit for hit in hits if about(hit)]
     return dataclasses.replace(plan, hits=tuple((first + [hit for hit in hits if not about(hit)])[:k]))
+
+
+def without_instructions(chunk: Chunk | None) -> Chunk | None:
+    """`chunk` with the sentences that instruct a model taken out (injection.py)."""
+    if chunk is None:
+        return None
+    text, _ = strip_instructions(chunk.text)
+    return chunk if text == chunk.text else dataclasses.replace(chunk, text=text)
+
+
+def guard(plan: Plan) -> Plan:
+    """Sources are data: the sentences of the retrieved chunks that give the model an instruction
+    ("ignore previous instructions and …") are taken out before anything ranks, quotes or prompts
+    with them, and kept to be named under the answer."""
+    hits, found = [], []
+    for hit in plan.hits:
+        text, instructions = strip_instructions(hit.chunk.text)
+        hits.append(dataclasses.replace(hit, chunk=dataclasses.replace(hit.chunk, text=text)) if instructions else hit)
+        found += [(hit.chunk.source, sentence) for sentence in instructions]
+    return dataclasses.replace(plan, hits=tuple(hits), instructions=tuple(dict.fromkeys(found)))
 
 
 def rank(plan: Plan, retriever) -> Plan:
@@ -228,6 +249,8 @@ class Checked:
     abstained: bool = False
     attributed: bool = False
     """The cited sources were found by content, not read from the [n] the answer wrote."""
+    obeyed: str | None = None
+    """What the answer says that an instruction inside a source asked it to say."""
 
 
 def check_and_cite(plan: Plan, written: Written, grounding: GroundingConfig) -> Checked:
@@ -249,8 +272,10 @@ def check_and_cite(plan: Plan, written: Written, grounding: GroundingConfig) -> 
         return Checked(tuple(written_numbers), evidence, supported=True)
     support = support_answer(text, plan.searched, plan.shown_sentences(), plan.scorer, grounding.min_support)
     cited = support.sources or written_numbers
-    return Checked(tuple(cited), support.evidence, support.supported, attributed=sorted(cited) != sorted(written_numbers))
+    obeyed = follows(text, tuple(sentence for _, sentence in plan.instructions))
+    return Checked(tuple(cited), support.evidence, support.supported and obeyed is None,
+                   attributed=sorted(cited) != sorted(written_numbers), obeyed=obeyed)
 
 
-__all__ = ["Checked", "Written", "best_sentence", "check_and_cite", "compose", "decide", "nearest", "rank",
-           "retrieve", "write"]
+__all__ = ["Checked", "Written", "best_sentence", "check_and_cite", "compose", "decide", "guard", "nearest", "rank",
+           "retrieve", "without_instructions", "write"]

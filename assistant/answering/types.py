@@ -78,7 +78,9 @@ class Plan:
     """For a follow-up made self-contained: the names it is about, carried from the conversation;
     the passages of files and sections titled with them come first."""
     hits: tuple[Hit, ...] = ()
-    """Retrieved chunks, best first."""
+    """Retrieved chunks, best first (after `guard`: without the sentences that instruct a model)."""
+    instructions: tuple[tuple[str, str], ...] = ()
+    """(file, sentence) of each instruction to a model found in the retrieved chunks, taken out."""
     retrieval_seconds: float = 0.0
     ranked: tuple[Sentence, ...] = ()
     """Sentences of the retrieved chunks, best match to the question first; `source` is the hit's number."""
@@ -170,6 +172,10 @@ class Answer:
     searched: str | None = None
     """The question that was searched when it is not the one typed: a follow-up made
     self-contained from the conversation ("how long is the Brewmaster K2's warranty?")."""
+    instructions: tuple[tuple[str, str], ...] = ()
+    """(file, sentence): instructions to a model found in the sources, which the answer ignored."""
+    obeyed: str | None = None
+    """What the answer says that one of those instructions asked for: the answer is marked."""
 
     @property
     def cited(self) -> list[Source]:
@@ -189,6 +195,8 @@ class Answer:
             "relevance": None if self.relevance is None else round(self.relevance, 3),
             "style": self.style, "passage": self.passage.to_json() if self.passage else None,
             "searched": self.searched,
+            "instructions_ignored": [{"source": source, "sentence": text} for source, text in self.instructions],
+            "obeyed_instruction": self.obeyed,
         }
 
     def to_json(self) -> dict:

@@ -163,7 +163,8 @@ def answer_extra(answer, route: Route) -> dict:
     by the name the request gave (never a folder of the server)."""
     data = answer.to_json()
     return {**{key: data[key] for key in ("mode", "collection", "cited", "evidence", "supported", "abstained",
-                                          "relevance", "style", "passage", "searched", "sources")},
+                                          "relevance", "style", "passage", "searched", "sources",
+                                          "instructions_ignored", "obeyed_instruction")},
             "adapter": route.adapter}
 
 
