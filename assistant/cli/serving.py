@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -23,6 +24,8 @@ def serve(
                                     help="Environment variable with the bearer token clients must send."),
     shutdown_grace: float = typer.Option(10.0, "--shutdown-grace",
                                          help="Seconds a stop waits for answers in flight, then cancels them."),
+    adapter_dir: list[Path] = typer.Option([], "--adapter-dir",
+                                           help="A folder of runs that adapter ids may name, besides the project's runs/."),
 ) -> None:
     """Serve /v1/chat/completions (plain and streamed), /v1/models and /health for any OpenAI client.
 
@@ -35,7 +38,8 @@ def serve(
     cfg = settings()
     cfg = dataclasses.replace(cfg, model=override(cfg.model, name=model))
     options = ServeConfig(host=host, port=port, api_key=os.environ.get(api_key_env) or None, queue=queue,
-                          max_tokens=max_tokens, shutdown_grace=shutdown_grace)
+                          max_tokens=max_tokens, shutdown_grace=shutdown_grace,
+                          adapter_dirs=tuple(folder.resolve() for folder in adapter_dir))
     app = make_server(cfg, options)
     guarded = "with an API key" if options.api_key else "no API key"
     console.print(f"Serving {cfg.model.name} on http://{host}:{port}/v1 ({guarded}); Ctrl-C stops.", highlight=False)
