@@ -40,6 +40,7 @@ from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
 from index.followups import FOLLOW_UPS
 from core.errors import ConfigError
+from lm.devices import device_problem
 from lm.prompts import STYLES
 
 from .engines import ENGINES
@@ -112,6 +113,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if device_problem(self.device):
+            raise ConfigError(device_problem(self.device))
         if self.retries < 0 or self.timeout <= 0:
             raise ConfigError("retries must be 0 or more and timeout above 0")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ConfigError
+from lm.devices import device_problem
 
 METHODS = ("qlora", "lora", "dora", "full", "freeze", "prefix", "prompt-tuning")
 ADAPTER_METHODS = ("qlora", "lora", "dora", "prefix", "prompt-tuning")
@@ -103,6 +104,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        _check(device_problem(self.device) is None, device_problem(self.device) or "")
         _check(self.scheduler in SCHEDULERS, f"scheduler must be one of {', '.join(SCHEDULERS)}")
         _check(0 <= self.eval_split < 1, f"eval_split must be in [0, 1), not {self.eval_split}")
         _check(self.epochs > 0, f"epochs must be above 0, not {self.epochs}")

@@ -27,6 +27,7 @@ from core.locations import models_dir
 from core.errors import UserError
 from core.logs import quiet_transformers
 from core.files import staged_folder
+from .devices import device_problem
 from .quant import nf4_config
 
 CONVERSION_TIME = "about 30 s on 2 CPU cores"
@@ -214,6 +215,8 @@ def _dequantize_option() -> dict:
 def pick_device(device: str = "auto") -> str:
     import torch
 
+    if device_problem(device):
+        raise ModelError(device_problem(device))
     if device != "auto":
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ModelError(f"device {device!r} asked for, but no CUDA GPU is visible; use --device cpu")

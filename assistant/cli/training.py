@@ -40,6 +40,8 @@ def finetune(
     eval_data: Optional[list[Path]] = typer.Option(None, "--eval-data", help="Evaluation file(s)."),
     eval_split: Optional[float] = typer.Option(None, "--eval-split", help="Share held out for eval (0.05)."),
     data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text."),
+    text_field: Optional[str] = typer.Option(None, "--text-field",
+                                             help="The field plain-text records keep their text in (default text)."),
     skip_bad: Optional[bool] = typer.Option(None, "--skip-bad", help="Skip and count bad records."),
     base: Optional[str] = typer.Option(None, "--base", help="Base model (default: embedded SmolLM2)."),
     output: Optional[Path] = typer.Option(None, "--output", help="Run folder (default: new one under runs/)."),
@@ -73,7 +75,7 @@ def finetune(
         train_settings, method=method, freeze_layers=freeze_layers, base=base,
         data=[str(p) for p in data] if data else None,
         eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
-        format=data_format, skip_bad=skip_bad, output=str(output) if output else None, name=name,
+        format=data_format, text_field=text_field, skip_bad=skip_bad, output=str(output) if output else None, name=name,
         epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
         max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
         raft=raft or None, collection=collection, device=device)

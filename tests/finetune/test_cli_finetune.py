@@ -103,3 +103,20 @@ def test_data_raft_writes_examples_that_finetune_reads(project, tiny_model_dir):
     trained = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "raft.jsonl",
                                   "--max-steps", "1", "--eval-split", "0", "--name", "raft"])
     assert trained.exit_code == 0, trained.output
+
+
+def test_text_field_is_a_flag_and_a_bad_device_is_one_line(project, tiny_model_dir):
+    """The hint for records of no known format named --text-field, a flag that did not exist;
+    --device nonsense printed a traceback."""
+    with open(project / "notes.jsonl", "w") as out:
+        for n in range(4):
+            out.write(json.dumps({"body": f"Zorblax note {n}: the depot opens at 0{n}:30."}) + "\n")
+    refused = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "notes.jsonl",
+                                  "--max-steps", "1"])
+    assert refused.exit_code == 1 and "--text-field" in refused.output
+    trained = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "notes.jsonl",
+                                  "--text-field", "body", "--max-steps", "1", "--batch-size", "2", "--eval-split", "0"])
+    assert trained.exit_code == 0, trained.output
+    bad_device = finetune(tiny_model_dir, "--device", "nonsense")
+    assert bad_device.exit_code == 1 and "device 'nonsense': use auto, cpu, cuda" in bad_device.output
+    assert "Traceback" not in bad_device.output

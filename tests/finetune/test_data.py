@@ -278,3 +278,43 @@ def test_a_fifo_or_a_link_to_a_device_is_refused_without_reading_it(tmp_path):
     for name in ("zero.jsonl", "pipe.jsonl"):
         with pytest.raises(DataError, match=f"{name}: not a regular file"):
             load_examples(tmp_path / name)
+
+
+# ---------------------------------------------------------------------------------------- defects found by a user
+
+
+def test_a_tsv_cell_that_starts_with_a_quote_does_not_swallow_the_rows_after_it(tmp_path):
+    rows = ["instruction\tinput\toutput", '"Cut here\t\tanswer A', "row B\t\tanswer B", "row C\t\tanswer C",
+            "row D\t\tanswer D", "row E\t\tanswer E"]
+    (tmp_path / "qa.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    data = load_examples([tmp_path / "qa.tsv"])
+    assert [e.messages[0]["content"] for e in data.examples] == ['"Cut here', "row B", "row C", "row D", "row E"]
+
+
+def test_a_short_row_is_reported_by_its_cell_count(tmp_path):
+    (tmp_path / "qa.csv").write_text("instruction,input,output\nQuestion?,,Answer.\nOnly a question\n", encoding="utf-8")
+    assert "qa.csv:3: 1 cell but the header has 3 (input, output missing)" in error_for([tmp_path / "qa.csv"])
+
+
+def test_a_record_of_another_format_says_the_file_is_read_in_one_format(tmp_path):
+    write_jsonl(tmp_path / "mixed.jsonl", [QA[0], {"messages": [{"role": "user", "content": "Hi"},
+                                                              {"role": "assistant", "content": "Hello"}]}])
+    message = error_for([tmp_path / "mixed.jsonl"])
+    assert "mixed.jsonl:2:" in message and "in format 'openai'" in message and "read in one format, 'alpaca'" in message
+
+
+def test_a_txt_of_one_sample_per_line_gives_one_example_a_line(tmp_path):
+    (tmp_path / "lines.txt").write_text("第一条样本。\n第二条样本。\n第三条样本。\n", encoding="utf-8")
+    data = load_examples([tmp_path / "lines.txt"])
+    assert [e.text for e in data.examples] == ["第一条样本。", "第二条样本。", "第三条样本。"]
+    assert [e.origin.rsplit(":", 1)[1] for e in data.examples] == ["1", "2", "3"]
+    assert data.formats[str(tmp_path / "lines.txt")] == "text, one per line"
+    # a paragraph wrapped over lines stays one example
+    (tmp_path / "prose.txt").write_text("Zorblax listens on a port that\nthe admin can change in\nthe config file.\n")
+    assert len(load_examples([tmp_path / "prose.txt"]).examples) == 1
+
+
+def test_text_field_names_the_field_plain_text_records_use(tmp_path):
+    write_jsonl(tmp_path / "notes.jsonl", [{"body": "Zorblax listens on port 7431."}])
+    assert "--text-field" in error_for([tmp_path / "notes.jsonl"])
+    assert load_examples([tmp_path / "notes.jsonl"], text_field="body").examples[0].text == "Zorblax listens on port 7431."
