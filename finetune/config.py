@@ -36,9 +36,12 @@ class TrainConfig:
     data: list[str] = field(default_factory=list)
     """Training files: JSON, JSONL, CSV/TSV, Parquet, a saved `datasets` folder, or text documents."""
     format: str = "auto"
-    """auto, alpaca, sharegpt, openai, context or text."""
+    """auto, alpaca, sharegpt, openai, context or text; or a task template for label data:
+    classification, pair, translation, ner."""
     text_field: str | None = None
     """For JSON/CSV with documents: the field that holds the text (plain-text training)."""
+    task_prompt: str | None = None
+    """A task template's instruction, the record's fields in braces: "Sentiment of: {text}"."""
     skip_bad: bool = False
     """Skip (and count) bad records instead of stopping before training."""
     eval_data: list[str] = field(default_factory=list)

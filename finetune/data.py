@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
-from .formats import Format, describe, detect_format, formats_with
+from .formats import Format, describe, detect_format, formats_with, task_of
 from .formats.text import split_blocks
 from .types import BadRecord, DataError, Example, LoadedData
 from core.errors import ConfigError
@@ -255,7 +255,7 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
         try:
             examples.append(formats[name].to_example(record, origin))
         except ValueError as err:
-            other = detect_format(record, formats)
+            other = detect_format(record, formats) if format == "auto" else None
             why = (f"; this record is in format {other!r}, but the file is read in one format, {name!r}, found in "
                    "its first record: put each format in its own file" if other and other != name else "")
             bad.append(BadRecord(origin, f"{err}{why}"))
@@ -264,6 +264,8 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
 
 ONE_PER_LINE_MIN = 3
 """A .txt of at least this many lines and no blank line between them holds one sample per line."""
+WRAP_WIDTH = 40
+"""A line this long that stops mid-sentence, the next going on in lower case, is wrapped prose."""
 
 
 def one_per_line(text: str) -> list[tuple[int, str]] | None:
@@ -271,17 +273,17 @@ def one_per_line(text: str) -> list[tuple[int, str]] | None:
     its lines, several of them); None for prose in paragraphs. Read as one block, such a file became
     one example cut at max_length: 60 lines kept 69 % of their tokens, 2,000 lines 1 %.
 
-    >>> one_per_line("first sample\nsecond sample\nthird sample\n")
+    >>> one_per_line("first sample\\nsecond sample\\nthird sample\\n")
     [(1, 'first sample'), (2, 'second sample'), (3, 'third sample')]
-    >>> one_per_line("A paragraph\nwrapped.\n\nAnother one.\n") is None
+    >>> one_per_line("A paragraph\\nwrapped.\\n\\nAnother one.\\n") is None
     True
     """
     lines = text.strip("\n").split("\n")
     if len(lines) < ONE_PER_LINE_MIN or any(not line.strip() for line in lines):
         return None
     # one paragraph wrapped over lines: a line that stops mid-sentence, the next going on in lower case
-    wrapped = sum(1 for line, after in zip(lines, lines[1:])
-                  if not re.search(r"[.!?:;。！？\"')\]]\s*$", line) and re.match(r"\s*[a-z]", after))
+    wrapped = sum(1 for line, after in zip(lines, lines[1:]) if len(line) >= WRAP_WIDTH
+                  and not re.search(r"[.!?:;。！？\"')\]]\s*$", line) and re.match(r"\s*[a-z]", after))
     if wrapped * 3 > len(lines) - 1:
         return None
     start = len(text) - len(text.lstrip("\n"))
@@ -293,6 +295,11 @@ def _detect(items: list, source: str, formats: dict[str, Format]) -> str | None:
     """The format of the first record one claims; DataError when records exist but none is claimed."""
     records = [item[1] for item in items if not isinstance(item, BadRecord) and isinstance(item[1], dict)]
     name = next((found for record in records if (found := detect_format(record, formats))), None)
+    task = task_of(records[0]) if records and name in (None, "text") else None
+    if task is not None:  # trained as plain text, its labels would be lost without a word
+        raise DataError(f"{source}: records with fields {field_names(records[0])} are {task.name} data, not plain "
+                        f"text; train them as instructions with --format {task.name} (the prompt: "
+                        f"{task.prompt.splitlines()[0]!r}; change it with --task-prompt)")
     if name is None and records:
         raise DataError(f"{source}: records match no training format (first record's fields: "
                         f"{field_names(records[0])}).\nFormats and the fields they need:\n"
@@ -302,15 +309,16 @@ def _detect(items: list, source: str, formats: dict[str, Format]) -> str | None:
 
 
 def load_examples(paths: str | os.PathLike | Iterable[str | os.PathLike], format: str = "auto", *,
-                  text_field: str | None = None, skip_bad: bool = False) -> LoadedData:
+                  text_field: str | None = None, skip_bad: bool = False, task_prompt: str | None = None) -> LoadedData:
     """Files → LoadedData: examples (exact duplicates dropped, first kept), bad records, formats.
 
-    format: "auto" (per file) or a name in FORMATS. text_field: the field plain-text records keep
-    their text in (default "text"). Without skip_bad, any bad record raises a DataError that starts
+    format: "auto" (per file), a name in FORMATS, or a task template (formats/tasks.py). text_field:
+    the field plain-text records keep their text in (default "text"). task_prompt: a template's
+    instruction, with the record's fields in braces. Without skip_bad, any bad record raises a DataError that starts
     with the first ("data.jsonl:7: missing field 'output'") and counts the rest; with skip_bad they
     are left out and returned in `.bad`.
     """
-    formats = formats_with(text_field)
+    formats = formats_with(text_field, task_prompt)
     if format != "auto" and format not in formats:
         raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}")
     if isinstance(paths, (str, os.PathLike)):

@@ -39,7 +39,7 @@ def load_training_examples(config: TrainConfig, project_dir: Path, files: list[s
     if config.raft:
         return _raft_examples(config, project_dir, files), 0, 0
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
-                           skip_bad=config.skip_bad)
+                           task_prompt=config.task_prompt, skip_bad=config.skip_bad)
     return loaded.examples, len(loaded.bad), loaded.duplicates
 
 

@@ -39,7 +39,10 @@ def finetune(
     data: Optional[list[Path]] = typer.Option(None, "--data", help="Training file (repeat for several)."),
     eval_data: Optional[list[Path]] = typer.Option(None, "--eval-data", help="Evaluation file(s)."),
     eval_split: Optional[float] = typer.Option(None, "--eval-split", help="Share held out for eval (0.05)."),
-    data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text."),
+    data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text; "
+                                              "for label data: classification, pair, translation, ner."),
+    task_prompt: Optional[str] = typer.Option(None, "--task-prompt",
+                                              help="A task template's instruction, fields in braces: 'Sentiment of: {text}'."),
     text_field: Optional[str] = typer.Option(None, "--text-field",
                                              help="The field plain-text records keep their text in (default text)."),
     skip_bad: Optional[bool] = typer.Option(None, "--skip-bad", help="Skip and count bad records."),
@@ -75,7 +78,7 @@ def finetune(
         train_settings, method=method, freeze_layers=freeze_layers, base=base,
         data=[str(p) for p in data] if data else None,
         eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
-        format=data_format, text_field=text_field, skip_bad=skip_bad, output=str(output) if output else None, name=name,
+        format=data_format, text_field=text_field, task_prompt=task_prompt, skip_bad=skip_bad, output=str(output) if output else None, name=name,
         epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
         max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
         raft=raft or None, collection=collection, device=device)

@@ -18,6 +18,7 @@ from typing import Callable
 
 from ..types import Example
 from . import alpaca, context, openai, sharegpt, text
+from .tasks import TEMPLATES, task_of
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,22 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def formats_with(text_field: str | None = None) -> dict[str, Format]:
-    """FORMATS, with the text format reading `text_field` instead of "text" when one is given."""
-    if not text_field or text_field == text.FIELD:
-        return FORMATS
-    custom = Format("text", text_field, partial(text.detect, field=text_field),
-                    partial(text.to_example, field=text_field))
-    return {**FORMATS, "text": custom}
+def _never(record: dict) -> bool:
+    return False
+
+
+def formats_with(text_field: str | None = None, task_prompt: str | None = None) -> dict[str, Format]:
+    """FORMATS, with the text format reading `text_field` instead of "text" when one is given, and
+    the task templates (tasks.py) after them: chosen by name only, never detected, their prompt
+    `task_prompt` when one is given."""
+    formats = dict(FORMATS)
+    if text_field and text_field != text.FIELD:
+        formats["text"] = Format("text", text_field, partial(text.detect, field=text_field),
+                                 partial(text.to_example, field=text_field))
+    for name, template in TEMPLATES.items():
+        formats[name] = Format(name, f"{template.fields} (a task template: choose it with --format {name})", _never,
+                               partial(template.to_example, prompt=task_prompt))
+    return formats
 
 
 def detect_format(record: dict, formats: dict[str, Format] = FORMATS) -> str | None:
@@ -58,4 +68,4 @@ def describe(formats: dict[str, Format] = FORMATS) -> str:
     return "\n".join(f"  {name}: {fmt.fields}" for name, fmt in formats.items())
 
 
-__all__ = ["FORMATS", "Format", "describe", "detect_format", "formats_with"]
+__all__ = ["FORMATS", "Format", "TEMPLATES", "describe", "detect_format", "formats_with", "task_of"]

@@ -120,3 +120,15 @@ def test_text_field_is_a_flag_and_a_bad_device_is_one_line(project, tiny_model_d
     bad_device = finetune(tiny_model_dir, "--device", "nonsense")
     assert bad_device.exit_code == 1 and "device 'nonsense': use auto, cpu, cuda" in bad_device.output
     assert "Traceback" not in bad_device.output
+
+
+def test_label_data_trains_with_a_task_template(project, tiny_model_dir):
+    (project / "reviews.tsv").write_text("text\tlabel\nGreat tool\tpositive\n很好用\tpositive\nBroken\tnegative\n"
+                                         "坏了\tnegative\n", encoding="utf-8")
+    refused = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "reviews.tsv",
+                                  "--max-steps", "1"])
+    assert refused.exit_code == 1 and "--format classification" in refused.output
+    trained = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "reviews.tsv",
+                                  "--format", "classification", "--max-steps", "1", "--batch-size", "2",
+                                  "--eval-split", "0"])
+    assert trained.exit_code == 0, trained.output

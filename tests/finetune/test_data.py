@@ -310,7 +310,9 @@ def test_a_txt_of_one_sample_per_line_gives_one_example_a_line(tmp_path):
     assert [e.origin.rsplit(":", 1)[1] for e in data.examples] == ["1", "2", "3"]
     assert data.formats[str(tmp_path / "lines.txt")] == "text, one per line"
     # a paragraph wrapped over lines stays one example
-    (tmp_path / "prose.txt").write_text("Zorblax listens on a port that\nthe admin can change in\nthe config file.\n")
+    (tmp_path / "prose.txt").write_text("Zorblax listens on a port that the admin can change\n"
+                                        "in the config file, and the service restarts itself\n"
+                                        "when the file is saved.\n")
     assert len(load_examples([tmp_path / "prose.txt"]).examples) == 1
 
 
@@ -318,3 +320,41 @@ def test_text_field_names_the_field_plain_text_records_use(tmp_path):
     write_jsonl(tmp_path / "notes.jsonl", [{"body": "Zorblax listens on port 7431."}])
     assert "--text-field" in error_for([tmp_path / "notes.jsonl"])
     assert load_examples([tmp_path / "notes.jsonl"], text_field="body").examples[0].text == "Zorblax listens on port 7431."
+
+
+# ---------------------------------------------------------------------------------------- task templates
+
+
+def test_label_data_is_refused_as_plain_text_with_the_command_to_use(tmp_path):
+    (tmp_path / "reviews.tsv").write_text("text\tlabel\n这个工具很好用\tpositive\nBroken on arrival\tnegative\n",
+                                          encoding="utf-8")
+    message = error_for([tmp_path / "reviews.tsv"])
+    assert "are classification data, not plain text" in message and "--format classification" in message
+    (tmp_path / "pairs.csv").write_text("sentence1,sentence2,label\nA cat sits.,A cat is sitting.,same\n")
+    assert "--format pair" in error_for([tmp_path / "pairs.csv"])
+
+
+@pytest.mark.parametrize("name, content, format, question, answer", [
+    ("reviews.tsv", "text\tlabel\n这个工具很好用\tpositive\n", "classification",
+     "Classify this text. Answer with its label only.\n\n这个工具很好用", "positive"),
+    ("pairs.csv", "sentence1,sentence2,label\n猫坐着。,一只猫在坐着。,same\n", "pair",
+     "Label this pair of sentences. Answer with the label only.\n\nSentence 1: 猫坐着。\nSentence 2: 一只猫在坐着。", "same"),
+    ("mt.jsonl", '{"source": "你好，世界", "target": "Hello, world"}\n', "translation",
+     "Translate this text.\n\n你好，世界", "Hello, world"),
+    ("mt.tsv", "source\ttarget\nGuten Morgen\tGood morning\n", "translation",
+     "Translate this text.\n\nGuten Morgen", "Good morning"),
+    ("ner.jsonl", '{"tokens": ["张", "三", "在", "北京", "工作"], "labels": ["B-PER", "I-PER", "O", "B-LOC", "O"]}\n',
+     "ner", "List the named entities in this text, one per line as TYPE: words.\n\n张三在北京工作", "PER: 张三\nLOC: 北京"),
+])
+def test_task_templates_turn_label_data_into_instructions(tmp_path, name, content, format, question, answer):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    data = load_examples([tmp_path / name], format=format)
+    assert data.examples[0].messages == ({"role": "user", "content": question}, {"role": "assistant", "content": answer})
+
+
+def test_a_task_prompt_replaces_the_template_and_a_wrong_field_is_named(tmp_path):
+    (tmp_path / "reviews.tsv").write_text("text\tlabel\nGreat tool\tpositive\n", encoding="utf-8")
+    data = load_examples([tmp_path / "reviews.tsv"], format="classification", task_prompt="Sentiment of: {text}")
+    assert data.examples[0].messages[0]["content"] == "Sentiment of: Great tool"
+    message = error_for([tmp_path / "reviews.tsv"], format="classification", task_prompt="Sentiment of: {review}")
+    assert "reviews.tsv:2: the task prompt names 'review'" in message and "{text, label}" in message
