@@ -222,6 +222,13 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
     if not path.is_dir() and not path.is_file():  # a FIFO, or a link to /dev/zero: never read it
         raise DataError(f"{source}: not a regular file or a folder; point --data at a data file")
     suffix = path.suffix.lower()
+    if path.is_file() and suffix in (".txt", ".tsv", ".bio", ".conll"):
+        sentences = bio_sentences(_decode(path.read_bytes(), source))
+        if sentences is not None:  # token and tag per line: never plain text, nor a TSV with a header
+            if format != "ner":
+                raise DataError(f"{source}: BIO-tagged lines (a token and its tag per line), not plain text; "
+                                "train them with --format ner")
+            return _tagged_examples(sentences, source, formats["ner"])
     if path.is_file() and suffix in TEXT_SUFFIXES:
         if format not in ("auto", "text"):
             raise DataError(f"{source}: a plain-text file is read as format 'text', not {format!r}; "
@@ -260,6 +267,43 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
                    "its first record: put each format in its own file" if other and other != name else "")
             bad.append(BadRecord(origin, f"{err}{why}"))
     return FileData(examples, bad, name)
+
+
+_BIO_LINE = re.compile(r"(\S+)[ \t]+((?:[BIES]-\S+)|O)")
+
+
+def bio_sentences(text: str) -> list[tuple[int, list[str], list[str]]] | None:
+    """(first line, tokens, tags) per sentence of BIO lines ("张 B-PER"), sentences between blank
+    lines; None when the text is not that (a line in ten may be noise, then it is not).
+
+    >>> bio_sentences("张 B-PER\\n三 I-PER\\n\\n北京 B-LOC\\n")
+    [(1, ['张', '三'], ['B-PER', 'I-PER']), (4, ['北京'], ['B-LOC'])]
+    """
+    lines = text.splitlines()
+    tagged = [_BIO_LINE.fullmatch(line.strip()) for line in lines]
+    filled = [line for line in lines if line.strip()]
+    if not filled or sum(1 for m in tagged if m) < 0.9 * len(filled) or not any(m and m.group(2) != "O" for m in tagged):
+        return None
+    sentences, tokens, tags, start = [], [], [], 0
+    for number, (line, match) in enumerate(zip(lines + [""], tagged + [None]), start=1):
+        if match:
+            start = start or number
+            tokens.append(match.group(1))
+            tags.append(match.group(2))
+        elif not line.strip() and tokens:
+            sentences.append((start, tokens, tags))
+            tokens, tags, start = [], [], 0
+    return sentences
+
+
+def _tagged_examples(sentences, source: str, ner: Format) -> FileData:
+    examples, bad = [], []
+    for line, tokens, tags in sentences:
+        try:
+            examples.append(ner.to_example({"tokens": tokens, "labels": tags}, f"{source}:{line}"))
+        except ValueError as err:
+            bad.append(BadRecord(f"{source}:{line}", str(err)))
+    return FileData(examples, bad, "ner")
 
 
 ONE_PER_LINE_MIN = 3

@@ -358,3 +358,22 @@ def test_a_task_prompt_replaces_the_template_and_a_wrong_field_is_named(tmp_path
     assert data.examples[0].messages[0]["content"] == "Sentiment of: Great tool"
     message = error_for([tmp_path / "reviews.tsv"], format="classification", task_prompt="Sentiment of: {review}")
     assert "reviews.tsv:2: the task prompt names 'review'" in message and "{text, label}" in message
+
+
+def test_alpaca_history_is_trained_with_the_turns_it_depends_on(tmp_path):
+    record = {"instruction": "And its warranty?", "output": "24 months.",
+              "history": [["Which kettle is the K2?", "The Brewmaster K2."]]}
+    data = load_examples(write_jsonl(tmp_path / "chat.jsonl", [record]))
+    assert [m["content"] for m in data.examples[0].messages] == [
+        "Which kettle is the K2?", "The Brewmaster K2.", "And its warranty?", "24 months."]
+    assert "'history' must be a list" in error_for(write_jsonl(tmp_path / "bad.jsonl", [{**record, "history": "x"}]))
+
+
+@pytest.mark.parametrize("name, separator", [("people.txt", " "), ("people.tsv", "\t")])
+def test_bio_lines_are_ner_data_never_plain_text(tmp_path, name, separator):
+    lines = ["张", "B-PER"], ["三", "I-PER"], ["在", "O"], ["北京", "B-LOC"], [], ["Ann", "B-PER"], ["left", "O"]
+    (tmp_path / name).write_text("\n".join(separator.join(line) for line in lines) + "\n", encoding="utf-8")
+    assert "BIO-tagged lines" in error_for([tmp_path / name]) and "--format ner" in error_for([tmp_path / name])
+    data = load_examples([tmp_path / name], format="ner")
+    assert [e.messages[1]["content"] for e in data.examples] == ["PER: 张三\nLOC: 北京", "PER: Ann"]
+    assert [e.origin.rsplit(":", 1)[1] for e in data.examples] == ["1", "6"]
