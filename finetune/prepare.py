@@ -9,6 +9,8 @@ then tokenize with the base model's tokenizer.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -34,13 +36,15 @@ class PreparedData:
     duplicates: int = 0
 
 
-def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> tuple[list[Example], int, int]:
-    """(examples, bad records skipped, duplicates removed) from data files, or RAFT data from QA files."""
+def load_training_examples(config: TrainConfig, project_dir: Path,
+                           files: list[str]) -> tuple[list[Example], int, int, dict[str, str]]:
+    """(examples, bad records skipped, duplicates removed, format per file) from data files, or
+    RAFT data from QA files."""
     if config.raft:
-        return _raft_examples(config, project_dir, files), 0, 0
+        return _raft_examples(config, project_dir, files), 0, 0, {str(f): "raft" for f in files}
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
                            task_prompt=config.task_prompt, skip_bad=config.skip_bad)
-    return loaded.examples, len(loaded.bad), loaded.duplicates
+    return loaded.examples, len(loaded.bad), loaded.duplicates, loaded.formats
 
 
 def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:
@@ -70,12 +74,14 @@ def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
     the base model's first conversion."""
     if not config.data:
         raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
-    examples, bad, duplicates = load_training_examples(config, project_dir, config.data)
+    examples, bad, duplicates, formats = load_training_examples(config, project_dir, config.data)
     if config.eval_data:
-        eval_examples = load_training_examples(config, project_dir, config.eval_data)[0]
+        eval_examples, *_, eval_formats = load_training_examples(config, project_dir, config.eval_data)
+        formats = {**formats, **eval_formats}
     else:
         examples, eval_examples = split_examples(examples, config.eval_split, config.seed)
-    files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role}
+    files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role,
+              "format": formats.get(str(f), formats.get(str(Path(f)), "?"))}
              for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
     return ReadData(examples, eval_examples, files, bad, duplicates, collection_snapshot(config, project_dir))
 
@@ -93,7 +99,9 @@ def tokenize_data(config: TrainConfig, data: ReadData, tokenizer) -> PreparedDat
     """Tokenize read data with the base model's tokenizer; labels cover assistant turns only."""
     train_tokens = tokenize_all(data.train, tokenizer, config.max_length)
     eval_tokens = tokenize_all(data.eval, tokenizer, config.max_length)
-    summary = summarize(data.train, train_tokens, config.max_length)
+    summary = dataclasses.replace(summarize(data.train, train_tokens, config.max_length), skipped=data.bad,
+                                  duplicates=data.duplicates,
+                                  files=tuple((f["path"], f["role"], f["format"]) for f in data.files))
     train_tokens = [t for t in train_tokens if t.trainable]
     eval_tokens = [t for t in eval_tokens if t.trainable]
     if not train_tokens:

@@ -13,6 +13,8 @@ predict questions. Text examples are trained on every token.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -166,6 +168,12 @@ class DataSummary:
     """Examples per length bin (lengths before truncation)."""
     edges: tuple[int, ...]
     """HISTOGRAM_BINS + 1 bin edges from the shortest length: bin i is edges[i] <= length < edges[i + 1]."""
+    skipped: int = 0
+    """Bad records left out (--skip-bad)."""
+    duplicates: int = 0
+    """Exact repeats removed."""
+    files: tuple[tuple[str, str, str], ...] = ()
+    """(path, train or eval, the format it was read in) per data file."""
 
 
 def histogram(values: Sequence[int], bins: int = HISTOGRAM_BINS) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -208,7 +216,11 @@ def render_summary(summary: DataSummary, console, bar_width: int = 30) -> None:
     table = Table(title="Training data", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    rows = [("records", summary.records), ("chat / text", f"{summary.chat} / {summary.text}"),
+    for path, role, format in summary.files:
+        shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+        console.print(f"[bold]{role}[/bold] {shown}: read as [cyan]{format}[/cyan]", highlight=False)
+    rows = [("records", summary.records), ("bad records skipped", summary.skipped),
+            ("duplicates removed", summary.duplicates), ("chat / text", f"{summary.chat} / {summary.text}"),
             ("tokens", f"{summary.tokens:,}"), ("trained tokens", f"{summary.trained_tokens:,}"),
             (f"truncated (> {summary.max_length} tokens)", summary.truncated),
             ("nothing to train on", summary.untrainable)]

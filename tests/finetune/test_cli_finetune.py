@@ -70,6 +70,10 @@ def test_bad_records_stop_the_run_with_file_and_line_unless_skipped(project, tin
     assert skipped.exit_code == 0, skipped.output
     manifest = json.loads((project / ".assistant" / "runs" / "skipping" / "run.json").read_text())
     assert manifest["skipped_records"] == 2
+    # the console says what run.json says: what was skipped, and the format each file was read in
+    assert "train train.jsonl: read as alpaca" in " ".join(skipped.output.split())
+    assert any(line.split()[-2:] == ["skipped", "2"] for line in skipped.output.replace("│", " ").splitlines()
+               if "bad records skipped" in line), skipped.output
 
 
 def test_two_methods_at_once_are_refused(project, tiny_model_dir):
