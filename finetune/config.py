@@ -40,6 +40,9 @@ class TrainConfig:
     classification, pair, translation, ner."""
     text_field: str | None = None
     """For JSON/CSV with documents: the field that holds the text (plain-text training)."""
+    train_on: str = "all"
+    """Which assistant turns of a conversation are learned: all, or last (the earlier ones stay as
+    context only)."""
     task_prompt: str | None = None
     """A task template's instruction, the record's fields in braces: "Sentiment of: {text}"."""
     skip_bad: bool = False
@@ -108,6 +111,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _check(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         _check(device_problem(self.device) is None, device_problem(self.device) or "")
+        _check(self.train_on in ("all", "last"), f"train_on must be all or last, not {self.train_on!r}")
         _check(self.scheduler in SCHEDULERS, f"scheduler must be one of {', '.join(SCHEDULERS)}")
         _check(0 <= self.eval_split < 1, f"eval_split must be in [0, 1), not {self.eval_split}")
         _check(self.epochs > 0, f"epochs must be above 0, not {self.epochs}")

@@ -44,7 +44,10 @@ def load_training_examples(config: TrainConfig, project_dir: Path,
         return _raft_examples(config, project_dir, files), 0, 0, {str(f): "raft" for f in files}
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
                            task_prompt=config.task_prompt, skip_bad=config.skip_bad)
-    return loaded.examples, len(loaded.bad), loaded.duplicates, loaded.formats
+    examples = loaded.examples
+    if config.train_on == "last":
+        examples = [example.last_turn_only() for example in examples]
+    return examples, len(loaded.bad), loaded.duplicates, loaded.formats
 
 
 def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:

@@ -107,6 +107,8 @@ def tokenize_chat(example: Example, tokenizer, system_prompt: str = BASE_SYSTEM)
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(encoded["input_ids"])
     spans = assistant_spans(render, messages)
+    if spans is not None and example.untrained:  # weight 0, or train_on = "last": context, not learned
+        spans = [span for turn, span in enumerate(spans) if turn not in example.untrained]
     mask = label_spans(encoded["offset_mapping"], spans) if spans is not None else [True] * len(ids)
     labels = [token if keep else IGNORE for token, keep in zip(ids, mask)]
     return Tokenized(ids, labels, len(ids), labelled_all=spans is None, origin=example.origin)

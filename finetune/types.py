@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from dataclasses import dataclass, field
 from core.errors import UserError
@@ -23,10 +25,19 @@ class Example:
     kind: str = "chat"
     text: str = ""
     origin: str = ""
+    untrained: frozenset[int] = frozenset()
+    """Assistant turns (counted from 0, in order) the loss skips: OpenAI's `"weight": 0`, or all but
+    the last with `train_on = "last"`. They stay in the prompt as context."""
 
     def key(self) -> str:
         """Identity for exact-duplicate removal: same messages (or text), wherever they came from."""
-        return json.dumps([self.kind, list(self.messages), self.text], ensure_ascii=False, sort_keys=True)
+        return json.dumps([self.kind, list(self.messages), self.text, sorted(self.untrained)], ensure_ascii=False,
+                          sort_keys=True)
+
+    def last_turn_only(self) -> "Example":
+        """This example with only its last assistant turn trained."""
+        answers = sum(1 for m in self.messages if m["role"] == "assistant")
+        return dataclasses.replace(self, untrained=frozenset(range(answers - 1))) if answers > 1 else self
 
 
 @dataclass(frozen=True)

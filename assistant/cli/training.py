@@ -41,6 +41,8 @@ def finetune(
     eval_split: Optional[float] = typer.Option(None, "--eval-split", help="Share held out for eval (0.05)."),
     data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text; "
                                               "for label data: classification, pair, translation, ner."),
+    train_on: Optional[str] = typer.Option(None, "--train-on",
+                                           help="Assistant turns learned: all (default) or last (earlier ones as context)."),
     task_prompt: Optional[str] = typer.Option(None, "--task-prompt",
                                               help="A task template's instruction, fields in braces: 'Sentiment of: {text}'."),
     text_field: Optional[str] = typer.Option(None, "--text-field",
@@ -78,7 +80,8 @@ def finetune(
         train_settings, method=method, freeze_layers=freeze_layers, base=base,
         data=[str(p) for p in data] if data else None,
         eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
-        format=data_format, text_field=text_field, task_prompt=task_prompt, skip_bad=skip_bad, output=str(output) if output else None, name=name,
+        format=data_format, text_field=text_field, task_prompt=task_prompt, train_on=train_on,
+        skip_bad=skip_bad, output=str(output) if output else None, name=name,
         epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
         max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
         raft=raft or None, collection=collection, device=device)

@@ -49,7 +49,7 @@ def join_parts(*parts: str) -> str:
     return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
-def chat_example(messages: list[tuple[str, object]], origin: str) -> Example:
+def chat_example(messages: list[tuple[str, object]], origin: str, untrained: frozenset[int] = frozenset()) -> Example:
     """[(role, content)] → a checked chat Example; ValueError says what makes it untrainable.
 
     Contents are stripped (edge whitespace is export noise and would make equal records differ);
@@ -76,7 +76,24 @@ def chat_example(messages: list[tuple[str, object]], origin: str) -> Example:
         raise ValueError("no assistant turn to learn from")
     if empty_answers:
         raise ValueError(f"assistant message {empty_answers[0]} is empty")
-    return Example(messages=tuple(turns), origin=origin)
+    _check_order([role for role, _ in messages])
+    return Example(messages=tuple(turns), origin=origin, untrained=frozenset(untrained))
+
+
+def _check_order(roles: list[str]) -> None:
+    """Turns alternate user, assistant, … from the user's first to the assistant's last (a system
+    message first is fine); numbers count the record's messages from 1."""
+    talk = [(number, role) for number, role in enumerate(roles, start=1) if role != "system"]
+    if talk and talk[0][1] == "assistant":
+        raise ValueError(f"the conversation starts with the assistant (message {talk[0][0]}); start it with the "
+                         "user's turn")
+    for (first, role), (second, other) in zip(talk, talk[1:]):
+        if role == other:
+            raise ValueError(f"messages {first} and {second} are both {role} turns; turns alternate user and "
+                             "assistant (merge them, or add the missing turn)")
+    if talk and talk[-1][1] == "user":
+        raise ValueError(f"the conversation ends on a user turn (message {talk[-1][0]}); the last turn must be the "
+                         "assistant's answer, which is what is learned")
 
 
 def _as_text(value: object, what: str) -> str:

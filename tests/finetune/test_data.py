@@ -377,3 +377,21 @@ def test_bio_lines_are_ner_data_never_plain_text(tmp_path, name, separator):
     data = load_examples([tmp_path / name], format="ner")
     assert [e.messages[1]["content"] for e in data.examples] == ["PER: 张三\nLOC: 北京", "PER: Ann"]
     assert [e.origin.rsplit(":", 1)[1] for e in data.examples] == ["1", "6"]
+
+
+@pytest.mark.parametrize("messages, says", [
+    ([("assistant", "Hello!"), ("user", "Hi"), ("assistant", "Yes?")], "starts with the assistant (message 1)"),
+    ([("user", "Hi"), ("user", "Anyone?"), ("assistant", "Yes.")], "messages 1 and 2 are both user turns"),
+    ([("user", "Hi"), ("assistant", "Hello."), ("user", "Bye")], "ends on a user turn (message 3)"),
+])
+def test_malformed_turn_orders_are_named(tmp_path, messages, says):
+    record = {"messages": [{"role": role, "content": text} for role, text in messages]}
+    message = error_for(write_jsonl(tmp_path / "chat.jsonl", [record]))
+    assert "chat.jsonl:1:" in message and says in message
+
+
+def test_openai_weight_is_checked(tmp_path):
+    record = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo", "weight": 0}]}
+    assert "every assistant message has weight 0" in error_for(write_jsonl(tmp_path / "w.jsonl", [record]))
+    record["messages"][1]["weight"] = 0.5
+    assert "'weight' must be 0 (not learned) or 1" in error_for(write_jsonl(tmp_path / "w.jsonl", [record]))

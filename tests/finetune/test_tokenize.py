@@ -152,3 +152,18 @@ def test_histogram_counts_every_value():
     counts, edges = histogram(list(range(7, 1000, 3)))
     assert sum(counts) == len(range(7, 1000, 3)) and len(edges) == 11
     assert edges[0] == 7 and edges[-1] > 997
+
+
+def test_weight_zero_and_last_turn_only_keep_earlier_answers_as_context(tokenizer):
+    from finetune.formats import FORMATS
+
+    record = {"messages": [{"role": "user", "content": "First question?"},
+                           {"role": "assistant", "content": "First answer.", "weight": 0},
+                           {"role": "user", "content": "Second question?"},
+                           {"role": "assistant", "content": "Second answer."}]}
+    weighted = FORMATS["openai"].to_example(record, "o.jsonl:1")
+    assert labelled_runs(tokenizer, tokenize_example(weighted, tokenizer, 512)) == ["Second answer.<|im_end|>"]
+    last = chat("First question?", "First answer.", "Second question?", "Second answer.").last_turn_only()
+    result = tokenize_example(last, tokenizer, 512)
+    assert labelled_runs(tokenizer, result) == ["Second answer.<|im_end|>"]
+    assert "First answer." in tokenizer.decode(result.input_ids)  # still there, as context
