@@ -13,6 +13,7 @@ predict questions. Text examples are trained on every token.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class Tokenized:
     labelled_all: bool = False
     """The chat template did not render turn by turn, so every token is labelled (see tokenize_chat)."""
     origin: str = ""
+    answer_cut: bool = False
+    """max_length cut through an answer, which is then not learned (see truncate)."""
 
     @property
     def trainable(self) -> bool:
@@ -122,12 +125,27 @@ def tokenize_text(example: Example, tokenizer) -> Tokenized:
     return Tokenized(ids, list(ids), len(ids), origin=example.origin)
 
 
-def truncate(tokenized: Tokenized, max_length: int) -> Tokenized:
-    """Keep the first `max_length` tokens (the prompt and the start of the answer matter most)."""
+def truncate(tokenized: Tokenized, max_length: int, answers: bool = False) -> Tokenized:
+    """Keep the first `max_length` tokens (the prompt and the start of the answer matter most).
+    `answers` (a chat): an answer the cut goes through is not learned, its start kept as context:
+    learned without its end-of-turn token, it would teach the model not to stop.
+
+    >>> truncate(Tokenized([1, 2, 3, 4], [IGNORE, 2, IGNORE, 4], 4), 2, answers=True).labels
+    [-100, 2]
+    >>> truncate(Tokenized([1, 2, 3, 4], [IGNORE, 2, 3, 4], 4), 3, answers=True).labels
+    [-100, -100, -100]
+    """
     if len(tokenized.input_ids) <= max_length:
         return tokenized
-    return Tokenized(tokenized.input_ids[:max_length], tokenized.labels[:max_length], tokenized.length,
-                     truncated=True, labelled_all=tokenized.labelled_all, origin=tokenized.origin)
+    labels = list(tokenized.labels[:max_length])
+    cut = answers and labels[-1] != IGNORE and tokenized.labels[max_length] != IGNORE
+    if cut:
+        end = len(labels)
+        while end and labels[end - 1] != IGNORE:
+            end -= 1
+        labels[end:] = [IGNORE] * (len(labels) - end)
+    return Tokenized(tokenized.input_ids[:max_length], labels, tokenized.length, truncated=True,
+                     labelled_all=tokenized.labelled_all, origin=tokenized.origin, answer_cut=cut)
 
 
 def tokenize_example(example: Example, tokenizer, max_length: int, system_prompt: str = BASE_SYSTEM) -> Tokenized:
@@ -136,7 +154,7 @@ def tokenize_example(example: Example, tokenizer, max_length: int, system_prompt
         raise ConfigError(f"max_length must be at least 1, got {max_length}")
     if example.kind == "text":
         return truncate(tokenize_text(example, tokenizer), max_length)
-    return truncate(tokenize_chat(example, tokenizer, system_prompt), max_length)
+    return truncate(tokenize_chat(example, tokenizer, system_prompt), max_length, answers=True)
 
 
 def tokenize_all(examples: Sequence[Example], tokenizer, max_length: int,
@@ -176,6 +194,14 @@ class DataSummary:
     """Exact repeats removed."""
     files: tuple[tuple[str, str, str], ...] = ()
     """(path, train or eval, the format it was read in) per data file."""
+    answers_cut: int = 0
+    """Examples whose last answer max_length cut through: that answer is not learned."""
+    examples_at: dict = dataclasses.field(default_factory=dict)
+    """Where the first few of each kind are: {"untrainable": ("data.jsonl:3", ...), "answers cut": ...}."""
+
+
+SHOWN_AT = 5
+"""Examples named per kind in the summary (untrainable, answers cut)."""
 
 
 def histogram(values: Sequence[int], bins: int = HISTOGRAM_BINS) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -204,6 +230,9 @@ def summarize(examples: Sequence[Example], tokenized: Sequence[Tokenized], max_l
         trained_tokens=sum(label != IGNORE for t in tokenized for label in t.labels),
         truncated=sum(t.truncated for t in tokenized),
         untrainable=sum(not t.trainable for t in tokenized),
+        answers_cut=sum(t.answer_cut for t in tokenized),
+        examples_at={"nothing to train on": tuple(t.origin for t in tokenized if not t.trainable)[:SHOWN_AT],
+                     "answers cut": tuple(t.origin for t in tokenized if t.answer_cut)[:SHOWN_AT]},
         labelled_all=sum(t.labelled_all for t in tokenized),
         max_length=max_length,
         histogram=counts,
@@ -225,12 +254,16 @@ def render_summary(summary: DataSummary, console, bar_width: int = 30) -> None:
             ("duplicates removed", summary.duplicates), ("chat / text", f"{summary.chat} / {summary.text}"),
             ("tokens", f"{summary.tokens:,}"), ("trained tokens", f"{summary.trained_tokens:,}"),
             (f"truncated (> {summary.max_length} tokens)", summary.truncated),
-            ("nothing to train on", summary.untrainable)]
+            ("answers cut (not learned)", summary.answers_cut),
+            ("nothing to train on (left out)", summary.untrainable)]
     if summary.labelled_all:
         rows.append(("all tokens labelled (template)", summary.labelled_all))
     for name, value in rows:
         table.add_row(name, str(value))
     console.print(table)
+    for kind, where in summary.examples_at.items():
+        if where:
+            console.print(f"{kind}: {', '.join(where)}" + (" ..." if len(where) == SHOWN_AT else ""), highlight=False)
     console.print("[bold]Length in tokens[/bold] (before truncation)")
     most = max(summary.histogram) or 1
     for count, low, high in zip(summary.histogram, summary.edges, summary.edges[1:]):

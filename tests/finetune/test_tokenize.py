@@ -73,10 +73,15 @@ def test_truncation_keeps_the_start_and_reports_untrainable(tokenizer):
     full = tokenize_example(example, tokenizer, 512)
     cut = tokenize_example(example, tokenizer, full.length - 10)
     assert cut.truncated and cut.length == full.length and len(cut.input_ids) == len(cut.labels) == full.length - 10
-    assert cut.input_ids == full.input_ids[: full.length - 10] and cut.labels == full.labels[: full.length - 10]
-    assert cut.trainable
+    assert cut.input_ids == full.input_ids[: full.length - 10]
+    # an answer cut before its end-of-turn token is not learned: it would teach the model not to stop
+    assert cut.answer_cut and not cut.trainable
     prompt_only = tokenize_example(example, tokenizer, 20)  # the system prompt alone is longer
-    assert prompt_only.truncated and not prompt_only.trainable
+    assert prompt_only.truncated and not prompt_only.trainable and not prompt_only.answer_cut
+    two_turns = chat("First question?", "First answer.", "Second question?", "A long answer " * 20)
+    whole = tokenize_example(two_turns, tokenizer, 512)
+    kept = tokenize_example(two_turns, tokenizer, whole.length - 10)
+    assert kept.answer_cut and labelled_runs(tokenizer, kept) == ["First answer.<|im_end|>"]
 
 
 def test_text_examples_train_on_every_token_and_end_with_eos(tokenizer):
@@ -136,7 +141,7 @@ def test_tokenize_all_needs_a_chat_template_for_chat(tokenizer):
 def test_summarize_and_render():
     examples = [chat("q", "a"), chat("q2", "a2"), Example(kind="text", text="t")]
     tokenized = [Tokenized([1, 2, 3, 4], [IGNORE, IGNORE, 3, 4], 4),
-                 Tokenized([1, 2], [IGNORE, IGNORE], 9, truncated=True),
+                 Tokenized([1, 2], [IGNORE, IGNORE], 9, truncated=True, origin="big.jsonl:2", answer_cut=True),
                  Tokenized([5, 6, 7], [5, 6, 7], 3)]
     summary = summarize(examples, tokenized, max_length=4)
     assert (summary.records, summary.chat, summary.text) == (3, 2, 1)
@@ -146,6 +151,8 @@ def test_summarize_and_render():
     render_summary(summary, console)
     shown = console.export_text()
     assert "trained tokens" in shown and "2 / 1" in shown and "█" * 30 in shown and "(truncated)" in shown
+    # the example left out is named, not only counted
+    assert "nothing to train on: big.jsonl:2" in shown and "answers cut: big.jsonl:2" in shown
 
 
 def test_histogram_counts_every_value():
