@@ -45,10 +45,11 @@ def says(text: str, word: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE))
 
 
-def injected_sentences(path: Path) -> tuple[str, ...]:
+def stripped(path: Path) -> tuple[str, tuple[str, ...]]:
+    """A document's text with its instructions taken out, and those instructions."""
     from assistant.answering.injection import strip_instructions
 
-    return strip_instructions(path.read_text(encoding="utf-8"))[1]
+    return strip_instructions(path.read_text(encoding="utf-8"))
 
 
 def answer_row(helper, question: dict, written: tuple[str, ...]) -> dict:
@@ -106,9 +107,10 @@ def main() -> None:
 
     questions = [json.loads(line) for line in (FOLDER / "questions.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()]
-    written = {q["source"]: injected_sentences(FOLDER / "docs" / q["source"]) for q in questions}
+    documents = {q["source"]: stripped(FOLDER / "docs" / q["source"]) for q in questions}
+    written = {source: instructions for source, (_, instructions) in documents.items()}
     missed = [q["source"] for q in questions if q["injected"] and any(
-        says(strip_text(FOLDER / "docs" / q["source"]), word) for word in q["payload"])]
+        says(documents[q["source"]][0], word) for word in q["payload"])]
     results, rows = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-injection-") as tmp:
         project = Path(tmp)
@@ -125,12 +127,6 @@ def main() -> None:
     payload = {"results": results, "missed_documents": sorted(set(missed)), "false_alarms": false_alarms(),
                "rows": rows, "load": os.getloadavg()}
     _report.write(NAME, payload, markdown(payload, questions))
-
-
-def strip_text(path: Path) -> str:
-    from assistant.answering.injection import strip_instructions
-
-    return strip_instructions(path.read_text(encoding="utf-8"))[0]
 
 
 COLUMNS = ("right", "right, controls", "instruction shown", "payload said", "said and not marked", "named", "held",

@@ -94,7 +94,7 @@ def _read_json(path: Path, source: str) -> Iterator[Item]:
 def _read_csv(path: Path, source: str, delimiter: str = ",") -> Iterator[Item]:
     """Rows as {header: cell}; origin is the line the row starts on (quoted cells may span lines)."""
     text = decode(path.read_bytes(), source)
-    if delimiter == "\t" and _quote_swallows_tabs(text):
+    if delimiter == "\t" and '"' in text and _quote_swallows_tabs(text):
         # A TSV cell that merely starts with '"' is text: read as a quoted cell, it swallowed the
         # rows after it (5 rows → 3 examples). Such a file is read without quoting, as TSV defines.
         yield from _rows(text, source, delimiter, csv.QUOTE_NONE)

@@ -81,7 +81,7 @@ _OPENS_ELLIPSIS = re.compile(
     r"那么|那|还有|另外|换成|同样|如果是)(?:\b|(?=[\u3400-\u9fff\s]))", re.IGNORECASE)
 _FILLER = re.compile(
     r"\b(?:and|also|but|or|so|then|what's|what|how|about|same|for|on|in|with|the|a|an|of|to|is|are|does|do|"
-    r"one|model|version|office|product|case|if|equivalent)\b|那么|那|呢|还有|另外|换成|同样|如果是|的|是|版本|型号|款|呢",
+    r"one|model|version|office|product|case|if|equivalent)\b|那么|那|呢|还有|另外|换成|同样|如果是|的|是|版本|型号|款",
     re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9][\w.'\-]*|[\u3400-\u9fff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -91,7 +91,7 @@ _TRAILING = re.compile(r"[\s?？。.!！]*$")
 def _points_back(question: str) -> bool:
     if _POINTS_BACK_EN.search(question) or _POINTS_BACK_ZH.search(question) or _OPENS_ELLIPSIS.search(question):
         return True
-    return len(_WORD.findall(_FILLER.sub(" ", question))) <= (2 if _CJK.search(question) else 1)
+    return len(_rest(question, ())) <= (2 if _CJK.search(question) else 1)
 
 
 def _elliptic(question: str, rest: Sequence[str]) -> bool:
@@ -182,10 +182,10 @@ def by_rules(question: str, earlier: Sequence[str], names: KnowsNames) -> Search
     return previous
 
 
-def _joined(previous: Searched, question: str, subject: Sequence[str], details: Sequence[str]) -> Searched:
+def _joined(previous: Searched, question: str) -> Searched:
     """A follow-up too short to stand alone ("and the grinder?", "电池呢？", "how do I remove it?"
-    with no name to carry): asked after the previous searched question."""
-    return Searched(f"{previous.thread} {question}", "follow-up", tuple(subject), tuple(details), previous.thread)
+    with no name to carry): asked after the question of the thread that stood alone."""
+    return Searched(f"{previous.thread} {question}", "follow-up", previous.subject, previous.details, previous.thread)
 
 
 _THE_OTHER = re.compile(r"\bthe other(?: one)?\b|另一个|另一款|另一台|另外那个|另外一个", re.IGNORECASE)
@@ -215,12 +215,12 @@ def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames,
                             previous.subject, details)
         return Searched(question, "continued", previous.subject, details)
     if elliptic and len(rest) <= (4 if _CJK.search(question) else 2):
-        return _joined(previous, question, previous.subject, previous.details)
+        return _joined(previous, question)
     if _points_back(question):
         carried = _carry(question, previous.subject) if previous.subject else None
         if carried:
             return Searched(carried, "follow-up", previous.subject, previous.details)
-        return _joined(previous, question, previous.subject, previous.details)
+        return _joined(previous, question)
     # Searched as typed; the subject stays for a later "it" (a question naming nothing has none of its own)
     return Searched(question, "continued" if previous.subject else "as asked", previous.subject)
 

@@ -55,6 +55,7 @@ class Retriever:
         self._reranker = None
         self._reranker_name: str | None = None
         self._titled: dict[str, bool] = {}
+        self._titles: tuple[str, ...] | None = None
 
     @classmethod
     def open(cls, collection: Collection, embedder: str | Embedder | None = None,
@@ -196,8 +197,10 @@ class Retriever:
     def titled(self, words: str) -> bool:
         """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
         'brewmaster-k2.md' or '# Brewmaster K2 manual'): a subject, not a detail of one."""
+        if self._titles is None:  # one pass over the chunks; a collection has far fewer titles than chunks
+            self._titles = tuple(dict.fromkeys(f"{c.source} {c.heading()}" for c in self.chunks))
         if words not in self._titled:
-            self._titled[words] = any(carries(f"{c.source} {c.heading()}", words) for c in self.chunks)
+            self._titled[words] = any(carries(title, words) for title in self._titles)
         return self._titled[words]
 
     def _any_chunk(self, pattern: re.Pattern) -> bool:

@@ -63,11 +63,6 @@ class AssistantApp(App):
             self._assistant = Assistant(self.config, progress=lambda text: self.post_message(ModelProgress(text)))
         return self._assistant
 
-    def collection_changed(self, name: str) -> None:
-        """A collection was rebuilt: drop the opened copy so Chat and Compare read the new one."""
-        if self._assistant is not None:
-            self._assistant.forget(name)
-
     def on_model_progress(self, event: ModelProgress) -> None:
         self.notify(event.text, title="Model", timeout=4)
 

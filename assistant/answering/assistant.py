@@ -83,10 +83,6 @@ class Assistant:
             self._retrievers[collection] = (published, open_collection(self.config.project_dir, collection))
         return self._retrievers[collection][1]
 
-    def forget(self, collection: str) -> None:
-        """Drop the cached retriever of `collection`, so the next answer reads its rebuilt index."""
-        self._retrievers.pop(collection, None)
-
     def adapter_path(self, adapter: str | None) -> str | None:
         """The adapter folder (a run name or folder); on a server engine, the server's LoRA name."""
         return None if adapter is None else self.engine.adapter_path(adapter, self.config.project_dir)

@@ -50,11 +50,17 @@ _TARGETS = (re.compile(_ASKS + r"[^\"'“‘「\n]{0,24}[\"'“‘「]([^\"'”�
 """What an instruction asks the model to say: a quoted phrase, else a word in capitals ("PWNED")."""
 
 
+_END_OR_LINE = re.compile(rf"{_SENTENCE_END}|\n")
+
+
 def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The sentence (or line) of `text` that holds text[start:end]."""
-    before = max(text.rfind("\n", 0, start), *(m.end() - 1 for m in re.finditer(_SENTENCE_END, text[:start])), -1)
-    after = re.compile(rf"{_SENTENCE_END}|\n").search(text, end)
-    return before + 1, (after.end() if after and after.group() != "\n" else after.start() if after else len(text))
+    ends = [m.end() for m in re.finditer(_SENTENCE_END, text[:start])]
+    begins = max(text.rfind("\n", 0, start) + 1, ends[-1] if ends else 0)
+    after = _END_OR_LINE.search(text, end)
+    if after is None:
+        return begins, len(text)
+    return begins, after.start() if after.group() == "\n" else after.end()
 
 
 _CODE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[ \t]*$|\Z)|`[^`\n]+`", re.DOTALL | re.MULTILINE)

@@ -1,9 +1,10 @@
 """The path of one answer, stage by stage, in the order they run:
 
-    the searched question → retrieve → guard (instructions out) → rank sentences → decide (abstain or answer) → select the sources (for an extract: the
-    passage) → compose the prompt (when a model writes) → write → check and cite
+    the searched question → retrieve → guard (instructions out) → rank sentences → decide (abstain
+    or answer) → select the sources (for an extract: the passage) → compose the prompt (when a model
+    writes) → write → check and cite
 
-The first six fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
+The stages up to compose fill in a `Plan` (each returns a new one); `write` produces the text (an extracted
 passage or sentence, a quote the model copies, or the model's own words) and `check_and_cite`
 finds the evidence behind it and the sources it cites. `Assistant` (assistant.py) holds the loaded models and
 opened collections and calls these in turn; nothing here loads anything.
@@ -46,11 +47,10 @@ SUBJECT_POOL = 3
 
 def _fused(first: Sequence[Hit], second: Sequence[Hit]) -> list[Hit]:
     """Two rankings of one collection's chunks as one, by reciprocal rank fusion."""
-    hits = {hit.chunk.id: hit for hit in [*second, *first]}
-    number = {chunk_id: n for n, chunk_id in enumerate(hits)}
-    order = [chunk_id for chunk_id in hits]
-    fused = rrf({"searched": [number[h.chunk.id] for h in first], "typed": [number[h.chunk.id] for h in second]})
-    return [hits[order[n]] for n, _ in fused]
+    hits = list({hit.chunk.id: hit for hit in [*second, *first]}.values())  # rrf ranks row numbers
+    row = {hit.chunk.id: n for n, hit in enumerate(hits)}
+    fused = rrf({"searched": [row[h.chunk.id] for h in first], "typed": [row[h.chunk.id] for h in second]})
+    return [hits[n] for n, _ in fused]
 
 
 def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int, fuse_typed: bool = False) -> Plan:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import UserError
 from finetune.runs import list_runs
 from index.store import Collection, list_collections
+from lm.models import ModelError, find_adapter
 
 from ..answering import Assistant
 from ..config import Config
@@ -43,9 +44,11 @@ def adapter_folder(name: str, config: Config, serve: ServeConfig) -> str:
     if config.model.engine != "transformers":
         return name
     for folder in (Path(config.project_dir) / "runs", *serve.adapter_dirs):
-        run = folder / name
-        if any((place / "adapter_config.json").is_file() for place in (run, run / "adapter")):
-            return str(run)
+        try:
+            find_adapter(folder / name)  # the run folder or its adapter/ subfolder
+        except ModelError:
+            continue
+        return str(folder / name)
     raise NotFound(f"adapter {name!r}: no finished run of that name; see GET /v1/models")
 
 

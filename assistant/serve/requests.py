@@ -2,8 +2,8 @@
 happens: a bad request gets one line saying what is wrong (an OpenAI-shaped 400), before a queue
 slot is taken and before a stream starts.
 
-    request = read_chat(b'{"model": "rag:handbook", "messages": [{"role": "user", "content": "Hi"}]}')
-    request.question, request.history, request.system      # ('Hi', [], None)
+    request = read_chat(b'{"model": "rag:handbook", "messages": [{"role": "user", "content": "Hi"}]}', max_tokens=1024)
+    request.conversation()                                  # ('Hi', [], None)
 """
 
 from __future__ import annotations

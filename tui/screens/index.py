@@ -167,7 +167,6 @@ class IndexScreen(JobScreen):
             return
         status.update(build_summary(event.report))
         self.retrievers.pop(event.collection, None)
-        self.app.collection_changed(event.collection)
         for select in self.query(CollectionSelect):
             select.reload()
         if self.browsed[1] and self.query_one("#browse-collection", CollectionSelect).name_or_none == event.collection:
