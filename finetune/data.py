@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 from .formats import Format, describe, detect_format, formats_with, task_of
+from .formats import text as text_format
 from .formats.text import split_blocks
 from .readers import READERS, bio_sentences, decode, field_names, json_kind, one_per_line, read_dataset
 from .types import BadRecord, DataError, Example, LoadedData
@@ -41,17 +42,32 @@ SHOWN_BAD = 5
 
 @dataclass(frozen=True)
 class FileData:
-    """One file's share of LoadedData."""
+    """One file's share of LoadedData, with what `data clean` and `data inspect` need besides."""
 
     examples: list[Example]
     bad: list[BadRecord]
     format: str
+    records: list[dict] = field(default_factory=list)
+    """The record each example came from, as the file holds it (before any column mapping)."""
+    kind: str = ""
+    """How the file is laid out, to write it back the same way: jsonl, json, csv, tsv, parquet,
+    dataset, lines (one sample per line), blocks (prose), bio."""
+    why: str = ""
+    """How the format was chosen, for `data inspect`: "first record's fields: instruction, output"."""
+    path: str = ""
+    read: Callable[[dict, str], Example] | None = None
+    """(record, origin) → Example, the way this file's records were read (format, columns):
+    `data clean` reads a cleaned record again with it."""
 
 
-def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | None = None) -> FileData:
+def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | None = None,
+              columns: dict[str, str] | None = None, guess_tasks: bool = False) -> FileData:
     """One file (or saved dataset folder) → its examples and bad records, in file order.
 
-    Raises DataError for what spoils the whole file: missing, unreadable, empty, or no known format.
+    columns: {format's field: the file's field}, e.g. {"instruction": "question"}: the file's
+    field is read as the format's. guess_tasks (`data inspect`, `data clean`): label data is read
+    with its task template instead of refused, so it can be described. Raises DataError for what spoils the whole file: missing,
+    unreadable, empty, or no known format.
     """
     formats = formats or formats_with()
     source = str(path)
@@ -63,21 +79,12 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
     if path.is_file() and suffix in (".txt", ".tsv", ".bio", ".conll"):
         sentences = bio_sentences(decode(path.read_bytes(), source))
         if sentences is not None:  # token and tag per line: never plain text, nor a TSV with a header
-            if format != "ner":
+            if format != "ner" and not guess_tasks:
                 raise DataError(f"{source}: BIO-tagged lines (a token and its tag per line), not plain text; "
                                 "train them with --format ner")
             return _tagged_examples(sentences, source, formats["ner"])
     if path.is_file() and suffix in TEXT_SUFFIXES:
-        if format not in ("auto", "text"):
-            raise DataError(f"{source}: a plain-text file is read as format 'text', not {format!r}; "
-                            "put chat records in .jsonl, .json, .csv, .tsv or .parquet")
-        text = decode(path.read_bytes(), source)
-        lines = one_per_line(text) if suffix == ".txt" else None
-        examples = [Example(kind="text", text=line, origin=f"{source}:{n}") for n, line in lines] if lines \
-            else split_blocks(text, source)
-        if not examples:
-            raise DataError(f"{source}: no text")
-        return FileData(examples, [], "text, one per line" if lines else "text")
+        return _text_file(path, source, format)
     reader = read_dataset if path.is_dir() else READERS.get(suffix)
     if reader is None:
         known = ", ".join(list(READERS) + list(TEXT_SUFFIXES))
@@ -88,40 +95,91 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
              for item in reader(path, source)]
     if not items:
         raise DataError(f"{source}: no records")
-    name = format if format != "auto" else _detect(items, source, formats)
+    kind = "dataset" if path.is_dir() else suffix.lstrip(".").replace("ndjson", "jsonl")
+    mapped = _mapping(items, columns, source)
+    name, why = (format, f"chosen with --format {format}") if format != "auto" \
+        else _detect(items, source, formats, mapped, guess_tasks)
     if name is None:  # nothing parsed: the bad records say why
-        return FileData([], [item for item in items if isinstance(item, BadRecord)], "unknown")
-    examples, bad = [], []
+        return FileData([], [item for item in items if isinstance(item, BadRecord)], "unknown", kind=kind, path=source)
+    examples, bad, records = [], [], []
+
+    def read(record: dict, origin: str) -> Example:
+        return formats[name].to_example(mapped(record), origin)
+
     for item in items:
         if isinstance(item, BadRecord):
             bad.append(item)
             continue
         origin, record = item
         try:
-            examples.append(formats[name].to_example(record, origin))
+            examples.append(read(record, origin))
+            records.append(record)
         except ValueError as err:
-            other = detect_format(record, formats) if format == "auto" else None
-            why = (f"; this record is in format {other!r}, but the file is read in one format, {name!r}, found in "
-                   "its first record: put each format in its own file" if other and other != name else "")
-            bad.append(BadRecord(origin, f"{err}{why}"))
-    return FileData(examples, bad, name)
+            other = detect_format(mapped(record), formats) if format == "auto" else None
+            why_bad = (f"; this record is in format {other!r}, but the file is read in one format, {name!r}, found "
+                       "in its first record: put each format in its own file" if other and other != name else "")
+            bad.append(BadRecord(origin, f"{err}{why_bad}"))
+    return FileData(examples, bad, name, records, kind, why, source, read)
+
+
+def _text_file(path: Path, source: str, format: str) -> FileData:
+    if format not in ("auto", "text"):
+        raise DataError(f"{source}: a plain-text file is read as format 'text', not {format!r}; "
+                        "put chat records in .jsonl, .json, .csv, .tsv or .parquet")
+    text = decode(path.read_bytes(), source)
+    lines = one_per_line(text) if path.suffix.lower() == ".txt" else None
+    if lines:
+        examples = [Example(kind="text", text=line, origin=f"{source}:{n}") for n, line in lines]
+        why = f"{len(lines)} lines and no blank line between them: one sample per line"
+    else:
+        examples = split_blocks(text, source)
+        why = "prose: paragraphs (between blank lines) joined into blocks"
+    if not examples:
+        raise DataError(f"{source}: no text")
+    return FileData(examples, [], "text, one per line" if lines else "text", [{"text": e.text} for e in examples],
+                    "lines" if lines else "blocks", why, source, text_format.to_example)
+
+
+def _mapping(items: list, columns: dict[str, str] | None, source: str):
+    """record → the record with the file's fields renamed to the format's (columns), checked
+    against the file's first record so a misspelt field is named rather than silently unused."""
+    if not columns:
+        return lambda record: record
+    first = next((item[1] for item in items if not isinstance(item, BadRecord)), None)
+    missing = [theirs for theirs in columns.values() if first is not None and theirs not in first]
+    if missing:
+        raise DataError(f"{source}: --columns names field {missing[0]!r}, which its first record does not have "
+                        f"(fields: {field_names(first)})")
+    renamed = {theirs: ours for ours, theirs in columns.items()}
+
+    def mapped(record: dict) -> dict:
+        return {renamed.get(name, name): value for name, value in record.items()
+                if name in renamed or name not in columns}  # a field a mapped one replaces is dropped
+
+    return mapped
 
 
 def _tagged_examples(sentences, source: str, ner: Format) -> FileData:
-    examples, bad = [], []
+    examples, bad, records = [], [], []
     for line, tokens, tags in sentences:
         try:
             examples.append(ner.to_example({"tokens": tokens, "labels": tags}, f"{source}:{line}"))
+            records.append({"tokens": tokens, "labels": tags})
         except ValueError as err:
             bad.append(BadRecord(f"{source}:{line}", str(err)))
-    return FileData(examples, bad, "ner")
+    return FileData(examples, bad, "ner", records, "bio", "a token and its BIO tag per line", source, ner.to_example)
 
 
-def _detect(items: list, source: str, formats: dict[str, Format]) -> str | None:
-    """The format of the first record one claims; DataError when records exist but none is claimed."""
-    records = [item[1] for item in items if not isinstance(item, BadRecord) and isinstance(item[1], dict)]
-    name = next((found for record in records if (found := detect_format(record, formats))), None)
+def _detect(items: list, source: str, formats: dict[str, Format], mapped,
+            guess_tasks: bool = False) -> tuple[str | None, str]:
+    """The format of the first record one claims, and why; DataError when records exist but none is claimed."""
+    records = [mapped(item[1]) for item in items if not isinstance(item, BadRecord) and isinstance(item[1], dict)]
+    found = next(((name, record) for record in records if (name := detect_format(record, formats))), None)
+    name = found[0] if found else None
     task = task_of(records[0]) if records and name in (None, "text") else None
+    if task is not None and guess_tasks:
+        return task.name, (f"label data (fields {field_names(records[0])}): finetune reads it with "
+                           f"--format {task.name}")
     if task is not None:  # trained as plain text, its labels would be lost without a word
         raise DataError(f"{source}: records with fields {field_names(records[0])} are {task.name} data, not plain "
                         f"text; train them as instructions with --format {task.name} (the prompt: "
@@ -129,18 +187,21 @@ def _detect(items: list, source: str, formats: dict[str, Format]) -> str | None:
     if name is None and records:
         raise DataError(f"{source}: records match no training format (first record's fields: "
                         f"{field_names(records[0])}).\nFormats and the fields they need:\n"
-                        f"{describe(formats)}\nRename the fields, or choose a format with --format "
+                        f"{describe(formats)}\nRename the fields, map them with --columns "
+                        "(instruction=question,output=answer), or choose a format with --format "
                         "(--text-field for plain text)")
-    return name
+    return name, f"its first record with a known format's fields has {field_names(found[1])}" if found else ""
 
 
 def load_examples(paths: str | os.PathLike | Iterable[str | os.PathLike], format: str = "auto", *,
-                  text_field: str | None = None, skip_bad: bool = False, task_prompt: str | None = None) -> LoadedData:
+                  text_field: str | None = None, skip_bad: bool = False, task_prompt: str | None = None,
+                  columns: dict[str, str] | None = None) -> LoadedData:
     """Files → LoadedData: examples (exact duplicates dropped, first kept), bad records, formats.
 
     format: "auto" (per file), a name in FORMATS, or a task template (formats/tasks.py). text_field:
     the field plain-text records keep their text in (default "text"). task_prompt: a template's
-    instruction, with the record's fields in braces. Without skip_bad, any bad record raises a DataError that starts
+    instruction, with the record's fields in braces. columns: {format's field: file's field}.
+    Without skip_bad, any bad record raises a DataError that starts
     with the first ("data.jsonl:7: missing field 'output'") and counts the rest; with skip_bad they
     are left out and returned in `.bad`.
     """
@@ -152,7 +213,8 @@ def load_examples(paths: str | os.PathLike | Iterable[str | os.PathLike], format
     data = LoadedData()
     examples = []
     for path in map(Path, paths):
-        loaded = load_file(path, format, formats)
+        loaded = load_file(path, format, formats, columns)
+        data.files.append(loaded)
         examples += loaded.examples
         data.bad += loaded.bad
         data.formats[str(path)] = loaded.format

@@ -58,6 +58,8 @@ class LoadedData:
     duplicates: int = 0
     formats: dict[str, str] = field(default_factory=dict)
     """file → the format it was read as ("alpaca", "sharegpt", ...)."""
+    files: list = field(default_factory=list)
+    """Each file's FileData (finetune/data.py): its records as read, for cleaning and inspection."""
 
 
 class RunError(UserError):
