@@ -26,6 +26,10 @@ The TOML file is `assistant.toml` in the working directory, else
 
     [grounding]
     enabled = true
+
+    [data]                  # data inspect / data clean / finetune --clean
+    columns = { instruction = "question", output = "answer" }
+    personal = "scrub"
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from finetune.cleaning import CleanConfig
 from finetune.config import TrainConfig
 from index.config import IndexConfig, RetrievalConfig
 from index.followups import FOLLOW_UPS
@@ -237,7 +242,7 @@ class GroundingConfig:
 
 SECTIONS = {"index": IndexConfig, "retrieval": RetrievalConfig, "model": ModelConfig,
             "generation": GenerationConfig, "chat": ChatConfig, "grounding": GroundingConfig,
-            "finetune": TrainConfig}
+            "finetune": TrainConfig, "data": CleanConfig}
 
 
 @dataclass
@@ -251,6 +256,8 @@ class Config:
     chat: ChatConfig = field(default_factory=ChatConfig)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
     finetune: TrainConfig = field(default_factory=TrainConfig)
+    data: CleanConfig = field(default_factory=CleanConfig)
+    """`data clean` and `data inspect` (and `finetune --clean`): column mapping and cleaning steps."""
     source: Path | None = None
     """The TOML file these settings came from, if any."""
 

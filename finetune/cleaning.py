@@ -115,6 +115,7 @@ class _Entry:
     file: int
     record: dict
     example: Example
+    parts: tuple[str, ...] = ()
     removed: bool = False
 
 
@@ -127,6 +128,17 @@ def prompt_and_answer(example: Example) -> tuple[str, ...]:
     last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=len(messages))
     prompt = "\n".join(f"{m['role']}: {m['content']}" for m in messages[:last])
     return (prompt, messages[last]["content"] if last < len(messages) else "")
+
+
+def compared_parts(example: Example, record: dict, task: bool) -> tuple[str, ...]:
+    """What duplicates and conflicts are judged on. Label data (a task template) is compared by
+    the record's own fields, not the template's prompt, whose fixed wording would make every
+    short text look alike: (the other fields, the answer)."""
+    parts = prompt_and_answer(example)
+    if not task:
+        return parts
+    own = [" ".join(map(str, value)) if isinstance(value, list) else str(value) for value in record.values()]
+    return ("\n".join(value for value in own if value != parts[-1]), parts[-1])
 
 
 def _rewrite(value, change: Callable[[str], str]):
@@ -169,9 +181,12 @@ def clean_files(files: list, config: CleanConfig, eval_files: list = ()) -> Clea
     A cleaned record is read again the way its file was (FileData.read). eval_files: FileData of
     the eval set, whose prompts the training data may not hold.
     """
+    from .formats import TEMPLATES  # lazy: formats import this package's types
+
     changes: list[Change] = []
     entries: list[_Entry] = []
     for number, file in enumerate(files):
+        task = file.format in TEMPLATES
         for record, example in zip(file.records, file.examples):
             cleaned, steps = _clean_record(record, config)
             changes += [Change(example.origin, step, detail) for step, detail in steps]
@@ -181,11 +196,12 @@ def clean_files(files: list, config: CleanConfig, eval_files: list = ()) -> Clea
                 except ValueError as err:
                     changes.append(Change(example.origin, "empty after cleaning", str(err), removed=True))
                     continue
-            entries.append(_Entry(number, cleaned, example))
+            entries.append(_Entry(number, cleaned, example, compared_parts(example, cleaned, task)))
     _length_filter(entries, config, changes)
     _duplicates(entries, config, changes)
     _conflicts(entries, config, changes)
-    _eval_overlap(entries, eval_files, config, changes)
+    held = [(e, compared_parts(e, r, f.format in TEMPLATES)) for f in eval_files for r, e in zip(f.records, f.examples)]
+    _eval_overlap(entries, held, config, changes)
     position = {example.origin: i for i, example in enumerate(e for file in files for e in file.examples)}
     changes.sort(key=lambda change: position.get(change.origin, len(position)))  # stable: steps in order
     return CleanResult([CleanedFile(file.path, file.kind, file.format,
@@ -216,7 +232,7 @@ def _length_filter(entries, config: CleanConfig, changes: list[Change]) -> None:
 def _duplicates(entries, config: CleanConfig, changes: list[Change]) -> None:
     first: dict[tuple, _Entry] = {}
     for entry in _live(entries):
-        key = (entry.example.kind, *map(duplicate_key, prompt_and_answer(entry.example)))
+        key = (entry.example.kind, *map(duplicate_key, entry.parts))
         if key in first:
             entry.removed = True
             changes.append(Change(entry.example.origin, "duplicate", f"of {first[key].example.origin}", removed=True))
@@ -224,7 +240,7 @@ def _duplicates(entries, config: CleanConfig, changes: list[Change]) -> None:
             first[key] = entry
     if config.near_duplicates:
         live = _live(entries)
-        for pair in near_duplicate_pairs([prompt_and_answer(e.example) for e in live], config.near_duplicates):
+        for pair in near_duplicate_pairs([e.parts for e in live], config.near_duplicates):
             kept, repeat = live[pair.first], live[pair.second]
             if not kept.removed and not repeat.removed and kept.example.kind == repeat.example.kind:
                 repeat.removed = True
@@ -235,11 +251,11 @@ def _duplicates(entries, config: CleanConfig, changes: list[Change]) -> None:
 def _conflicts(entries, config: CleanConfig, changes: list[Change]) -> None:
     groups: dict[str, list[_Entry]] = {}
     for entry in _live(entries):
-        parts = prompt_and_answer(entry.example)
+        parts = entry.parts
         if len(parts) == 2 and parts[0].strip():
             groups.setdefault(duplicate_key(parts[0]), []).append(entry)
     for group in groups.values():
-        answers = {duplicate_key(prompt_and_answer(e.example)[1]) for e in group}
+        answers = {duplicate_key(e.parts[1]) for e in group}
         if len(answers) < 2:
             continue
         where = ", ".join(e.example.origin for e in group)
@@ -249,25 +265,25 @@ def _conflicts(entries, config: CleanConfig, changes: list[Change]) -> None:
                                   f"prompt: {where}", removed=entry.removed))
 
 
-def _eval_overlap(entries, eval_files: list, config: CleanConfig, changes: list[Change]) -> None:
-    held = [example for file in eval_files for example in file.examples]
+def _eval_overlap(entries, held: list[tuple[Example, tuple[str, ...]]], config: CleanConfig,
+                  changes: list[Change]) -> None:
+    """Training records that ask what an eval record asks (same prompt, or a near duplicate of it)."""
     if not held:
         return
-    keys = {duplicate_key(prompt_and_answer(e)[0]): e.origin for e in held}
-    live = _live(entries)
-    for entry in live:
-        origin = keys.get(duplicate_key(prompt_and_answer(entry.example)[0]))
+    keys = {duplicate_key(parts[0]): example.origin for example, parts in held}
+    for entry in _live(entries):
+        origin = keys.get(duplicate_key(entry.parts[0]))
         if origin:
             entry.removed = True
             changes.append(Change(entry.example.origin, "in eval data", f"at {origin}", removed=True))
     if config.near_duplicates:
         live = _live(entries)
-        prompts = [prompt_and_answer(e.example)[:1] for e in live] + [prompt_and_answer(e)[:1] for e in held]
+        prompts = [e.parts[:1] for e in live] + [parts[:1] for _, parts in held]
         for pair in near_duplicate_pairs(prompts, config.near_duplicates):
             if pair.first < len(live) <= pair.second and not live[pair.first].removed:
                 live[pair.first].removed = True
                 changes.append(Change(live[pair.first].example.origin, "in eval data",
-                                      f"at {held[pair.second - len(live)].origin} (similarity {pair.similarity:.2f})",
+                                      f"at {held[pair.second - len(live)][0].origin} (similarity {pair.similarity:.2f})",
                                       removed=True))
 
 

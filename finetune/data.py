@@ -141,12 +141,13 @@ def _text_file(path: Path, source: str, format: str) -> FileData:
 
 
 def _mapping(items: list, columns: dict[str, str] | None, source: str):
-    """record → the record with the file's fields renamed to the format's (columns), checked
-    against the file's first record so a misspelt field is named rather than silently unused."""
-    if not columns:
-        return lambda record: record
+    """record → the record with the file's fields renamed to the format's (columns). A file with
+    none of the named fields is read as it is (one mapping serves several files); one with some
+    but not all is an error naming the missing field, rather than a mapping half applied."""
     first = next((item[1] for item in items if not isinstance(item, BadRecord)), None)
-    missing = [theirs for theirs in columns.values() if first is not None and theirs not in first]
+    if not columns or first is None or not any(theirs in first for theirs in columns.values()):
+        return lambda record: record
+    missing = [theirs for theirs in columns.values() if theirs not in first]
     if missing:
         raise DataError(f"{source}: --columns names field {missing[0]!r}, which its first record does not have "
                         f"(fields: {field_names(first)})")

@@ -3,7 +3,8 @@
     common      the app, consoles, settings, and the one place expected errors are caught
     indexing    index, search, collections, eval retrieval
     asking      ask, chat
-    training    finetune, data raft, adapters
+    training    finetune, adapters
+    preparing   data inspect, data clean, data raft
     comparing   compare, experiments, experiment squad
     serving     serve (an OpenAI-compatible API)
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import sys
 from importlib.metadata import entry_points
 
-from . import asking, comparing, indexing, serving, training  # noqa: F401  (each registers its commands)
+from . import asking, comparing, indexing, preparing, serving, training  # noqa: F401  (each registers its commands)
 from .common import app, errors
 
 PLUGIN_GROUP = "assistant.commands"

@@ -1,4 +1,4 @@
-"""`assistant finetune`, `assistant data raft` and `assistant adapters`."""
+"""`assistant finetune` and `assistant adapters`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import typer
 
 from .common import app, command, console, errors, fail, settings
 
-data_app = typer.Typer(help="Prepare training data.", no_args_is_help=True)
 adapters_app = typer.Typer(help="List, merge or remove fine-tuned adapters.", invoke_without_command=True)
-app.add_typer(data_app, name="data")
 app.add_typer(adapters_app, name="adapters")
 
 
@@ -141,27 +139,6 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
     console.print(f"Finished {metrics['steps']} steps in {metrics['seconds']:.0f} s: train loss "
                   f"{metrics['train_loss']:.4f}{evals}.\nSaved {result.output}\n"
                   f"Use it: assistant ask \"...\" --mode sft --adapter {result.run_dir.name}", highlight=False)
-
-
-@command(data_app, "raft")
-def data_raft(
-    questions: list[Path] = typer.Argument(..., help="Question files: JSONL (question, answer, source) or SQuAD."),
-    collection: str = typer.Option(..., "--collection", "-c", help="Collection to retrieve sources from."),
-    out: Path = typer.Option(..., "--out", help="Where to write the examples (OpenAI messages JSONL)."),
-    distractors: int = typer.Option(3, "--distractors", help="Chunks besides the oracle."),
-    oracle_share: float = typer.Option(0.8, "--oracle-share", help="Share of examples that hold the oracle."),
-    seed: int = typer.Option(0, "--seed"),
-) -> None:
-    """Build RAFT-style examples (question + oracle and distractor chunks → cited answer)."""
-    from finetune.raft import RaftConfig, raft_from_files, write_examples_jsonl
-
-    built = raft_from_files(questions, settings().project_dir, collection,
-                            RaftConfig(distractors=distractors, oracle_share=oracle_share, seed=seed))
-    write_examples_jsonl(built.examples, out)
-    stats = built.stats
-    console.print(f"Wrote {len(built.examples)} examples to {out}: {stats.with_oracle} with the oracle chunk, "
-                  f"{stats.without_oracle} with distractors only; skipped {stats.no_oracle} questions whose "
-                  f"answer no chunk holds and {stats.no_answer} without an answer.", highlight=False)
 
 
 @adapters_app.callback()
