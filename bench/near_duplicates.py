@@ -21,7 +21,6 @@ import random
 import re
 import time
 from collections import Counter
-from pathlib import Path
 
 from bench import _report
 from finetune.near_duplicates import near_duplicate_pairs

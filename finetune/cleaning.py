@@ -28,10 +28,13 @@ from typing import Callable
 
 from core.errors import ConfigError
 
+from .data import load_file
+from .formats import TEMPLATES, formats_with
 from .near_duplicates import THRESHOLD, near_duplicate_pairs
 from .normalize import duplicate_key, normalize
 from .personal import scrub
 from .types import Example
+from .writers import write_records
 
 PERSONAL = ("scrub", "report", "off")
 CONFLICTS = ("report", "drop")
@@ -181,8 +184,6 @@ def clean_files(files: list, config: CleanConfig, eval_files: list = ()) -> Clea
     A cleaned record is read again the way its file was (FileData.read). eval_files: FileData of
     the eval set, whose prompts the training data may not hold.
     """
-    from .formats import TEMPLATES  # lazy: formats import this package's types
-
     changes: list[Change] = []
     entries: list[_Entry] = []
     for number, file in enumerate(files):
@@ -319,10 +320,6 @@ def outputs_for(inputs: list[Path], out: Path) -> dict[str, Path]:
 def clean_paths(paths: list[Path], out: Path, config: CleanConfig, *, format: str = "auto",
                 eval_paths: list[Path] = (), text_field: str | None = None, task_prompt: str | None = None) -> CleanedPaths:
     """Read `paths`, clean them (clean_files) and write each in its own format under `out`."""
-    from .data import load_file  # lazy: data.py's readers are what this module's callers load with
-    from .formats import formats_with
-    from .writers import write_records
-
     formats = formats_with(text_field, task_prompt)
     if format != "auto" and format not in formats:
         raise ConfigError(f"unknown format {format!r}; use auto, {', '.join(formats)}")

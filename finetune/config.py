@@ -43,6 +43,11 @@ class TrainConfig:
     train_on: str = "all"
     """Which assistant turns of a conversation are learned: all, or last (the earlier ones stay as
     context only)."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """The data files' fields read as a format's: {instruction = "question", output = "answer"}."""
+    clean: bool = False
+    """Clean the data first, as `assistant data clean` does with its defaults (normalise, scrub
+    personal data, drop duplicates and near duplicates, report conflicts, drop eval overlap)."""
     task_prompt: str | None = None
     """A task template's instruction, the record's fields in braces: "Sentiment of: {text}"."""
     skip_bad: bool = False

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .cleaning import CleanConfig, clean_files
+from .data import load_file
+from .formats import formats_with
+from .tokenize import IGNORE, histogram, tokenize_all
 from .types import Example
 
 SHOWN = 5
@@ -124,8 +127,6 @@ def _strings(value) -> list[str]:
 
 def preview(tokenized, tokenizer) -> Preview:
     """One Tokenized example as (text, trained) pieces: consecutive tokens with and without a label."""
-    from .tokenize import IGNORE
-
     pieces, ids, trained = [], [], None
     for token, label in zip(tokenized.input_ids, tokenized.labels):
         if trained is not None and (label != IGNORE) != trained:
@@ -139,8 +140,6 @@ def preview(tokenized, tokenizer) -> Preview:
 
 
 def token_stats(tokenized: Sequence, max_length: int) -> TokenStats:
-    from .tokenize import IGNORE, histogram
-
     lengths = sorted(t.length for t in tokenized)
     counts, edges = histogram(lengths)
     nearest = lambda q: lengths[min(len(lengths) - 1, round(q * (len(lengths) - 1)))] if lengths else 0
@@ -155,10 +154,6 @@ def inspect_data(paths: Sequence[Path], *, format: str = "auto", columns: dict[s
                  text_field: str | None = None, task_prompt: str | None = None,
                  clean: CleanConfig | None = None) -> list[FileReport]:
     """A FileReport per path. Token lengths and previews need the base model's `tokenizer`."""
-    from .data import load_file
-    from .formats import formats_with
-    from .tokenize import tokenize_all
-
     formats = formats_with(text_field, task_prompt)
     clean = dataclasses.replace(clean or CleanConfig(), columns=columns or {}, personal="report")
     files = [load_file(Path(p), format, formats, clean.columns, guess_tasks=True) for p in paths]

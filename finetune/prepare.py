@@ -18,6 +18,7 @@ from typing import Callable
 from finetune.config import TrainConfig
 from finetune.runs import file_hash
 from finetune.types import DataError, Example
+from finetune.cleaning import CleanConfig, clean_files
 from finetune.data import load_examples, split_examples
 from finetune.raft import RaftConfig, raft_from_files
 from index.store import Collection
@@ -36,18 +37,25 @@ class PreparedData:
     duplicates: int = 0
 
 
-def load_training_examples(config: TrainConfig, project_dir: Path,
-                           files: list[str]) -> tuple[list[Example], int, int, dict[str, str]]:
-    """(examples, bad records skipped, duplicates removed, format per file) from data files, or
-    RAFT data from QA files."""
+def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str],
+                           held: list | None = None) -> tuple[list[Example], int, int, dict[str, str], dict, list]:
+    """(examples, bad records skipped, duplicates removed, format per file, what cleaning changed
+    per step, each file's FileData) from data files, or RAFT data from QA files. With config.clean,
+    `held` (eval FileData) are the records training may not overlap."""
     if config.raft:
-        return _raft_examples(config, project_dir, files), 0, 0, {str(f): "raft" for f in files}
+        return _raft_examples(config, project_dir, files), 0, 0, {str(f): "raft" for f in files}, {}, []
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
-                           task_prompt=config.task_prompt, skip_bad=config.skip_bad)
-    examples = loaded.examples
+                           task_prompt=config.task_prompt, skip_bad=config.skip_bad, columns=config.columns)
+    examples, duplicates, cleaned = loaded.examples, loaded.duplicates, {}
+    if config.clean:
+        result = clean_files(loaded.files, CleanConfig(columns=config.columns), held or [])
+        examples, cleaned = result.examples, dict(result.counts())
+        duplicates = cleaned.pop("duplicate", 0)
+        if not examples:
+            raise DataError("cleaning left no training examples; see `assistant data clean` for what it removed")
     if config.train_on == "last":
         examples = [example.last_turn_only() for example in examples]
-    return examples, len(loaded.bad), loaded.duplicates, loaded.formats
+    return examples, len(loaded.bad), duplicates, loaded.formats, cleaned, loaded.files
 
 
 def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:
@@ -69,6 +77,8 @@ class ReadData:
     duplicates: int = 0
     collection: dict | None = None
     """RAFT: the collection version the examples were retrieved from."""
+    cleaned: dict = dataclasses.field(default_factory=dict)
+    """With config.clean: records per cleaning step ({"near duplicate": 2, "personal data": 1})."""
 
 
 def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
@@ -77,16 +87,18 @@ def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
     the base model's first conversion."""
     if not config.data:
         raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
-    examples, bad, duplicates, formats = load_training_examples(config, project_dir, config.data)
+    held, eval_formats = None, {}
     if config.eval_data:
-        eval_examples, *_, eval_formats = load_training_examples(config, project_dir, config.eval_data)
-        formats = {**formats, **eval_formats}
-    else:
+        eval_examples, _, _, eval_formats, _, held = load_training_examples(
+            dataclasses.replace(config, clean=False), project_dir, config.eval_data)
+    examples, bad, duplicates, formats, cleaned, _ = load_training_examples(config, project_dir, config.data, held)
+    formats = {**formats, **eval_formats}
+    if not config.eval_data:
         examples, eval_examples = split_examples(examples, config.eval_split, config.seed)
     files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role,
               "format": formats.get(str(f), formats.get(str(Path(f)), "?"))}
              for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
-    return ReadData(examples, eval_examples, files, bad, duplicates, collection_snapshot(config, project_dir))
+    return ReadData(examples, eval_examples, files, bad, duplicates, collection_snapshot(config, project_dir), cleaned)
 
 
 def collection_snapshot(config: TrainConfig, project_dir: Path) -> dict | None:
@@ -103,7 +115,7 @@ def tokenize_data(config: TrainConfig, data: ReadData, tokenizer) -> PreparedDat
     train_tokens = tokenize_all(data.train, tokenizer, config.max_length)
     eval_tokens = tokenize_all(data.eval, tokenizer, config.max_length)
     summary = dataclasses.replace(summarize(data.train, train_tokens, config.max_length), skipped=data.bad,
-                                  duplicates=data.duplicates,
+                                  duplicates=data.duplicates, cleaned=data.cleaned,
                                   files=tuple((f["path"], f["role"], f["format"]) for f in data.files))
     train_tokens = [t for t in train_tokens if t.trainable]
     eval_tokens = [t for t in eval_tokens if t.trainable]

@@ -196,6 +196,8 @@ class DataSummary:
     """(path, train or eval, the format it was read in) per data file."""
     answers_cut: int = 0
     """Examples whose last answer max_length cut through: that answer is not learned."""
+    cleaned: dict = dataclasses.field(default_factory=dict)
+    """With --clean: records per cleaning step, {"near duplicate": 2, "personal data": 1}."""
     examples_at: dict = dataclasses.field(default_factory=dict)
     """Where the first few of each kind are: {"untrainable": ("data.jsonl:3", ...), "answers cut": ...}."""
 
@@ -256,6 +258,7 @@ def render_summary(summary: DataSummary, console, bar_width: int = 30) -> None:
             (f"truncated (> {summary.max_length} tokens)", summary.truncated),
             ("answers cut (not learned)", summary.answers_cut),
             ("nothing to train on (left out)", summary.untrainable)]
+    rows += [(f"cleaned: {step}", count) for step, count in summary.cleaned.items()]
     if summary.labelled_all:
         rows.append(("all tokens labelled (template)", summary.labelled_all))
     for name, value in rows:

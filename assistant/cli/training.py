@@ -45,6 +45,9 @@ def finetune(
                                               help="A task template's instruction, fields in braces: 'Sentiment of: {text}'."),
     text_field: Optional[str] = typer.Option(None, "--text-field",
                                              help="The field plain-text records keep their text in (default text)."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Read the files' fields as a format's: "
+                                          "instruction=question,output=answer."),
+    clean: Optional[bool] = typer.Option(None, "--clean", help="Clean the data first, as `data clean` does."),
     skip_bad: Optional[bool] = typer.Option(None, "--skip-bad", help="Skip and count bad records."),
     base: Optional[str] = typer.Option(None, "--base", help="Base model (default: embedded SmolLM2)."),
     output: Optional[Path] = typer.Option(None, "--output", help="Run folder (default: new one under runs/)."),
@@ -70,6 +73,7 @@ def finetune(
     from finetune.config import load_train_config
 
     from ..config import override
+    from .preparing import parse_columns
 
     cfg = settings()
     method, freeze_layers = _method(qlora, lora, dora, full, freeze, prefix, prompt_tuning)
@@ -78,7 +82,8 @@ def finetune(
         train_settings, method=method, freeze_layers=freeze_layers, base=base,
         data=[str(p) for p in data] if data else None,
         eval_data=[str(p) for p in eval_data] if eval_data else None, eval_split=eval_split,
-        format=data_format, text_field=text_field, task_prompt=task_prompt, train_on=train_on,
+        format=data_format, text_field=text_field, task_prompt=task_prompt, train_on=train_on, clean=clean,
+        columns=parse_columns(columns) or (None if train_settings.columns else cfg.data.columns or None),
         skip_bad=skip_bad, output=str(output) if output else None, name=name,
         epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, grad_accum=grad_accum,
         max_length=max_length, seed=seed, eval_steps=eval_steps, save_steps=save_steps, patience=patience,
