@@ -55,7 +55,7 @@ def _print_tokens(tokens, console: Console) -> None:
     _line(console, "tokens", f"p50 {tokens.p50}, p95 {tokens.p95}, longest {tokens.longest}; "
                              f"{tokens.over:.0%} over max_length {tokens.max_length}; {tokens.trained:,} trained")
     if tokens.cut:
-        _line(console, "cut at max_length", ", ".join(tokens.cut))
+        _line(console, "over max_length (chats cut, texts split)", ", ".join(tokens.cut))
     most = max(tokens.histogram) or 1
     for count, low, high in zip(tokens.histogram, tokens.edges, tokens.edges[1:]):
         if count:

@@ -44,7 +44,7 @@ class TokenStats:
     trained: int
     """Tokens the loss is computed on, after cutting."""
     cut: tuple[str, ...] = ()
-    """Where the first few examples that get cut are."""
+    """Where the first few examples over max_length are (a chat is cut, a text split into blocks)."""
 
 
 @dataclass(frozen=True)
@@ -140,13 +140,16 @@ def preview(tokenized, tokenizer) -> Preview:
 
 
 def token_stats(tokenized: Sequence, max_length: int) -> TokenStats:
-    lengths = sorted(t.length for t in tokenized)
+    """Lengths per example (a long text's blocks count once); `cut`: chats cut at max_length and
+    texts split into blocks there."""
+    whole = [t for t in tokenized if t.block <= 1]
+    lengths = sorted(t.length for t in whole)
     counts, edges = histogram(lengths)
     nearest = lambda q: lengths[min(len(lengths) - 1, round(q * (len(lengths) - 1)))] if lengths else 0
     return TokenStats(nearest(0.5), nearest(0.95), lengths[-1] if lengths else 0,
-                      round(sum(t.truncated for t in tokenized) / len(tokenized), 3) if tokenized else 0.0,
+                      round(sum(t.length > max_length for t in whole) / len(whole), 3) if whole else 0.0,
                       max_length, counts, edges, sum(label != IGNORE for t in tokenized for label in t.labels),
-                      tuple(t.origin for t in tokenized if t.truncated)[:SHOWN])
+                      tuple(t.origin for t in whole if t.length > max_length)[:SHOWN])
 
 
 def inspect_data(paths: Sequence[Path], *, format: str = "auto", columns: dict[str, str] | None = None,

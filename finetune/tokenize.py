@@ -42,6 +42,8 @@ class Tokenized:
     origin: str = ""
     answer_cut: bool = False
     """max_length cut through an answer, which is then not learned (see truncate)."""
+    block: int = 0
+    """Which block (from 1) of a text longer than max_length this is (see windows); 0: whole."""
 
     @property
     def trainable(self) -> bool:
@@ -148,6 +150,26 @@ def truncate(tokenized: Tokenized, max_length: int, answers: bool = False) -> To
                      labelled_all=tokenized.labelled_all, origin=tokenized.origin, answer_cut=cut)
 
 
+def windows(tokenized: Tokenized, max_length: int, overlap: int | None = None) -> list[Tokenized]:
+    """A text longer than `max_length` as blocks of it, each starting `overlap` tokens (default an
+    eighth) before the previous one ends; the overlap is context, learned once only. Cut at
+    max_length instead, a long text lost everything after its first block (a 2,000-line file kept 1 %).
+
+    >>> [(w.input_ids, w.labels) for w in windows(Tokenized([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], 5), 3, 1)]
+    [([1, 2, 3], [1, 2, 3]), ([3, 4, 5], [-100, 4, 5])]
+    """
+    ids = tokenized.input_ids
+    if len(ids) <= max_length:
+        return [tokenized]
+    overlap = min(max_length // 8 if overlap is None else overlap, max_length - 1)
+    step = max_length - overlap
+    starts = list(range(0, len(ids) - overlap, step))
+    return [Tokenized(ids[start : start + max_length],
+                      [IGNORE] * (overlap if start else 0) + list(tokenized.labels[start + (overlap if start else 0): start + max_length]),
+                      tokenized.length, origin=f"{tokenized.origin} (block {n}/{len(starts)})", block=n)
+            for n, start in enumerate(starts, start=1)]
+
+
 def tokenize_example(example: Example, tokenizer, max_length: int, system_prompt: str = BASE_SYSTEM) -> Tokenized:
     """One Example → Tokenized, at most `max_length` tokens; check `.trainable` before training on it."""
     if max_length < 1:
@@ -159,11 +181,16 @@ def tokenize_example(example: Example, tokenizer, max_length: int, system_prompt
 
 def tokenize_all(examples: Sequence[Example], tokenizer, max_length: int,
                  system_prompt: str = BASE_SYSTEM) -> list[Tokenized]:
-    """tokenize_example for each example, in order."""
+    """Each example tokenized, in order: a chat cut at max_length (tokenize_example), a long text
+    split into overlapping blocks of max_length (windows)."""
+    if max_length < 1:
+        raise ConfigError(f"max_length must be at least 1, got {max_length}")
     if any(e.kind == "chat" for e in examples) and not getattr(tokenizer, "chat_template", None):
         raise DataError("the tokenizer has no chat template, so chat examples cannot be rendered; "
                          "use an instruct model's tokenizer or train on text data")
-    return [tokenize_example(e, tokenizer, max_length, system_prompt) for e in examples]
+    return [block for e in examples for block in
+            (windows(tokenize_text(e, tokenizer), max_length) if e.kind == "text"
+             else [tokenize_example(e, tokenizer, max_length, system_prompt)])]
 
 
 # ---------------------------------------------------------------------------------------- summary
@@ -196,6 +223,10 @@ class DataSummary:
     """(path, train or eval, the format it was read in) per data file."""
     answers_cut: int = 0
     """Examples whose last answer max_length cut through: that answer is not learned."""
+    split_texts: int = 0
+    """Texts longer than max_length, trained as overlapping blocks instead of cut."""
+    blocks: int = 0
+    """The blocks those texts became."""
     cleaned: dict = dataclasses.field(default_factory=dict)
     """With --clean: records per cleaning step, {"near duplicate": 2, "personal data": 1}."""
     examples_at: dict = dataclasses.field(default_factory=dict)
@@ -223,7 +254,8 @@ def histogram(values: Sequence[int], bins: int = HISTOGRAM_BINS) -> tuple[tuple[
 
 def summarize(examples: Sequence[Example], tokenized: Sequence[Tokenized], max_length: int) -> DataSummary:
     """What the data amounts to once tokenized: counts, tokens, truncation, lengths."""
-    counts, edges = histogram([t.length for t in tokenized])
+    whole = [t for t in tokenized if t.block <= 1]  # one per example
+    counts, edges = histogram([t.length for t in whole])
     return DataSummary(
         records=len(examples),
         chat=sum(e.kind == "chat" for e in examples),
@@ -231,6 +263,7 @@ def summarize(examples: Sequence[Example], tokenized: Sequence[Tokenized], max_l
         tokens=sum(len(t.input_ids) for t in tokenized),
         trained_tokens=sum(label != IGNORE for t in tokenized for label in t.labels),
         truncated=sum(t.truncated for t in tokenized),
+        split_texts=sum(t.block == 1 for t in tokenized), blocks=sum(t.block > 0 for t in tokenized),
         untrainable=sum(not t.trainable for t in tokenized),
         answers_cut=sum(t.answer_cut for t in tokenized),
         examples_at={"nothing to train on": tuple(t.origin for t in tokenized if not t.trainable)[:SHOWN_AT],
@@ -256,6 +289,7 @@ def render_summary(summary: DataSummary, console, bar_width: int = 30) -> None:
             ("duplicates removed", summary.duplicates), ("chat / text", f"{summary.chat} / {summary.text}"),
             ("tokens", f"{summary.tokens:,}"), ("trained tokens", f"{summary.trained_tokens:,}"),
             (f"truncated (> {summary.max_length} tokens)", summary.truncated),
+            ("long texts → blocks (not cut)", f"{summary.split_texts} → {summary.blocks}"),
             ("answers cut (not learned)", summary.answers_cut),
             ("nothing to train on (left out)", summary.untrainable)]
     rows += [(f"cleaned: {step}", count) for step, count in summary.cleaned.items()]
