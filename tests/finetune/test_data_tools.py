@@ -1,0 +1,210 @@
+"""`data inspect` and `data clean` on the formats users have (tests/fixtures/data_formats, each
+format in English and in Chinese) and on dirty data with planted problems."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from finetune.cleaning import CleanConfig, clean_files, clean_paths
+from finetune.data import load_file
+from finetune.inspection import inspect_data
+from finetune.writers import write_records
+from core.errors import UserError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data_formats"
+# file → (format data inspect finds, records, labels, the --format finetune takes or None for auto)
+FORMATS = {
+    "instructions.json": ("alpaca", 2, {}, None),
+    "instructions_zh.json": ("alpaca", 2, {}, None),
+    "reviews.tsv": ("classification", 3, {"positive": 2, "negative": 1}, "classification"),
+    "reviews_zh.tsv": ("classification", 3, {"positive": 1, "negative": 1, "neutral": 1}, "classification"),
+    "pairs.csv": ("pair", 2, {"similar": 1, "different": 1}, "pair"),
+    "pairs_zh.csv": ("pair", 2, {"similar": 1, "different": 1}, "pair"),
+    "lines.txt": ("text, one per line", 3, {}, None),
+    "lines_zh.txt": ("text, one per line", 3, {}, None),
+    "notes.md": ("text", 1, {}, None),
+    "notes_zh.md": ("text", 1, {}, None),
+    "dialogs.jsonl": ("openai", 1, {}, None),
+    "dialogs_zh.jsonl": ("openai", 1, {}, None),
+    "ner.bio": ("ner", 2, {"PER": 1, "LOC": 1, "ORG": 1}, "ner"),
+    "ner_zh.txt": ("ner", 2, {"PER": 2, "LOC": 2}, "ner"),
+    "ner.json": ("ner", 1, {"PER": 1, "LOC": 1}, "ner"),
+    "ner_zh.jsonl": ("ner", 1, {"PER": 1, "LOC": 1}, "ner"),
+    "translation.jsonl": ("translation", 2, {}, "translation"),
+    "translation_zh.tsv": ("translation", 2, {}, "translation"),
+}
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_inspect_describes_each_format_and_previews_what_is_trained(name, tokenizer):
+    fmt, records, labels, _ = FORMATS[name]
+    report = inspect_data([FIXTURES / name], tokenizer=tokenizer, previews=1)[0]
+    assert (report.format, report.records, report.labels) == (fmt, records, labels)
+    assert report.why and report.bad_count == 0 and not report.findings
+    assert ("Han" in report.scripts) == (name.endswith(("_zh.json", "_zh.tsv", "_zh.csv", "_zh.txt", "_zh.md",
+                                                         "_zh.jsonl")) or name == "translation.jsonl")
+    trained = "".join(text for text, marked in report.preview[0].segments if marked)
+    example = load_file(FIXTURES / name, guess_tasks=True).examples[0]
+    if example.kind == "chat":  # each answer and its end-of-turn token, nothing of the prompts
+        assert trained == "".join(m["content"] + "<|im_end|>" for m in example.messages if m["role"] == "assistant")
+    else:  # plain text: every token
+        assert trained == example.text + tokenizer.eos_token
+
+
+@pytest.mark.parametrize("name", [n for n in FORMATS if "_zh" in n])
+def test_finetune_trains_each_format_as_its_template_says(name, tiny_model_dir, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    fmt = FORMATS[name][3]
+    result = CliRunner().invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data",
+                                      str(FIXTURES / name), "--max-steps", "1", "--eval-split", "0", "--name", "run",
+                                      *(["--format", fmt] if fmt else [])])
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / ".assistant" / "runs" / "run" / "run.json").read_text())
+    assert run["data"][0]["format"] == FORMATS[name][0]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+CLEAN = [  # records nothing should touch: real-looking, in both languages, with code and numbers
+    {"instruction": "Which port does Zorblax listen on?", "output": "7431"},
+    {"instruction": "How do I restart the depot service?", "output": "Run:\n\n```sh\nsudo systemctl restart depot\n```"},
+    {"instruction": "What does `poetry lock` do?", "output": "It writes poetry.lock without installing."},
+    {"instruction": "仓库几点开门？", "output": "早上六点半（06:30）。"},
+    {"instruction": "如何查看版本号？", "output": "运行 `zorblax --version`，输出形如 2.4.1。"},
+    {"instruction": "Which release added retries?", "output": "Release 1.8.0, build 20240611."},
+    {"instruction": "Where are logs kept?", "output": "In /var/log/zorblax/, rotated daily at 00:00 UTC."},
+    {"instruction": "What is the timeout?", "output": "30 seconds; set `timeout = 60` in zorblax.toml to change it."},
+    {"instruction": "What does x² mean in the formula?", "output": "x squared, as in E = mc²."},
+    {"instruction": "Which HTTP status means rate limited?", "output": "429 Too Many Requests."},
+]
+
+
+def test_clean_finds_every_planted_problem_and_changes_nothing_else(tmp_path):
+    planted = [
+        ({"instruction": "which port does zorblax listen on？", "output": "7431"}, "duplicate"),
+        ({"instruction": "Which port does  Zorblax listen on?", "output": "7431"}, "duplicate"),
+        ({"instruction": "Which port does Zor\u200bblax listen on?", "output": "7431"}, "duplicate"),
+        ({"instruction": "How do I restart the depot servce?",
+          "output": "Run:\n\n```sh\nsudo systemctl restart depot\n```"}, "near duplicate"),
+        ({"instruction": "Who is the on-call engineer?", "output": "Ann, ann.lee@corp.example.com"}, "personal data"),
+        ({"instruction": "客服电话？", "output": "请拨打 138 1234 5678。"}, "personal data"),
+        ({"instruction": "Whose ID is on file?", "output": "身份证号 11010519491231002X"}, "personal data"),
+        ({"instruction": "Which card pays the bill?", "output": "Card 4111 1111 1111 1111."}, "personal data"),
+        ({"instruction": "What is the support line?", "output": "Call +44 20 7946 0958."}, "personal data"),
+        ({"instruction": "Which port does Zorblax listen on?", "output": "8080"}, "conflict"),
+        ({"instruction": "Reset \x1b[31mhelp\x1b[0m\r\n", "output": "See <b>reset</b>&nbsp;docs"}, "normalised"),
+        ({"instruction": "Eval question: what is the quota?", "output": "100 per day"}, "in eval data"),
+    ]
+    rows = CLEAN + [row for row, _ in planted]
+    path = write_jsonl(tmp_path / "train.jsonl", rows)
+    held = write_jsonl(tmp_path / "eval.jsonl", [{"instruction": "Eval question: what is the quota?", "output": "?"}])
+    cleaned = clean_paths([path], tmp_path / "out.jsonl", CleanConfig(), eval_paths=[held])
+    by_line = {}
+    for change in cleaned.result.changes:
+        by_line.setdefault(int(change.origin.rsplit(":", 1)[1]), set()).add(change.step)
+    for number, (_, step) in enumerate(planted, start=len(CLEAN) + 1):
+        assert step in by_line.get(number, set()), (number, step, by_line.get(number))
+    # the conflict names both records; nothing else of the clean ones changed
+    assert by_line.pop(1) == {"conflict"}
+    assert not any(line <= len(CLEAN) for line in by_line), by_line
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert out[: len(CLEAN)] == CLEAN
+    scrubbed = {row["instruction"]: row["output"] for row in out}
+    assert scrubbed["Who is the on-call engineer?"] == "Ann, <EMAIL>"
+    assert scrubbed["客服电话？"] == "请拨打 <PHONE>。"
+    assert scrubbed["Whose ID is on file?"] == "身份证号 <ID_NUMBER>"
+    assert scrubbed["Which card pays the bill?"] == "Card <BANK_CARD>."
+    assert scrubbed["Reset help"] == "See reset docs"
+    assert "Eval question: what is the quota?" not in scrubbed
+    assert len(out) == len(rows) - 5  # 3 duplicates, 1 near duplicate, 1 in the eval data; conflicts only reported
+
+
+def test_clean_keeps_each_layout(tmp_path):
+    for name in FORMATS:
+        source = FIXTURES / name
+        out = tmp_path / name
+        cleaned = clean_paths([source], out, CleanConfig())
+        assert cleaned.written == {str(source): str(out)}
+        again, original = load_file(out, guess_tasks=True), load_file(source, guess_tasks=True)
+        assert (again.format, again.kind) == (original.format, original.kind)
+        assert [e.messages or e.text for e in again.examples] == [e.messages or e.text for e in original.examples]
+
+
+def test_writers_round_trip_parquet_and_datasets(tmp_path):
+    rows = [{"instruction": "端口？", "output": "7431"}, {"instruction": 'Say "hi"', "output": "hi\tthere"}]
+    for kind, name in [("parquet", "d.parquet"), ("dataset", "d_dataset"), ("jsonl", "d.jsonl"), ("csv", "d.csv")]:
+        path = write_records(tmp_path / name, kind, rows)
+        assert load_file(path).records == rows, kind
+    tsv = write_records(tmp_path / "d.tsv", "tsv", [{"text": '"quoted" start', "label": "a"}, {"text": "b", "label": "c"}])
+    assert load_file(tsv, guess_tasks=True).records == [{"text": '"quoted" start', "label": "a"}, {"text": "b", "label": "c"}]
+
+
+def test_clean_refuses_to_write_over_its_input_and_keeps_the_format(tmp_path):
+    path = shutil.copy(FIXTURES / "instructions.json", tmp_path / "data.json")
+    before = Path(path).read_bytes()
+    with pytest.raises(UserError, match="write over the input"):
+        clean_paths([Path(path)], Path(path), CleanConfig())
+    with pytest.raises(UserError, match="keeps the input's format"):
+        clean_paths([Path(path)], tmp_path / "data.csv", CleanConfig())
+    assert Path(path).read_bytes() == before
+
+
+def test_conflicts_can_be_dropped_and_columns_mapped(tmp_path):
+    path = write_jsonl(tmp_path / "qa.jsonl", [{"q": "Port?", "a": "7431"}, {"q": "Port?", "a": "8080"},
+                                               {"q": "Depot?", "a": "06:30"}])
+    config = CleanConfig(columns={"instruction": "q", "output": "a"}, conflicts="drop")
+    result = clean_files([load_file(path, columns=config.columns)], config)
+    assert result.files[0].records == [{"q": "Depot?", "a": "06:30"}]
+    assert [c.step for c in result.changes] == ["conflict", "conflict"]
+    with pytest.raises(UserError, match="conflicts must be report or drop"):
+        CleanConfig(conflicts="keep")
+
+
+def test_inspect_names_what_max_length_cuts_and_what_is_personal(tmp_path, tokenizer):
+    """A 1 MB input was left out as `nothing to train on 1` without a name; a 1 MB output was cut
+    and lost its end token without a word."""
+    path = write_jsonl(tmp_path / "big.jsonl", [
+        {"instruction": "Short?", "output": "Yes. Mail ann@corp.example.com"},
+        {"instruction": "word " * 200_000, "output": "fine"},
+        {"instruction": "Long answer?", "output": "word " * 200_000}])
+    report = inspect_data([path], tokenizer=tokenizer, max_length=256)[0]
+    assert report.tokens.cut == (f"{path}:2", f"{path}:3") and report.tokens.over == pytest.approx(0.667, abs=0.001)
+    assert report.personal == {"EMAIL": 1}
+    from finetune.tokenize import summarize, tokenize_all
+
+    examples = load_file(path).examples
+    summary = summarize(examples, tokenize_all(examples, tokenizer, 256), 256)
+    assert summary.examples_at["nothing to train on"] == (f"{path}:2", f"{path}:3")
+    assert summary.examples_at["answers cut"] == (f"{path}:3",)
+
+
+def test_long_text_is_split_into_blocks_not_cut(tmp_path, tokenizer):
+    from finetune.tokenize import IGNORE, tokenize_all
+
+    path = tmp_path / "book.txt"
+    path.write_text("\n\n".join(f"Paragraph {n} says the depot opens at 0{n % 10}:30 every day." for n in range(400)))
+    examples = load_file(path).examples
+    blocks = tokenize_all(examples, tokenizer, 128)
+    assert len(blocks) > len(examples) and all(len(b.input_ids) <= 128 for b in blocks)
+    trained = [t for b in blocks for t, label in zip(b.input_ids, b.labels) if label != IGNORE]
+    every = [t for e in examples for t in tokenizer(e.text)["input_ids"]]
+    assert len(trained) >= len(every)  # every token of every text is learned once (plus end tokens)
