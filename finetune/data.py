@@ -71,6 +71,8 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
     """
     formats = formats or formats_with()
     source = str(path)
+    if format != "auto" and format not in formats:
+        raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}")
     if not path.exists():
         raise DataError(f"{source}: no such file")
     if not path.is_dir() and not path.is_file():  # a FIFO, or a link to /dev/zero: never read it

@@ -155,13 +155,16 @@ def token_stats(tokenized: Sequence, max_length: int) -> TokenStats:
 def inspect_data(paths: Sequence[Path], *, format: str = "auto", columns: dict[str, str] | None = None,
                  eval_paths: Sequence[Path] = (), tokenizer=None, max_length: int = 1024, previews: int = 3,
                  text_field: str | None = None, task_prompt: str | None = None,
-                 clean: CleanConfig | None = None) -> list[FileReport]:
-    """A FileReport per path. Token lengths and previews need the base model's `tokenizer`."""
+                 clean: CleanConfig | None = None, load_tokenizer=None) -> list[FileReport]:
+    """A FileReport per path. Token lengths and previews need the base model's `tokenizer`, or
+    `load_tokenizer()`, called once the files have been read (a bad file is reported at once)."""
     formats = formats_with(text_field, task_prompt)
     clean = dataclasses.replace(clean or CleanConfig(), columns=columns or {}, personal="report")
     files = [load_file(Path(p), format, formats, clean.columns, guess_tasks=True) for p in paths]
     held = [load_file(Path(p), format, formats, clean.columns, guess_tasks=True) for p in eval_paths]
     result = clean_files(files, clean, held)
+    if tokenizer is None and load_tokenizer is not None:
+        tokenizer = load_tokenizer()
     reports = []
     for file in files:
         mine = {e.origin for e in file.examples}

@@ -178,6 +178,65 @@ def test_training_data_readers_fail_cleanly_on_hostile_files(suffix, tmp_path):
     CASES["training data readers"] = CASES.get("training data readers", 0) + DATA_CASES
 
 
+CLEAN_SEEDS = {  # (file name, bytes, --format): the readers added for label data, and personal data to scrub
+    "reviews.tsv": ("text\tlabel\nGreat tool\tpositive\n很好用\tpositive\nBroken, call 138 1234 5678\tnegative\n", None),
+    "pairs.csv": ("sentence1,sentence2,label\nReset password?,Change password?,similar\n重置密码？,仓库？,different\n", "pair"),
+    "ner.txt": ("张 B-PER\n三 I-PER\n去 O\n北 B-LOC\n\nAnn B-PER\nships O\n", "ner"),
+    "ner.jsonl": ('{"tokens": ["Ann", "Smith"], "labels": ["B-PER", "I-PER"]}\n', "ner"),
+    "translation.tsv": ("source\ttarget\nThe depot opens.\t仓库开门。\nMail ann@x.example.com\t写信\n", "translation"),
+    "chat.jsonl": ('{"messages": [{"role": "user", "content": "Port?"}, {"role": "assistant", "content": "7431", '
+                   '"weight": 0}, {"role": "user", "content": "Card?"}, {"role": "assistant", "content": '
+                   '"4111 1111 1111 1111"}]}\n{"instruction": "q", "output": "a", "history": [["h", "i"]]}\n', None),
+    "alpaca.json": ('[{"instruction": "Port?", "output": "7431"}, {"instruction": "port ?", "output": "7431"}, '
+                    '{"instruction": "Port?", "output": "8080"}]', None),
+    "lines.txt": ("first sample\nsecond sample \u200b\nthird \x1b[31msample\x1b[0m\n", None),
+    "notes.md": ("# Notes\n\n<p>Text&nbsp;to train on.</p>\n\nID 11010519491231002X\n", None),
+}
+CLEAN_CASES = 40
+
+
+@pytest.mark.parametrize("name", list(CLEAN_SEEDS))
+def test_data_clean_fails_cleanly_or_writes_what_it_reads(name, tmp_path):
+    """Hostile files through the readers for label data and `data clean`: a one-line error naming
+    the file, or an output in the same layout that reads back, already clean, with no more records."""
+    from core.errors import UserError
+    from finetune.cleaning import CleanConfig, clean_paths
+    from finetune.normalize import normalize
+
+    text, fmt = CLEAN_SEEDS[name]
+    rng = random.Random(f"{SEED}clean{name}")
+    suffix = Path(name).suffix
+    for case in range(CLEAN_CASES):
+        path = tmp_path / f"case{case}-{name}"
+        path.write_bytes(hostile(rng, text.encode(), suffix))
+        out = tmp_path / "out" / f"case{case}-{name}"
+        try:
+            with deadline(30):
+                cleaned = clean_paths([path], out, CleanConfig(), format=fmt or "auto")
+        except UserError as err:
+            check_one_line(str(err), names=str(path))
+            continue
+        for change in cleaned.result.changes:
+            assert str(change).startswith(str(path)) and "\n" not in str(change), str(change)
+        if not out.exists():
+            continue
+        with deadline(30):
+            try:
+                again = load_training_file(out, fmt or "auto", guess_tasks=True)
+            except DataError as err:  # an output left with no records is empty, and says so
+                assert not cleaned.result.files[0].records, str(err)
+                continue
+        written = cleaned.result.files[0]
+        if written.kind in ("lines", "blocks"):  # plain text may fall into lines or blocks anew: same words
+            assert "".join(e.text for e in again.examples).split() == "".join(r["text"] for r in written.records).split() \
+                or " ".join(e.text for e in again.examples).split() == " ".join(r["text"] for r in written.records).split()
+        else:
+            assert len(again.examples) <= len(written.records) + len(again.bad)
+        for record in again.records:
+            assert all(normalize(value) == value for value in record.values() if isinstance(value, str)), record
+    CASES["data clean"] = CASES.get("data clean", 0) + CLEAN_CASES
+
+
 NASTY = ["", " ", "-rf", "~root", "a\nb", "x" * 300, "../../etc", "é", "$(id)", "--", "%s", "\x1b[31m", "0",
          "-1", "1e309", "nan", "None", "中文", "a b", "NUL\x00?"]
 CLI_CASES = 160
@@ -200,6 +259,13 @@ def _cli_args(rng: random.Random, tmp_path: Path) -> list[str]:
         lambda: ["finetune", "--data", str(tmp_path / word()), "--lr", word(), "--base", str(tmp_path / "no-model")],
         lambda: ["finetune", "--resume", word()],
         lambda: ["finetune", "--restart", "--data", str(junk)],
+        lambda: ["data", "inspect", str(rng.choice([junk, tmp_path / word()])), "--format", word(),
+                 "--base", str(tmp_path / "no-model")],
+        lambda: ["data", "inspect", str(junk), "--columns", word(), "--preview", word()],
+        lambda: ["data", "clean", str(junk), "-o", rng.choice([str(junk), word(), str(tmp_path / "out.csv")]),
+                 "--personal", word(), "--near-duplicates", word()],
+        lambda: ["data", "clean", str(tmp_path / word()), "-o", str(tmp_path / "o"), "--conflicts", word(),
+                 "--min-chars", word()],
         lambda: ["adapters", "rm", word()],
         lambda: ["adapters", "merge", word()],
         lambda: ["eval", "retrieval", "--beir", str(tmp_path / word())],

@@ -57,9 +57,10 @@ def data_inspect(
     cfg = settings()
     train = dataclasses.replace(cfg.finetune, base=base or cfg.finetune.base,
                                 max_length=max_length or cfg.finetune.max_length)
-    tokenizer = load_tokenizer(train, None if as_json else lambda text: console.print(f"[dim]{text}[/]"))
+    say = None if as_json else lambda text: console.print(f"[dim]{text}[/]")
     reports = inspect_data(files, format=data_format, columns=parse_columns(columns) or cfg.data.columns,
-                           eval_paths=eval_data or [], tokenizer=tokenizer, max_length=train.max_length,
+                           eval_paths=eval_data or [], load_tokenizer=lambda: load_tokenizer(train, say),
+                           max_length=train.max_length,
                            previews=previews, text_field=text_field, task_prompt=task_prompt, clean=cfg.data)
     if as_json:
         print(json.dumps([report.to_json() for report in reports], ensure_ascii=False, indent=1))
