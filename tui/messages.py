@@ -64,9 +64,11 @@ class CollectionLoaded(Message):
 class DataChecked(Message):
     """The training data read and tokenized before training: a DataSummary, or the DataError text."""
 
-    def __init__(self, summary=None, error: str | None = None, details: str = "") -> None:
+    def __init__(self, summary=None, error: str | None = None, details: str = "", reports: tuple = ()) -> None:
         super().__init__()
         self.summary, self.error, self.details = summary, error, details
+        self.reports = reports
+        """finetune.inspection FileReports: each file's format, findings and a preview."""
 
 
 class TrainLog(Message):

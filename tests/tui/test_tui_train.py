@@ -10,6 +10,7 @@ from finetune.run_start import last_checkpoint
 from tui.app import make_app
 from tui.messages import DataChecked, TrainFinished, TrainStep
 from tui.screens.train import TrainScreen
+from tui.widgets.data_summary import DataSummaryView
 from tui.widgets.loss_plot import LossPlot
 from tui.widgets.runs_table import RunsTable
 
@@ -27,6 +28,11 @@ async def test_check_data_shows_the_summary_then_names_the_bad_line(tui_project,
         await wait_until(pilot, lambda: checked, what="the data check")
         assert checked[0].summary.records == 24 and checked[0].error is None
         assert "24 records (24 chat, 0 text)" in screen_text(app)
+        # the same per-file report as `assistant data inspect`, with the first example as trained
+        report = checked[0].reports[0]
+        assert report.records == 24 and report.preview and any(trained for _, trained in report.preview[0].segments)
+        shown = str(screen.query_one(DataSummaryView).content)
+        assert "preview" in shown and "trained text green" in shown and "<|im_start|>assistant" in shown
 
         bad = tmp_path / "bad.jsonl"
         bad.write_text(json.dumps({"instruction": "Hi?", "output": "Hello."}) + "\n{not json\n")

@@ -123,6 +123,7 @@ class TrainScreen(JobScreen):
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
+        from finetune.inspection import inspect_data
         from finetune.prepare import load_tokenizer, read_data, tokenize_data
         from core.errors import UserError
 
@@ -130,12 +131,17 @@ class TrainScreen(JobScreen):
             data = read_data(settings, self.project_dir)  # before the model: bad lines show at once
             tokenizer = load_tokenizer(settings, lambda text: self.post_message(ModelProgress(text)))
             prepared = tokenize_data(settings, data, tokenizer)
+            # what `assistant data inspect` says of each file, a preview of the first example included
+            reports = () if settings.raft else tuple(inspect_data(
+                settings.data, format=settings.format, columns=settings.columns, eval_paths=settings.eval_data,
+                tokenizer=tokenizer, max_length=settings.max_length, previews=1, text_field=settings.text_field,
+                task_prompt=settings.task_prompt))
         except UserError as err:
             self.post_message(DataChecked(error=str(err)))
             return
         details = (f"{len(prepared.train)} training and {len(prepared.eval)} eval examples; "
                    f"{prepared.bad} bad records skipped, {prepared.duplicates} duplicates removed.")
-        self.post_message(DataChecked(prepared.summary, details=details))
+        self.post_message(DataChecked(prepared.summary, details=details, reports=reports))
 
     def on_data_checked(self, event: DataChecked) -> None:
         view = self.query_one(DataSummaryView)
@@ -143,7 +149,7 @@ class TrainScreen(JobScreen):
             view.show_error(event.error)
             self.notify(event.error, title="Data", severity="error", timeout=12)
         else:
-            view.show_summary(event.summary, event.details)
+            view.show_summary(event.summary, event.details, event.reports)
 
     # ------------------------------------------------------------------ training
 

@@ -1,5 +1,6 @@
 """The training data as it will be trained on: counts, tokens, truncation and a length histogram,
-or the validation error (file:line) that stops training before it starts."""
+each file's format and what cleaning would find, a preview of an example with its trained tokens
+in green; or the validation error (file:line) that stops training before it starts."""
 
 from __future__ import annotations
 
@@ -30,15 +31,37 @@ def summary_text(summary, details: str = "", bar_width: int = 24) -> Text:
     return text
 
 
+def reports_text(reports, width: int = 600) -> Text:
+    """Per file (finetune.inspection FileReport): format and why, findings, labels, personal data,
+    and the first example as trained."""
+    text = Text()
+    for report in reports:
+        text.append(f"\n{report.path.rsplit('/', 1)[-1]}", style="bold")
+        text.append(f": {report.format}, {report.records} records — {report.why}\n")
+        found = [f"{step} {item['count']}" for step, item in report.findings.items()]
+        if report.personal:
+            found.append("personal data: " + ", ".join(f"{k} {n}" for k, n in report.personal.items()))
+        if report.labels:
+            found.append("labels: " + ", ".join(f"{k} {n}" for k, n in list(report.labels.items())[:8]))
+        if found:
+            text.append("  " + " · ".join(found) + " (assistant data clean fixes these)\n", style="yellow")
+        for preview in report.preview:
+            text.append(f"  preview {preview.origin.rsplit('/', 1)[-1]} (trained text green):\n", style="dim")
+            for piece, trained in preview.segments:
+                text.append(piece[:width], style="bold green" if trained else "dim")
+            text.append("\n")
+    return text
+
+
 class DataSummaryView(Static):
     DEFAULT_CSS = """
     DataSummaryView { height: auto; padding: 0 1; }
     DataSummaryView.-error { color: $error; }
     """
 
-    def show_summary(self, summary, details: str = "") -> None:
+    def show_summary(self, summary, details: str = "", reports=()) -> None:
         self.remove_class("-error")
-        self.update(summary_text(summary, details))
+        self.update(summary_text(summary, details) + reports_text(reports))
 
     def show_error(self, message: str) -> None:
         self.add_class("-error")
