@@ -208,3 +208,54 @@ def test_long_text_is_split_into_blocks_not_cut(tmp_path, tokenizer):
     trained = [t for b in blocks for t, label in zip(b.input_ids, b.labels) if label != IGNORE]
     every = [t for e in examples for t in tokenizer(e.text)["input_ids"]]
     assert len(trained) >= len(every)  # every token of every text is learned once (plus end tokens)
+
+
+def test_finetune_clean_removes_all_eight_eval_records_from_training(tiny_model_dir, tmp_path, monkeypatch):
+    """8 of 8 records shared by the training and eval files were trained on without a word."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    shared = [{"instruction": f"Which dock serves route {n}?", "output": f"Dock {n + 3}"} for n in range(8)]
+    own = [{"instruction": f"Who drives the {w} van?", "output": w.title()} for w in ("red", "blue", "green", "gold")]
+    write_jsonl(tmp_path / "train.jsonl", own + shared)
+    write_jsonl(tmp_path / "eval.jsonl", shared)
+    runner = CliRunner()
+    result = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "train.jsonl",
+                                 "--eval-data", "eval.jsonl", "--clean", "--max-steps", "1", "--name", "clean"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.output.splitlines()
+            if line.count("│") == 3}
+    assert rows["cleaned: in eval data"] == "8" and rows["records"] == "4", rows
+
+
+def test_data_commands_as_a_user_runs_them(tiny_model_dir, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    write_jsonl(tmp_path / "qa.jsonl", [{"q": "Port?", "a": "7431"}, {"q": "port ?", "a": "7431"},
+                                        {"q": "Mail?", "a": "ann@corp.example.com"}])
+    runner = CliRunner()
+    inspected = runner.invoke(app, ["data", "inspect", "qa.jsonl", "--columns", "instruction=q,output=a",
+                                    "--base", str(tiny_model_dir), "--json"])
+    assert inspected.exit_code == 0, inspected.output
+    report = json.loads(inspected.output)[0]
+    assert report["format"] == "alpaca" and report["findings"]["duplicate"]["count"] == 1
+    assert report["personal"] == {"EMAIL": 1} and report["preview"][0]["segments"][-2] == ["7431<|im_end|>", True]
+    shown = runner.invoke(app, ["data", "inspect", "qa.jsonl", "--columns", "instruction=q,output=a",
+                                "--base", str(tiny_model_dir)])
+    assert "«7431<|im_end|>»" in shown.output and "qa.jsonl:2: duplicate of qa.jsonl:1" in shown.output
+    cleaned = runner.invoke(app, ["data", "clean", "qa.jsonl", "-o", "out", "--columns", "instruction=q,output=a",
+                                  "--report", "changes.jsonl"])
+    assert cleaned.exit_code == 0, cleaned.output
+    assert "kept 2, removed 1" in cleaned.output and "personal data 1" in cleaned.output
+    assert [json.loads(line) for line in (tmp_path / "out" / "qa.jsonl").read_text().splitlines()] == \
+        [{"q": "Port?", "a": "7431"}, {"q": "Mail?", "a": "<EMAIL>"}]
+    assert len((tmp_path / "changes.jsonl").read_text().splitlines()) == 2
+    bad = runner.invoke(app, ["data", "clean", "qa.jsonl", "-o", "qa.jsonl"])
+    assert bad.exit_code == 1 and "write over the input" in bad.output and "Traceback" not in bad.output
