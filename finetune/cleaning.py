@@ -321,8 +321,6 @@ def clean_paths(paths: list[Path], out: Path, config: CleanConfig, *, format: st
                 eval_paths: list[Path] = (), text_field: str | None = None, task_prompt: str | None = None) -> CleanedPaths:
     """Read `paths`, clean them (clean_files) and write each in its own format under `out`."""
     formats = formats_with(text_field, task_prompt)
-    if format != "auto" and format not in formats:
-        raise ConfigError(f"unknown format {format!r}; use auto, {', '.join(formats)}")
     targets = outputs_for(list(paths), out)
     files = [load_file(Path(p), format, formats, config.columns, guess_tasks=True) for p in paths]
     held = [load_file(Path(p), format, formats, config.columns, guess_tasks=True) for p in eval_paths]

@@ -36,8 +36,9 @@ class TrainConfig:
     data: list[str] = field(default_factory=list)
     """Training files: JSON, JSONL, CSV/TSV, Parquet, a saved `datasets` folder, or text documents."""
     format: str = "auto"
-    """auto, alpaca, sharegpt, openai, context or text; or a task template for label data:
-    classification, pair, translation, ner."""
+    """auto, alpaca, sharegpt, openai, context or text (a text file: prose in blocks), lines (a
+    text file: one sample per line); or a task template for label data: classification, pair,
+    translation, ner."""
     text_field: str | None = None
     """For JSON/CSV with documents: the field that holds the text (plain-text training)."""
     train_on: str = "all"

@@ -71,8 +71,8 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
     """
     formats = formats or formats_with()
     source = str(path)
-    if format != "auto" and format not in formats:
-        raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}")
+    if format not in ("auto", "lines") and format not in formats:
+        raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}, lines")
     if not path.exists():
         raise DataError(f"{source}: no such file")
     if not path.is_dir() and not path.is_file():  # a FIFO, or a link to /dev/zero: never read it
@@ -87,6 +87,8 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
             return _tagged_examples(sentences, source, formats["ner"])
     if path.is_file() and suffix in TEXT_SUFFIXES:
         return _text_file(path, source, format)
+    if format == "lines":
+        raise DataError(f"{source}: --format lines is for plain-text files (.txt, .md, .rst)")
     reader = read_dataset if path.is_dir() else READERS.get(suffix)
     if reader is None:
         known = ", ".join(list(READERS) + list(TEXT_SUFFIXES))
@@ -125,17 +127,24 @@ def load_file(path: Path, format: str = "auto", formats: dict[str, Format] | Non
 
 
 def _text_file(path: Path, source: str, format: str) -> FileData:
-    if format not in ("auto", "text"):
-        raise DataError(f"{source}: a plain-text file is read as format 'text', not {format!r}; "
+    """A text file as one sample per line (detected in a .txt, or chosen with format "lines") or
+    as prose in blocks (detected, or chosen with format "text")."""
+    if format not in ("auto", "text", "lines"):
+        raise DataError(f"{source}: a plain-text file is read as format 'text' or 'lines', not {format!r}; "
                         "put chat records in .jsonl, .json, .csv, .tsv or .parquet")
     text = decode(path.read_bytes(), source)
-    lines = one_per_line(text) if path.suffix.lower() == ".txt" else None
+    if format == "lines":
+        lines = [(n, line.strip()) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+        why = "chosen with --format lines: one sample per line"
+    else:
+        lines = one_per_line(text) if path.suffix.lower() == ".txt" and format == "auto" else None
+        why = f"{len(lines)} lines and no blank line between them: one sample per line" if lines else \
+            "chosen with --format text: paragraphs joined into blocks" if format == "text" else \
+            "prose: paragraphs (between blank lines) joined into blocks"
     if lines:
         examples = [Example(kind="text", text=line, origin=f"{source}:{n}") for n, line in lines]
-        why = f"{len(lines)} lines and no blank line between them: one sample per line"
     else:
         examples = split_blocks(text, source)
-        why = "prose: paragraphs (between blank lines) joined into blocks"
     if not examples:
         raise DataError(f"{source}: no text")
     return FileData(examples, [], "text, one per line" if lines else "text", [{"text": e.text} for e in examples],
@@ -209,8 +218,8 @@ def load_examples(paths: str | os.PathLike | Iterable[str | os.PathLike], format
     are left out and returned in `.bad`.
     """
     formats = formats_with(text_field, task_prompt)
-    if format != "auto" and format not in formats:
-        raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}")
+    if format not in ("auto", "lines") and format not in formats:
+        raise DataError(f"unknown format {format!r}; use auto, {', '.join(formats)}, lines")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     data = LoadedData()

@@ -13,8 +13,8 @@ from .common import app, command, console, fail, settings
 data_app = typer.Typer(help="Inspect, clean and build training data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-FORMAT_HELP = ("auto, alpaca, sharegpt, openai, context, text; for label data: classification, pair, "
-               "translation, ner.")
+FORMAT_HELP = ("auto, alpaca, sharegpt, openai, context, text (prose in blocks), lines (a sample a line); "
+               "for label data: classification, pair, translation, ner.")
 COLUMNS_HELP = "Read the file's fields as a format's: instruction=question,output=answer."
 SHOWN_CHANGES = 40
 

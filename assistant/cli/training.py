@@ -37,7 +37,7 @@ def finetune(
     data: Optional[list[Path]] = typer.Option(None, "--data", help="Training file (repeat for several)."),
     eval_data: Optional[list[Path]] = typer.Option(None, "--eval-data", help="Evaluation file(s)."),
     eval_split: Optional[float] = typer.Option(None, "--eval-split", help="Share held out for eval (0.05)."),
-    data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text; "
+    data_format: Optional[str] = typer.Option(None, "--format", help="auto, alpaca, sharegpt, openai, context, text, lines; "
                                               "for label data: classification, pair, translation, ner."),
     train_on: Optional[str] = typer.Option(None, "--train-on",
                                            help="Assistant turns learned: all (default) or last (earlier ones as context)."),

@@ -194,7 +194,7 @@ def test_unknown_format_and_chat_format_for_text_file(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", QA)
     assert error_for([tmp_path / "a.jsonl"], format="dolly").startswith("unknown format 'dolly'; use auto, openai")
     (tmp_path / "notes.txt").write_text("Notes.", encoding="utf-8")
-    assert "read as format 'text', not 'alpaca'" in error_for([tmp_path / "notes.txt"], format="alpaca")
+    assert "read as format 'text' or 'lines', not 'alpaca'" in error_for([tmp_path / "notes.txt"], format="alpaca")
 
 
 def test_all_bad_records_of_all_files_are_collected_first(tmp_path):

@@ -259,3 +259,17 @@ def test_data_commands_as_a_user_runs_them(tiny_model_dir, tmp_path, monkeypatch
     assert len((tmp_path / "changes.jsonl").read_text().splitlines()) == 2
     bad = runner.invoke(app, ["data", "clean", "qa.jsonl", "-o", "qa.jsonl"])
     assert bad.exit_code == 1 and "write over the input" in bad.output and "Traceback" not in bad.output
+
+
+def test_one_sample_per_line_is_detected_or_chosen(tmp_path):
+    wrapped = tmp_path / "wrapped.txt"  # looks like one wrapped paragraph, but each line is a sample
+    wrapped.write_text("Zorblax listens on port 7431 and it reloads\nconfiguration on SIGHUP when it is asked\n"
+                       "to by the operator of the depot service\n")
+    assert len(load_file(wrapped).examples) == 1
+    chosen = load_file(wrapped, "lines")
+    assert [e.origin for e in chosen.examples] == [f"{wrapped}:1", f"{wrapped}:2", f"{wrapped}:3"]
+    assert chosen.why.startswith("chosen with --format lines")
+    lines = FIXTURES / "lines.txt"
+    assert len(load_file(lines).examples) == 3 and len(load_file(lines, "text").examples) == 1
+    with pytest.raises(UserError, match="--format lines is for plain-text files"):
+        load_file(FIXTURES / "dialogs.jsonl", "lines")
