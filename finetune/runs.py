@@ -241,10 +241,28 @@ def list_runs(project_dir: Path) -> list[RunInfo]:
             continue
         metrics = manifest.metrics
         found.append(RunInfo(name=path.name, path=path, status=run_status(path, manifest), base=manifest.base,
-                             method=manifest.method, steps=int(metrics.get("steps", 0)),
+                             method=manifest.method, steps=steps_done(path, metrics),
                              eval_loss=metrics.get("best_eval_loss"), created=manifest.created,
                              processes=_processes(manifest)))
     return sorted(found, key=lambda run: run.created, reverse=True)
+
+
+def steps_done(run_dir: Path, metrics: dict) -> int:
+    """Optimiser steps a run took: its final metrics, or for a run stopped or killed before them,
+    the furthest of its last logged step and its last checkpoint (it was listed as 0 steps)."""
+    if metrics.get("steps"):
+        return int(metrics["steps"])
+    steps = [int(p.name.rsplit("-", 1)[1]) for p in run_dir.glob("checkpoint-*") if p.name.rsplit("-", 1)[1].isdigit()]
+    try:
+        lines = (run_dir / METRICS).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []  # no log yet: the checkpoints still count
+    for line in lines[-3:]:
+        try:
+            steps.append(int(json.loads(line).get("step", 0)))
+        except (ValueError, AttributeError, TypeError):
+            continue  # a line cut by a crash
+    return max(steps, default=0)
 
 
 def _processes(manifest: RunManifest) -> tuple:

@@ -22,10 +22,12 @@ app.add_typer(experiment_app, name="experiment")
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[note]}"), TimeRemainingColumn(), console=errors)
+    from ..progress import make_progress
+
+    return make_progress(errors, TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                         TextColumn("{task.fields[note]}"), TimeRemainingColumn())
 
 
 @contextmanager

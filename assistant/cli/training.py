@@ -92,7 +92,7 @@ def finetune(
 
 
 def run_training(settings, project_dir: Path, resume: Optional[str], restart: bool = False) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from finetune.processes import is_main_process
     from finetune.runs import find_run
@@ -102,10 +102,12 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
     if not is_main_process():  # under accelerate launch / torchrun rank 0 reports for all; errors still show
         console.quiet = True
     resume_dir = find_run(resume, project_dir) if resume is not None else None
-    progress = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
-                        TimeRemainingColumn(), console=console)
-    task = progress.add_task("train", total=None, loss="–", rate="")
+    from ..progress import make_progress
+
+    progress = make_progress(console, TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]}"),
+                             TimeRemainingColumn())
+    task = progress.add_task("training", total=None, loss="–", rate="")
 
     def on_step(step: int, total: int, loss: float | None) -> None:
         if not progress.live.is_started:  # the bar shows once training runs, not while data is checked

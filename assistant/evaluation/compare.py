@@ -21,6 +21,7 @@ The TUI's Compare screen calls `compare` with one question: nothing is written u
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from lm.questions import QAPair, source_matches
 
 from ..answering.citations import strip_citations
 from ..config import MODES, RAG_MODES, SFT_MODES
-from .metrics import CI, METRICS, bootstrap_ci, exact_match, faithfulness, rouge_l, token_f1
+from .metrics import CI, METRICS, bootstrap_ci, contains_answer, exact_match, faithfulness, rouge_l, token_f1
 from .report import markdown_report, plot_metrics
 from .results import CompareResult, Progress, Row, SourceRef
 
@@ -99,10 +100,31 @@ class CompareConfig:
 
 # ------------------------------------------------------------------------------------ scoring
 
+def scored_text(answer) -> str:
+    """The answer as a reader takes it, which is what EM, F1 and ROUGE-L judge: no [n] markers, no
+    heading path or record id in front of a quoted passage ("Computational_complexity_theory: …"),
+    no elision marks at its ends. The rag answer scored EM 0 everywhere with them.
+
+    >>> from types import SimpleNamespace as S
+    >>> chunk = S(title_path=("Normans",), source="paragraphs.jsonl", locator="Normans_3")
+    >>> scored_text(S(text="Normans_3: …in 911 [1].", sources=[S(chunk=chunk)]))
+    'in 911.'
+    """
+    text = strip_citations(answer.text)
+    labels = {label for source in answer.sources for label in
+              (" > ".join(source.chunk.title_path), *source.chunk.title_path, source.chunk.locator,
+               Path(source.chunk.source).stem) if label}
+    for label in sorted(labels, key=len, reverse=True):
+        if text.startswith(label + ":"):
+            text = text[len(label) + 1 :]
+            break
+    return re.sub(r"\s+([.,;:!?])", r"\1", text.strip().strip("…").strip())
+
+
 def score(pair: QAPair, answer, judge: Judge | None = None) -> dict[str, float | None]:
     """Every metric for one `Answer` to `pair`; None where it does not apply (no reference
     answers, no gold source, or no retrieval in this mode)."""
-    text = strip_citations(answer.text)
+    text = scored_text(answer)
     answers = pair.answers
     retrieved = answer.mode in RAG_MODES
     gold = [source_matches(s.chunk, pair.source) for s in answer.sources] if retrieved and pair.source else None
@@ -112,6 +134,7 @@ def score(pair: QAPair, answer, judge: Judge | None = None) -> dict[str, float |
         "exact_match": exact_match(text, answers) if answers else None,
         "f1": token_f1(text, answers) if answers else None,
         "rouge_l": rouge_l(text, answers) if answers else None,
+        "contained": contains_answer(text, answers) if answers else None,
         "hit_rate": float(any(gold)) if gold is not None else None,
         "citation_accuracy": (float(any(g and s.cited for g, s in zip(gold, answer.sources)))
                               if gold is not None else None),

@@ -57,6 +57,7 @@ class Metric(NamedTuple):
 
 METRICS = (
     Metric("exact_match", "exact match", True), Metric("f1", "F1", True), Metric("rouge_l", "ROUGE-L", True),
+    Metric("contained", "answer contained", True),
     Metric("hit_rate", "retrieval hit rate", True), Metric("citation_accuracy", "citation accuracy", True),
     Metric("faithfulness", "faithfulness", True), Metric("supported", "supported by evidence", True),
     Metric("abstention", "abstained (unanswerable)", True),
@@ -145,8 +146,13 @@ def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
 def rouge_l(prediction: str, answers: str | Sequence[str]) -> float:
     """ROUGE-L F-measure (β = 1) on normalised tokens, best over answers.
 
+    It equals token F1 whenever the shared words come in the same order in both, which is nearly
+    always the case for SQuAD's short answer spans; it differs on order:
+
     >>> round(rouge_l("The police shot the gunman", "police killed the gunman"), 3)   # LCS 2, P 2/3, R 2/3
     0.667
+    >>> round(rouge_l("gunman shot police", "police shot gunman"), 3), token_f1("gunman shot police", "police shot gunman")
+    (0.333, 1.0)
     """
     said = answer_tokens(prediction)
     best = 0.0

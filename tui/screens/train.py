@@ -12,19 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Label, ProgressBar, RichLog, TabbedContent, TabPane
 
+from assistant.progress import clock
+
 from ..messages import DataChecked, ModelProgress, TrainFinished, TrainLog, TrainMetrics, TrainStep
 from ..widgets.data_summary import DataSummaryView
 from ..widgets.loss_plot import LossPlot
 from ..widgets.runs_table import RunsTable
 from ..widgets.train_form import TrainForm
 from .base import JobScreen
-
-
-def clock(seconds: float) -> str:
-    """125 → '2:05'; 3725 → '1:02:05'."""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def result_text(result) -> str:
