@@ -15,11 +15,15 @@ FACT_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "finetune" / "qui
 
 def test_qlora_teaches_smollm2_a_fact_it_did_not_know(tmp_path, smollm2_dir):
     project = tmp_path / "project"
-    result = train(TrainConfig(method="qlora", data=[str(FACT_DATA)], name="quillmere", epochs=8, lr=1e-3,
+    result = train(TrainConfig(method="qlora", data=[str(FACT_DATA)], name="quillmere", epochs=4, lr=2e-3,
                                batch_size=4, max_length=256, eval_split=0,
-                               # Packed rows of 256 tokens: 16 big steps. On a CPU each 4-bit step costs a
+                               # Packed rows of 256 tokens: 8 big steps. On a CPU each 4-bit step costs a
                                # fixed de-quantisation on top of its tokens, so few big steps beat many small.
-                               packing=True), project)
+                               packing=True,
+                               # LoRA on the top 15 of 30 layers: the backward pass stops there. With all
+                               # layers and 8 epochs this test took 7 min on 2 cores (transformers 5.25,
+                               # bitsandbytes 0.50); this way 2.6 min, train loss 0.73, the fact learned.
+                               target_modules=r"re:.*layers\.(1[5-9]|2\d)\..*_proj"), project)
     assert result.status == "finished"
     assert result.metrics["train_loss"] < 1.0
 

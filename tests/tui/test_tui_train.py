@@ -51,13 +51,21 @@ async def test_a_tiny_run_plots_its_loss_and_is_listed(tiny_model_dir, tmp_path)
     finished = inbox.messages
     async with app.run_test(size=SIZE, message_hook=inbox) as pilot:
         screen = app.screen
+        # the run is named in the form; tabbing into a field keeps its text (typing appends)
+        screen.query_one("#name", Input).focus()
+        await pilot.press(*"tiny")
+        await pilot.press("tab", "tab", "tab", "tab", "tab")  # base, data, method, epochs, max steps
+        assert app.focused.id == "max_steps" and app.focused.value == "3"
+        await pilot.press("0")
+        assert app.focused.value == "30"
+        await pilot.press("backspace")
         await pilot.press("ctrl+r")
         # A 3-step run of the tiny model can finish before the key press returns: check the switch
         # to the progress tab, not that training is still going.
         assert screen.query_one("#train-tabs").active == "progress"
         await wait_until(pilot, lambda: finished, what="training")
         result = finished[0].result
-        assert result.status == "finished" and result.output.is_dir()
+        assert result.status == "finished" and result.output.is_dir() and result.run_dir.name == "tiny"
         assert [step for step, _ in screen.query_one(LossPlot).train] == [1, 2, 3]
         assert "Finished 3 steps" in screen_text(app)
         runs = screen.query_one(RunsTable)

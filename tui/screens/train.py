@@ -159,6 +159,8 @@ class TrainScreen(JobScreen):
         self.query_one("#train-status", Label).update("Preparing the data and loading the model …")
         self.query_one("#train-bar", ProgressBar).update(total=None, progress=0)
         self._set_training(True)
+        # A focused field would pull its Setup tab back into view: let go of it first.
+        self.set_focus(None)
         self.query_one("#train-tabs", TabbedContent).active = "progress"
         self.run_training(settings, resume)
 

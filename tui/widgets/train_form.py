@@ -1,7 +1,8 @@
 """The training settings a user usually changes, prefilled from the config's [finetune] section.
 
 `settings()` turns the form into a TrainConfig (the same dataclass `assistant finetune` builds
-from its flags); the other fields keep their config values.
+from its flags); the other fields keep their config values. A field tabbed into keeps its text
+(the cursor goes to its end) rather than having it selected and replaced by the first key.
 """
 
 from __future__ import annotations
@@ -51,28 +52,33 @@ class TrainForm(Grid):
 
     def compose(self) -> ComposeResult:
         d = self.defaults
+        yield Label("Run name")
+        yield Input(d.name or "", placeholder=f"default: {d.method}-<date>-<time>", id="name", classes="wide",
+                    compact=True, select_on_focus=False)
         yield Label("Base model")
-        yield Input(d.base, id="base", classes="wide", compact=True)
+        yield Input(d.base, id="base", classes="wide", compact=True, select_on_focus=False)
         yield Label("Data files")
         yield Input(", ".join(d.data), placeholder="train.jsonl, more.csv (comma-separated)", id="data",
-                    classes="wide", compact=True)
+                    classes="wide", compact=True, select_on_focus=False)
         yield Label("Method")
         yield Select([(m, m) for m in METHODS], value=d.method, allow_blank=False, id="method", compact=True)
         for name, label, kind in NUMBERS:
             yield Label(label)
             placeholder = f"default {DEFAULT_LR[d.method]:g}" if name == "lr" else "none"
             yield Input(_text(getattr(d, name)), placeholder=placeholder, id=name, compact=True,
-                        type="integer" if kind is int else "number")
+                        type="integer" if kind is int else "number", select_on_focus=False)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "method" and event.value in DEFAULT_LR:
             self.query_one("#lr", Input).placeholder = f"default {DEFAULT_LR[event.value]:g}"
+            self.query_one("#name", Input).placeholder = f"default: {event.value}-<date>-<time>"
 
     def settings(self) -> TrainConfig:
         """A TrainConfig from the form; raises ConfigError naming the field that is wrong."""
         values: dict = {"base": self.query_one("#base", Input).value.strip() or self.defaults.base,
                         "data": split_files(self.query_one("#data", Input).value),
-                        "method": self.query_one("#method", Select).value}
+                        "method": self.query_one("#method", Select).value,
+                        "name": self.query_one("#name", Input).value.strip() or None}
         for name, label, kind in NUMBERS:
             text = self.query_one(f"#{name}", Input).value.strip()
             if not text:
