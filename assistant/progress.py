@@ -26,12 +26,16 @@ def clock(seconds: float) -> str:
 
 class LoggedProgress(Progress):
     """A Progress that, instead of drawing bars, prints each task's state as one plain line at
-    most every `every` seconds (and when a task's total is reached)."""
+    most every `every` seconds, and once more when the task is done (with the rate set after its
+    last step; at the latest when another task moves or the progress stops)."""
 
     def __init__(self, *columns, every: float = LOG_SECONDS, **options) -> None:
         super().__init__(*columns, disable=True, **options)
         self.every = every
         self.last_line = 0.0
+        self.ending: set = set()
+        """Tasks done whose last line is still to print."""
+        self.ended: set = set()
 
     def update(self, task_id, **changes) -> None:
         super().update(task_id, **changes)
@@ -41,16 +45,35 @@ class LoggedProgress(Progress):
         super().advance(task_id, advance)
         self._log(task_id)
 
+    def stop(self) -> None:
+        self._end_lines()
+        super().stop()
+
+    def _print(self, task_id) -> None:
+        self.last_line = time.monotonic()
+        self.console.print(describe(self._tasks[task_id]), highlight=False, markup=False)
+
+    def _end_lines(self, but=None) -> None:
+        for task_id in sorted(self.ending - {but}):
+            self._print(task_id)
+            self.ended.add(task_id)
+        self.ending &= {but}
+
     def _log(self, task_id) -> None:
         task = self._tasks[task_id]
-        now = time.monotonic()
-        finished = task.total is not None and task.completed >= task.total
-        if now - self.last_line < self.every and not (finished and not task.fields.get("_logged_end")):
+        if task_id in self.ended:
             return
-        self.last_line = now
-        if finished:
-            task.fields["_logged_end"] = True
-        self.console.print(describe(task), highlight=False, markup=False)
+        if task.total is not None and task.completed >= task.total:
+            if task_id in self.ending:  # a change after the last step (its rate): the line is whole now
+                self.ending.discard(task_id)
+                self.ended.add(task_id)
+                self._print(task_id)
+            else:
+                self.ending.add(task_id)
+            return
+        self._end_lines(but=task_id)
+        if time.monotonic() - self.last_line >= self.every:
+            self._print(task_id)
 
 
 def describe(task) -> str:

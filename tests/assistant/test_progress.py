@@ -38,8 +38,10 @@ def test_piped_progress_waits_between_lines():
     for _ in range(999):
         progress.advance(task)
     progress.advance(task)
+    progress.update(task, rate="50 chunks/s")  # set after the last step: the end line carries it
     # the first line, then nothing for 30 s, then the end
-    assert [line.split(":")[0] for line in buffer.getvalue().splitlines()] == ["embedding", "embedding"]
+    lines = buffer.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["embedding", "embedding"] and "50 chunks/s" in lines[-1]
 
 
 def test_a_terminal_gets_bars():

@@ -175,3 +175,42 @@ async def test_pick_a_folder_from_the_tree(tui_config, tmp_path, monkeypatch):
         await pilot.click("#choose")
         assert app.screen is screen
         assert screen.query_one("#folder", Input).value == str(tmp_path / "manuals")
+
+
+async def test_search_at_80_columns_tells_files_apart_and_shows_their_text(tui_config):
+    """At 80×24 every row read the same absolute prefix (…/shared/data/docs/textual/blog/posts) and
+    the text column was 4 characters wide."""
+    app = make_app(tui_config, start="index")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await pilot.click("#--content-tab-search")
+        await pilot.pause()
+        query = screen.query_one("#query", Input)
+        query.focus()
+        await pilot.press(*"zorblax default port", "enter")
+        hits = screen.query_one("#hits", DataTable)
+        await wait_until(pilot, lambda: hits.row_count > 1, what="search results")
+        rows = [hits.get_row_at(i) for i in range(hits.row_count)]
+        assert all(not row[4].startswith("/") and len(row[4]) <= 26 for row in rows), [row[4] for row in rows]
+        assert len({row[4] for row in rows}) > 1  # not one shared prefix
+        assert hits.columns[list(hits.columns)[-1]].width >= 20
+        assert rows[0][5][:12] in screen_text(app)
+
+
+async def test_browse_and_search_show_the_collection_just_built(tui_config, tmp_path):
+    tui_config.project_dir = tmp_path / "project"
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Depot\n\nThe depot opens at 06:30.\n")
+    app = make_app(tui_config, start="index")
+    inbox = Inbox(BuildFinished)
+    async with app.run_test(size=SIZE, message_hook=inbox) as pilot:
+        screen = app.screen
+        for number, name in enumerate(("alpha", "beta"), start=1):
+            screen.query_one("#folder", Input).value = str(folder)
+            screen.query_one("#collection", Input).value = name
+            await pilot.press("ctrl+b")
+            await wait_until(pilot, lambda: len(inbox.messages) == number, what=f"building {name}")
+            await pilot.pause()
+            assert screen.query_one("#browse-collection", Select).value == name
+            assert screen.query_one("#search-collection", Select).value == name

@@ -167,10 +167,11 @@ class IndexScreen(JobScreen):
             return
         status.update(build_summary(event.report))
         self.retrievers.pop(event.collection, None)
+        browsing = self.query_one("#browse-collection", CollectionSelect).name_or_none
         for select in self.query(CollectionSelect):
-            select.reload()
-        if self.browsed[1] and self.query_one("#browse-collection", CollectionSelect).name_or_none == event.collection:
-            self.load_collection(event.collection)  # the collection on show under Browse changed
+            select.reload(choose=event.collection)  # Browse and Search show what was just built
+        if self.browsed[1] and browsing == event.collection:
+            self.load_collection(event.collection)  # rebuilt while on show: its Changed did not fire
         self.notify(f"Collection {event.collection!r} is ready.", title="Index")
 
     def stop_work(self) -> None:

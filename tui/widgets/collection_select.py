@@ -23,11 +23,12 @@ class CollectionSelect(Select[str]):
         super().__init__([(n, n) for n in names], prompt="collection",
                          value=Select.NULL if chosen is None else chosen, **kwargs)
 
-    def reload(self) -> None:
-        """Read the collections again, keeping the current choice when it still exists (else the
-        most recently built one)."""
+    def reload(self, choose: str | None = None) -> None:
+        """Read the collections again, showing `choose` (a collection just built) when given, else
+        keeping the current choice when it still exists (else the most recently built one)."""
         before = self.value
-        names, current = collection_choice(self.project_dir, None if before is Select.NULL else str(before))
+        wanted = choose or (None if before is Select.NULL else str(before))
+        names, current = collection_choice(self.project_dir, wanted)
         current = Select.NULL if current is None else current
         with self.prevent(Select.Changed):
             self.set_options([(n, n) for n in names])
