@@ -49,6 +49,8 @@ class AssistantApp(App):
         self.generating = threading.Lock()
         """Held while a model generates: Chat and Compare share one model."""
         self._assistant = None
+        self.collection: str | None = None
+        """The collection last chosen on Chat or Compare: both screens show it."""
 
     def on_mount(self) -> None:
         self.sub_title = str(self.config.project_dir)

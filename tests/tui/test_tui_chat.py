@@ -143,3 +143,22 @@ async def test_a_follow_up_shows_the_question_that_was_searched_above_its_answer
         label = second.query_one(".answer-searched", Label)
         assert label.display and "searched: How often should I clean the Toastline T4?" in screen_text(app)
         assert "2 weeks" in screen.session.last.text
+
+
+async def test_compare_opens_on_the_collection_chosen_in_chat(two_collections, tiny_model_dir):
+    """Compare opened on another collection than the one Chat was asking."""
+    config = make_config(two_collections, tiny_model_dir)
+    app = make_app(config, start="chat")
+    async with app.run_test(size=SIZE) as pilot:
+        chat = app.screen
+        assert chat.query_one(CollectionSelect).value == "zulu"  # the most recent
+        chat.query_one(CollectionSelect).value = "alpha"
+        await pilot.pause()
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.screen.query_one(CollectionSelect).value == "alpha"
+        app.screen.query_one(CollectionSelect).value = "zulu"
+        await pilot.pause()
+        await pilot.press("f3")
+        await pilot.pause()
+        assert app.screen is chat and chat.query_one(CollectionSelect).value == "zulu"

@@ -61,8 +61,15 @@ class ChatScreen(JobScreen):
         self.query_one("#question", Input).focus()
 
     def on_screen_resume(self) -> None:
-        self.query_one(CollectionSelect).reload()
+        # Chat and Compare ask the same collection: the one last chosen on either (else the config's
+        # or the most recent); Compare opened on another one than Chat.
+        self.query_one(CollectionSelect).reload(choose=self.app.collection)
         self.query_one(AdapterSelect).reload()
+
+    @on(Select.Changed, "#chat-collection")
+    def collection_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.app.collection = str(event.value)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":

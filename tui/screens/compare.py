@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressBar, TabbedContent, TabPane
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressBar, Select, TabbedContent, TabPane
 
 from assistant.config import MODES
 
@@ -105,8 +105,15 @@ class CompareScreen(JobScreen):
         self.query_one("#compare-question", Input).focus()
 
     def on_screen_resume(self) -> None:
-        self.query_one(CollectionSelect).reload()
+        # Chat and Compare ask the same collection: the one last chosen on either (else the config's
+        # or the most recent); Compare opened on another one than Chat.
+        self.query_one(CollectionSelect).reload(choose=self.app.collection)
         self.query_one(AdapterSelect).reload()
+
+    @on(Select.Changed, "#compare-collection")
+    def collection_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.app.collection = str(event.value)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
