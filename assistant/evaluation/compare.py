@@ -109,11 +109,17 @@ def scored_text(answer) -> str:
     >>> chunk = S(title_path=("Normans",), source="paragraphs.jsonl", locator="Normans_3")
     >>> scored_text(S(text="Normans_3: …in 911 [1].", sources=[S(chunk=chunk)]))
     'in 911.'
+    >>> scored_text(S(text="**Normans**\\n\\nThey came in 911. [1]", sources=[S(chunk=chunk)]))
+    'They came in 911.'
     """
-    text = strip_citations(answer.text)
     labels = {label for source in answer.sources for label in
               (" > ".join(source.chunk.title_path), *source.chunk.title_path, source.chunk.locator,
                Path(source.chunk.source).stem) if label}
+    text = answer.text.strip()
+    first, _, rest = text.partition("\n")
+    if rest and first.strip("*#_ ") in labels:  # a heading line over a passage ("**Network**")
+        text = rest
+    text = strip_citations(text)
     for label in sorted(labels, key=len, reverse=True):
         if text.startswith(label + ":"):
             text = text[len(label) + 1 :]
