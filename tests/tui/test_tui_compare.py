@@ -127,3 +127,27 @@ async def test_compare_opens_on_the_collection_built_last_unless_the_configured_
         app = make_app(config, start="compare")
         async with app.run_test(size=SIZE):
             assert app.screen.query_one(CollectionSelect).value == shown, configured
+
+
+async def test_each_mode_says_where_it_is_and_all_read_in_one_scroll_at_80x24(tui_config):
+    """One question in four modes took minutes with only "…" to show; the four narrow columns
+    scrolled separately."""
+    app = make_app(tui_config, start="compare")
+    inbox = Inbox(CompareFinished)
+    async with app.run_test(size=(80, 24), message_hook=inbox) as pilot:
+        screen = app.screen
+        for mode in ("sft", "rag-sft"):  # no adapter chosen: only base and rag run
+            screen.query_one(f"#use-{mode}", Checkbox).value = False
+        app.generating.acquire()  # hold the model, as a long answer would: the statuses show meanwhile
+        await ask(pilot, screen, "Which port does Zorblax use?")
+        views = list(screen.query(AnswerView))
+        statuses = [str(view.query_one(".answer-meta").content) for view in views]
+        app.generating.release()
+        assert statuses[0].startswith("answering… 0 s") and statuses[1] == "waiting: 2 of 2 left", statuses
+        await wait_until(pilot, lambda: inbox.of(CompareFinished), what="the comparison")
+        await pilot.pause()
+        columns = screen.query_one("#columns")
+        assert columns.has_class("-narrow")  # one answer under the other at 80 columns
+        assert all(view.parent is columns for view in views)  # no scroll of their own
+        assert views[1].region.y > views[0].region.y and views[0].region.width > 60
+        assert all("answering" not in str(view.query_one(".answer-meta").content) for view in views)

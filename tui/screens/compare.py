@@ -8,6 +8,7 @@ they need (a question file run leaves them out with a notice) instead of disappe
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -71,6 +72,10 @@ class CompareScreen(JobScreen):
         self.stop_event = threading.Event()
         self.running = False
         self.columns: dict[str, AnswerView] = {}
+        self.waiting: list[str] = []
+        """Modes of the question on show not yet finished, in the order they run."""
+        self.started = 0.0
+        self.tokens: dict[str, int] = {}
 
     @property
     def project_dir(self) -> Path:
@@ -87,7 +92,7 @@ class CompareScreen(JobScreen):
         with TabbedContent(id="compare-tabs"):
             with TabPane("One question", id="single"):
                 yield Input(placeholder="A question to answer in each chosen mode (enter)", id="compare-question")
-                yield Horizontal(id="columns")
+                yield VerticalScroll(id="columns")
             with TabPane("Question file", id="file"):
                 with Horizontal(classes="form-row"):
                     yield Input(placeholder="questions.jsonl (question, answer, source) or SQuAD .json", compact=True,
@@ -100,9 +105,6 @@ class CompareScreen(JobScreen):
                     yield ProgressBar(total=1, id="file-bar", show_eta=False)
                     yield DataTable(id="metrics", zebra_stripes=True, cursor_type="row")
                     yield MetricsChart(id="chart")
-
-    def on_mount(self) -> None:
-        self.query_one("#compare-question", Input).focus()
 
     def on_screen_resume(self) -> None:
         # Chat and Compare ask the same collection: the one last chosen on either (else the config's
@@ -156,16 +158,19 @@ class CompareScreen(JobScreen):
         modes, blocked = self.chosen_modes()
         if not modes and not blocked:
             return
-        views = {mode: AnswerView(mode, id=f"column-{slug(mode)}") for mode in MODES if mode in modes + blocked}
-        columns = self.query_one("#columns", Horizontal)
+        views = {mode: AnswerView(mode, id=f"column-{slug(mode)}", classes="column")
+                 for mode in MODES if mode in modes + blocked}
+        columns = self.query_one("#columns", VerticalScroll)
         await columns.remove_children()
-        await columns.mount_all(VerticalScroll(view, classes="column") for view in views.values())
+        await columns.mount_all(views.values())  # one scroll for all: a grid of two, or one column when narrow
         for mode in blocked:  # shown, not dropped: the user sees the mode and what it needs
             views[mode].fail(self.missing_adapter([mode]))
             views[mode].add_class("-needs-adapter")
         self.columns = {mode: views[mode] for mode in modes}
         if not modes:
             return
+        self.waiting, self.tokens, self.started = list(modes), {}, time.monotonic()
+        self.show_waiting()
         self.stop_event.clear()
         self._set_running(True)
         self.run_question(question, self.settings(modes))
@@ -182,12 +187,38 @@ class CompareScreen(JobScreen):
                              on_token=lambda mode, text: post(AnswerToken(mode, text)))
         post(CompareFinished(result))
 
+    def show_waiting(self) -> None:
+        """Each unfinished mode's place: the first is answering (for how long, how many tokens),
+        the others wait their turn (modes run one after another on one model)."""
+        for place, mode in enumerate(self.waiting):
+            if mode not in self.columns:
+                continue
+            if place == 0:
+                tokens = self.tokens.get(mode, 0)
+                self.columns[mode].status(f"answering… {time.monotonic() - self.started:.0f} s"
+                                          + (f" · {tokens} tokens" if tokens else ""))
+            else:
+                self.columns[mode].status(f"waiting: {place + 1} of {len(self.waiting)} left")
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-question", Input).focus()
+        self.set_interval(1.0, lambda: self.running and self.waiting and self.show_waiting())
+
+    def on_resize(self, event) -> None:
+        # two answers a row where each gets 50 columns, else one under the other
+        self.query_one("#columns", VerticalScroll).set_class(event.size.width < 100, "-narrow")
+
     def on_answer_token(self, event: AnswerToken) -> None:
         if event.key in self.columns:
             self.columns[event.key].append(event.text)
+            self.tokens[event.key] = self.tokens.get(event.key, 0) + 1
 
     def on_answer_finished(self, event: AnswerFinished) -> None:
         row = event.answer
+        if event.key in self.waiting:
+            self.waiting.remove(event.key)
+            self.started = time.monotonic()  # the next mode starts now
+            self.show_waiting()
         if event.key in self.columns and row is not None:
             from assistant.render import grounding_notes
 
@@ -247,6 +278,7 @@ class CompareScreen(JobScreen):
         self._set_running(False)
         result = event.result
         if event.folder is None:
+            self.waiting = []
             for mode, view in self.columns.items():
                 if not any(row.mode == mode for row in result.rows):
                     view.fail("stopped" if result.stopped else "no answer")

@@ -83,6 +83,10 @@ class AnswerView(Vertical):
         self.query_one(".answer-meta", Label).update(meta)
         return laid_out
 
+    def status(self, text: str) -> None:
+        """Where this answer is while it is not finished: "waiting: 3rd of 4", "answering… 12 s"."""
+        self.query_one(".answer-meta", Label).update(text)
+
     def fail(self, message: str) -> None:
         self.add_class("-failed")
         self.query_one(".answer-text", Markdown).update(self.text.strip() or "(no answer)")
