@@ -154,6 +154,8 @@ def test_writers_round_trip_parquet_and_datasets(tmp_path):
     for kind, name in [("parquet", "d.parquet"), ("dataset", "d_dataset"), ("jsonl", "d.jsonl"), ("csv", "d.csv")]:
         path = write_records(tmp_path / name, kind, rows)
         assert load_file(path).records == rows, kind
+        report = inspect_data([path])[0]  # a Parquet file and a `datasets` folder are described like the rest
+        assert (report.format, report.records, report.scripts["Han"] > 0) == ("alpaca", 2, True), kind
     tsv = write_records(tmp_path / "d.tsv", "tsv", [{"text": '"quoted" start', "label": "a"}, {"text": "b", "label": "c"}])
     assert load_file(tsv, guess_tasks=True).records == [{"text": '"quoted" start', "label": "a"}, {"text": "b", "label": "c"}]
 
