@@ -126,7 +126,9 @@ def sft_arguments(config: TrainConfig, run_dir: Path, device: str, has_eval: boo
         use_cpu=not on_cuda,
         seed=config.seed,
         data_seed=config.seed,
-        logging_steps=config.logging_steps,
+        # A short run logs more often, so its loss curve has points (a 12-step run at 5 had two).
+        logging_steps=min(config.logging_steps, max(1, config.max_steps // 10)) if config.max_steps
+        else config.logging_steps,
         eval_strategy=evaluating,
         eval_steps=config.eval_steps,
         save_strategy="steps",

@@ -275,3 +275,14 @@ def test_one_sample_per_line_is_detected_or_chosen(tmp_path):
     assert len(load_file(lines).examples) == 3 and len(load_file(lines, "text").examples) == 1
     with pytest.raises(UserError, match="--format lines is for plain-text files"):
         load_file(FIXTURES / "dialogs.jsonl", "lines")
+
+
+def test_a_short_run_logs_enough_points_for_a_loss_curve(tmp_path):
+    """A short run (12 steps, logging every 5) showed one evaluation point and no training curve."""
+    from finetune.config import TrainConfig
+    from finetune.train import sft_arguments
+
+    short = sft_arguments(TrainConfig(max_steps=12), tmp_path, "cpu", has_eval=False)
+    long = sft_arguments(TrainConfig(max_steps=500), tmp_path, "cpu", has_eval=False)
+    epochs = sft_arguments(TrainConfig(), tmp_path, "cpu", has_eval=False)
+    assert (short.logging_steps, long.logging_steps, epochs.logging_steps) == (1, 5, 5)
