@@ -83,8 +83,7 @@ def print_changes(cleaned, console: Console, shown: int) -> None:
     """What `data clean` did: per file kept/removed, counts per step, then the changes by file:line."""
     result = cleaned.result
     for file in result.files:
-        removed = sum(c.removed for c in result.changes if c.origin.startswith(file.path + ":") or
-                      c.origin.startswith(file.path + "["))
+        removed = file.read - len(file.records)
         target = cleaned.written.get(file.path)
         console.print(f"{shown_path(file.path)} ({file.format}): kept {len(file.records)}, removed {removed}"
                       + (f" → {shown_path(target)}" if target else ""), highlight=False)

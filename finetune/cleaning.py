@@ -82,6 +82,8 @@ class Change:
     detail: str = ""
     """"of data.jsonl:3" for a duplicate, "at eval.jsonl:2" for eval overlap, else what changed."""
     removed: bool = False
+    kinds: tuple[str, ...] = ()
+    """Personal data: the kind of each piece found ("EMAIL", "PHONE", "EMAIL")."""
 
     def __str__(self) -> str:
         joined = " " if self.detail.startswith(("of ", "at ")) else ": "
@@ -97,6 +99,8 @@ class CleanedFile:
     records: list[dict]
     """Records kept, cleaned, as the file holds them (its own field names)."""
     examples: list[Example]
+    read: int = 0
+    """Records read from the file (bad ones aside): read - len(records) were removed."""
 
 
 @dataclass
@@ -155,26 +159,27 @@ def _rewrite(value, change: Callable[[str], str]):
     return value
 
 
-def _clean_record(record: dict, config: CleanConfig) -> tuple[dict, list[tuple[str, str]]]:
-    """(the record with its text cleaned, [(step, detail)] of what changed)."""
+def _clean_record(record: dict, config: CleanConfig) -> tuple[dict, list[tuple[str, str, tuple[str, ...]]]]:
+    """(the record with its text cleaned, [(step, detail, personal kinds)] of what changed)."""
     changes = []
     if config.normalize:
         cleaned = _rewrite(record, normalize)
         if cleaned != record:
-            changes.append(("normalised", ""))
+            changes.append(("normalised", "", ()))
         record = cleaned
     if config.personal != "off":
-        kinds: Counter = Counter()
+        kinds: list[str] = []
 
         def scrubbed(text: str) -> str:
             result = scrub(text)
-            kinds.update(item.kind for item in result.found)
+            kinds.extend(item.kind for item in result.found)
             return result.text if config.personal == "scrub" else text
 
         record = _rewrite(record, scrubbed)
         if kinds:
-            changes.append(("personal data", ", ".join(f"{kind}" + (f" ×{n}" if n > 1 else "")
-                                                       for kind, n in sorted(kinds.items()))))
+            counts = sorted(Counter(kinds).items())
+            changes.append(("personal data", ", ".join(kind + (f" ×{n}" if n > 1 else "") for kind, n in counts),
+                            tuple(kinds)))
     return record, changes
 
 
@@ -190,7 +195,7 @@ def clean_files(files: list, config: CleanConfig, eval_files: list = ()) -> Clea
         task = file.format in TEMPLATES
         for record, example in zip(file.records, file.examples):
             cleaned, steps = _clean_record(record, config)
-            changes += [Change(example.origin, step, detail) for step, detail in steps]
+            changes += [Change(example.origin, step, detail, kinds=kinds) for step, detail, kinds in steps]
             if cleaned != record:
                 try:
                     example = dataclasses.replace(file.read(cleaned, example.origin), untrained=example.untrained)
@@ -207,7 +212,8 @@ def clean_files(files: list, config: CleanConfig, eval_files: list = ()) -> Clea
     changes.sort(key=lambda change: position.get(change.origin, len(position)))  # stable: steps in order
     return CleanResult([CleanedFile(file.path, file.kind, file.format,
                                     [e.record for e in entries if e.file == number and not e.removed],
-                                    [e.example for e in entries if e.file == number and not e.removed])
+                                    [e.example for e in entries if e.file == number and not e.removed],
+                                    len(file.examples))
                         for number, file in enumerate(files)], changes)
 
 

@@ -67,7 +67,7 @@ class FileReport:
     findings: dict = field(default_factory=dict)
     """Cleaning step → {count, at: first origins}: duplicate, near duplicate, conflict, personal data ..."""
     personal: dict = field(default_factory=dict)
-    """Kind → records holding it: {"EMAIL": 2}."""
+    """Kind → pieces found: {"EMAIL": 2}."""
     tokens: TokenStats | None = None
     turns: dict = field(default_factory=dict)
     """Messages per chat example → examples: {2: 10, 4: 3}."""
@@ -170,18 +170,12 @@ def inspect_data(paths: Sequence[Path], *, format: str = "auto", columns: dict[s
         mine = {e.origin for e in file.examples}
         findings: dict[str, dict] = {}
         personal: Counter = Counter()
-        for change in result.changes:
-            if change.origin in mine and change.step != "normalised":
-                found = findings.setdefault(change.step, {"count": 0, "at": []})
-                found["count"] += 1
-                if len(found["at"]) < SHOWN:
-                    found["at"].append(str(change))
-            if change.origin in mine and change.step == "personal data":
-                personal.update(kind.split(" ×")[0] for kind in change.detail.split(", "))
-        if any(c.origin in mine and c.step == "normalised" for c in result.changes):
-            findings["normalised"] = {"count": sum(c.origin in mine and c.step == "normalised" for c in result.changes),
-                                      "at": [c.origin for c in result.changes if c.origin in mine
-                                             and c.step == "normalised"][:SHOWN]}
+        for change in (c for c in result.changes if c.origin in mine):
+            found = findings.setdefault(change.step, {"count": 0, "at": []})
+            found["count"] += 1
+            if len(found["at"]) < SHOWN:
+                found["at"].append(str(change))
+            personal.update(change.kinds)
         chats = [e for e in file.examples if e.kind == "chat"]
         tokens, shown = None, ()
         if tokenizer is not None and file.examples:

@@ -37,13 +37,28 @@ class PreparedData:
     duplicates: int = 0
 
 
+@dataclass
+class TrainingExamples:
+    """What the data files of one role (training or eval) gave."""
+
+    examples: list[Example]
+    bad: int = 0
+    """Bad records skipped (--skip-bad)."""
+    duplicates: int = 0
+    formats: dict[str, str] = dataclasses.field(default_factory=dict)
+    """File → the format it was read in."""
+    cleaned: dict = dataclasses.field(default_factory=dict)
+    """With config.clean: records per cleaning step."""
+    files: list = dataclasses.field(default_factory=list)
+    """Each file's FileData (finetune/data.py)."""
+
+
 def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str],
-                           held: list | None = None) -> tuple[list[Example], int, int, dict[str, str], dict, list]:
-    """(examples, bad records skipped, duplicates removed, format per file, what cleaning changed
-    per step, each file's FileData) from data files, or RAFT data from QA files. With config.clean,
-    `held` (eval FileData) are the records training may not overlap."""
+                           held: list | None = None) -> TrainingExamples:
+    """Examples from data files, or RAFT data from QA files. With config.clean, `held` (eval
+    FileData) are the records training may not overlap."""
     if config.raft:
-        return _raft_examples(config, project_dir, files), 0, 0, {str(f): "raft" for f in files}, {}, []
+        return TrainingExamples(_raft_examples(config, project_dir, files), formats={str(f): "raft" for f in files})
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
                            task_prompt=config.task_prompt, skip_bad=config.skip_bad, columns=config.columns)
     examples, duplicates, cleaned = loaded.examples, loaded.duplicates, {}
@@ -55,7 +70,7 @@ def load_training_examples(config: TrainConfig, project_dir: Path, files: list[s
             raise DataError("cleaning left no training examples; see `assistant data clean` for what it removed")
     if config.train_on == "last":
         examples = [example.last_turn_only() for example in examples]
-    return examples, len(loaded.bad), duplicates, loaded.formats, cleaned, loaded.files
+    return TrainingExamples(examples, len(loaded.bad), duplicates, loaded.formats, cleaned, loaded.files)
 
 
 def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str]) -> list[Example]:
@@ -87,18 +102,17 @@ def read_data(config: TrainConfig, project_dir: Path) -> ReadData:
     the base model's first conversion."""
     if not config.data:
         raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
-    held, eval_formats = None, {}
-    if config.eval_data:
-        eval_examples, _, _, eval_formats, _, held = load_training_examples(
-            dataclasses.replace(config, clean=False), project_dir, config.eval_data)
-    examples, bad, duplicates, formats, cleaned, _ = load_training_examples(config, project_dir, config.data, held)
-    formats = {**formats, **eval_formats}
-    if not config.eval_data:
-        examples, eval_examples = split_examples(examples, config.eval_split, config.seed)
+    held = load_training_examples(dataclasses.replace(config, clean=False), project_dir, config.eval_data) \
+        if config.eval_data else TrainingExamples([])
+    train = load_training_examples(config, project_dir, config.data, held.files)
+    formats = {**train.formats, **held.formats}
+    examples, eval_examples = (train.examples, held.examples) if config.eval_data \
+        else split_examples(train.examples, config.eval_split, config.seed)
     files = [{"path": str(Path(f).resolve()), "sha256": file_hash(Path(f)), "role": role,
               "format": formats.get(str(f), formats.get(str(Path(f)), "?"))}
              for role, group in (("train", config.data), ("eval", config.eval_data)) for f in group]
-    return ReadData(examples, eval_examples, files, bad, duplicates, collection_snapshot(config, project_dir), cleaned)
+    return ReadData(examples, eval_examples, files, train.bad, train.duplicates, collection_snapshot(config, project_dir),
+                    train.cleaned)
 
 
 def collection_snapshot(config: TrainConfig, project_dir: Path) -> dict | None:
