@@ -4,6 +4,7 @@ run; a question file scored and saved; the collection it opens on."""
 from __future__ import annotations
 
 import json
+import re
 
 from textual.widgets import Checkbox, DataTable, Input, Select
 
@@ -143,7 +144,8 @@ async def test_each_mode_says_where_it_is_and_all_read_in_one_scroll_at_80x24(tu
         views = list(screen.query(AnswerView))
         statuses = [str(view.query_one(".answer-meta").content) for view in views]
         app.generating.release()
-        assert statuses[0].startswith("answering… 0 s") and statuses[1] == "waiting: 2 of 2 left", statuses
+        # the seconds tick while the model is held: on a loaded machine "1 s" shows as well as "0 s"
+        assert re.match(r"answering… \d+ s", statuses[0]) and statuses[1] == "waiting: 2 of 2 left", statuses
         await wait_until(pilot, lambda: inbox.of(CompareFinished), what="the comparison")
         await pilot.pause()
         columns = screen.query_one("#columns")
