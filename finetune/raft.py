@@ -18,7 +18,7 @@ import random
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from lm.prompts import build_messages
 from lm.questions import QAPair, normalise, source_matches
@@ -65,6 +65,12 @@ class RaftConfig:
                              f"one retrieved chunk may be the oracle itself")
 
 
+RaftPrompt = Callable[[str, Sequence[Chunk]], tuple[list[dict], list[str]]]
+"""(question, the chunks retrieval found, in order) → (the prompt's messages, the texts it shows):
+the prompt rag+sft sends, supplied by the layer that answers. A small model is shown the best
+sentences of those chunks, not the chunks (assistant/answering/profiles.py)."""
+
+
 @dataclass(frozen=True)
 class RaftStats:
     with_oracle: int = 0
@@ -75,6 +81,9 @@ class RaftStats:
     """Questions skipped: no chunk holds any of their answers (or not in their `source`)."""
     no_answer: int = 0
     """Questions skipped: they have no answer to train on."""
+    not_shown: int = 0
+    """Questions skipped (with a RaftPrompt): the sentences the prompt shows hold none of their
+    answers, so there is nothing to quote."""
 
 
 @dataclass
@@ -142,12 +151,23 @@ def pick_distractors(hits: Sequence[Hit], oracle: Chunk, n: int) -> list[Chunk]:
 
 
 def raft_example(pair: QAPair, oracle: Chunk | None, distractors: list[Chunk], position: int,
-                 config: RaftConfig) -> Example:
+                 config: RaftConfig, prompt: RaftPrompt | None = None) -> Example | None:
     """One training example: the inference prompt over the sources, then the gold answer.
 
     With `oracle`, it goes in at `position` (0-based) among `distractors` and the answer cites
-    its number: "7431 [2]" for position 1. Without it, the answer is given uncited.
+    its number: "7431 [2]" for position 1. Without it, the answer is given uncited. With `prompt`,
+    the messages are its prompt over those chunks and the answer is the first gold answer that the
+    shown text holds, uncited (the quote's citation is added when it is answered); None when none is.
     """
+    if prompt is not None:
+        chunks = list(distractors)
+        if oracle is not None:
+            chunks.insert(position, oracle)
+        messages, shown = prompt(pair.question, chunks)
+        answer = next((a for a in pair.answers if a and any(a in text for text in shown)), None)
+        if answer is None:
+            return None
+        return Example(messages=(*messages, {"role": "assistant", "content": answer}), kind="chat", origin=pair.origin)
     chunks = list(distractors)
     answer = pair.answers[0]
     if oracle is not None:
@@ -160,12 +180,14 @@ def raft_example(pair: QAPair, oracle: Chunk | None, distractors: list[Chunk], p
 
 
 def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConfig | None = None,
-               retrieval: RetrievalConfig | None = None) -> RaftData:
+               retrieval: RetrievalConfig | None = None, prompt: RaftPrompt | None = None) -> RaftData:
     """RAFT examples for `pairs`, searching `retriever` the way `assistant ask` does.
 
     `retrieval` is the search used at inference (mode, fusion, reranker); its `k` is replaced by
     `config.candidates`. Exactly round(oracle_share × found) examples keep the oracle, chosen with
-    `random.Random(config.seed)`: the same inputs and seed give the same examples.
+    `random.Random(config.seed)`: the same inputs and seed give the same examples. With `prompt`
+    (a small model's prompt of best sentences, answered by a quote), every example keeps the
+    oracle: a prompt that does not show the answer leaves nothing to quote.
     """
     config = config or RaftConfig()
     retrieval = retrieval or RetrievalConfig()
@@ -190,23 +212,29 @@ def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConf
             continue
         found.append((pair, oracle, pick_distractors(hits, oracle, config.distractors)))
 
-    keep = set(rng.sample(range(len(found)), round(config.oracle_share * len(found))))
+    share = 1.0 if prompt is not None else config.oracle_share
+    keep = set(rng.sample(range(len(found)), round(share * len(found))))
     examples = []
     for i, (pair, oracle, distractors) in enumerate(found):
         included = i in keep
         position = rng.randrange(len(distractors) + 1) if included else 0
-        examples.append(raft_example(pair, oracle if included else None, distractors, position, config))
-    stats = RaftStats(with_oracle=len(keep), without_oracle=len(found) - len(keep), no_oracle=no_oracle,
-                      no_answer=no_answer)
+        example = raft_example(pair, oracle if included else None, distractors, position, config, prompt)
+        if example is None:
+            keep.discard(i)
+            skipped.append(BadRecord(pair.origin, "the sentences the prompt shows hold none of its answers"))
+        else:
+            examples.append(example)
+    stats = RaftStats(with_oracle=len(keep), without_oracle=len(examples) - len(keep), no_oracle=no_oracle,
+                      no_answer=no_answer, not_shown=len(found) - len(examples))
     return RaftData(examples, stats, skipped)
 
 
 def raft_from_files(files: Sequence[str | Path], project_dir: Path, collection: str,
-                    config: RaftConfig | None = None) -> RaftData:
+                    config: RaftConfig | None = None, prompt: RaftPrompt | None = None) -> RaftData:
     """RAFT examples for the questions in `files` (JSONL or SQuAD), answered from `collection`:
     what `assistant data raft` writes and `assistant finetune --raft` trains on."""
     pairs = [pair for path in files for pair in load_questions(Path(path))]
-    return build_raft(pairs, open_collection(Path(project_dir), collection), config)
+    return build_raft(pairs, open_collection(Path(project_dir), collection), config, prompt=prompt)
 
 
 def example_json(example: Example) -> dict:
@@ -224,5 +252,5 @@ def write_examples_jsonl(examples: Sequence[Example], path: Path | str) -> Path:
     return write_jsonl(Path(path), map(example_json, examples))
 
 
-__all__ = ["RaftConfig", "RaftData", "RaftStats", "build_raft", "find_oracle", "pick_distractors",
+__all__ = ["RaftConfig", "RaftData", "RaftPrompt", "RaftStats", "build_raft", "find_oracle", "pick_distractors",
            "raft_example", "write_examples_jsonl"]

@@ -47,6 +47,9 @@ class TrainHooks:
     """(step, total steps, last training loss)."""
     on_metrics: Callable[[dict], None] | None = None
     """Each metrics.jsonl row as it is written."""
+    raft_prompt: Callable | None = None
+    """RAFT runs: the prompt the examples are written in (finetune.raft.RaftPrompt), the one
+    rag+sft sends; None: whole chunks."""
 
     def message(self, text: str) -> None:
         if self.on_message:
@@ -207,7 +210,7 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     project_dir = Path(project_dir)
     begun = start_run(config, project_dir, resume, restart)
     config, run_dir, manifest = begun.config, begun.run_dir, begun.manifest
-    data = read_data(config, project_dir)
+    data = read_data(config, project_dir, hooks.raft_prompt)
     prepared = tokenize_data(config, data, load_tokenizer(config, hooks.message))
     if hooks.on_summary:
         hooks.on_summary(prepared.summary)

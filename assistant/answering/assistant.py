@@ -25,6 +25,7 @@ from typing import Sequence
 from index.followups import FOLLOW_UPS, Searched, searched_question
 from index.retriever import open_collection
 from index.store import Collection
+from index.types import Chunk, Hit
 from lm.models import ModelError, Progress
 from lm.prompts import Turn
 
@@ -92,7 +93,7 @@ class Assistant:
         its weights where the engine can; else the model is loaded and counted."""
         grounding, settings = self.config.grounding, self.config.model
         parameters = self._size()
-        if parameters is None and grounding.profile == "auto" and mode != "rag+sft":
+        if parameters is None and grounding.profile == "auto":
             parameters = self.engine.parameters(settings, self.model(adapter_dir))
         return choose_profile(grounding, mode, parameters)
 
@@ -180,6 +181,21 @@ class Assistant:
             return plan  # the answer is taken from the sources: no model, no prompt
         return stages.compose(plan, self.model(plan.adapter_dir), self.engine, history, self.config)
 
+    def plan_over(self, question: str, chunks: Sequence[Chunk], collection: str, mode: str = "rag+sft") -> Plan:
+        """The plan `plan` makes in `mode` when retrieval finds `chunks`, in that order: what RAFT
+        examples are built from (an oracle among distractors), so that an adapter trains on the
+        prompts it is sent. No abstention: a training prompt always gets its answer."""
+        grounding = self.config.grounding
+        plan = Plan(question, mode, collection, None, Mode.named(mode).uses_adapter,
+                    grounded=grounding.enabled, searched=question,
+                    hits=tuple(Hit(chunk, 1.0 / rank) for rank, chunk in enumerate(chunks, start=1)))
+        if grounding.ignore_instructions:
+            plan = stages.guard(plan)
+        if plan.grounded:
+            plan = stages.rank(plan, self.retriever(collection))
+        plan = stages.select(plan, self.profile(mode), self.config.chat.sources)
+        return stages.compose(plan, self.model(None), self.engine, (), self.config)
+
     def answer(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
                collection: str | None = None, adapter: str | None = None, on_token: OnToken | None = None,
                stop: threading.Event | None = None) -> Answer:
@@ -211,9 +227,26 @@ class Assistant:
                       instructions=plan.instructions)
 
 
+def raft_prompt(settings: Config, base: str, collection: str | None):
+    """The prompt rag+sft sends `base` over given chunks (finetune.raft.RaftPrompt), for RAFT
+    examples to be written in; None without a collection, or where the prompt is whole chunks (a
+    large model), which finetune.raft writes itself."""
+    if not collection:
+        return None
+    helper = Assistant(dataclasses.replace(settings, model=dataclasses.replace(settings.model, name=base)))
+    if helper.profile("rag+sft").sentences == 0:
+        return None
+
+    def prompt(question: str, chunks: Sequence[Chunk]) -> tuple[list[dict], list[str]]:
+        plan = helper.plan_over(question, chunks, collection)
+        return plan.prompt.messages, [sentence.text for sentence in plan.shown_sentences()]
+
+    return prompt
+
+
 def _searched(plan: Plan) -> str | None:
     """The searched question when it differs from the typed one (what a user is shown)."""
     return plan.searched if plan.searched != plan.question else None
 
 
-__all__ = ["Assistant"]
+__all__ = ["Assistant", "raft_prompt"]

@@ -116,15 +116,21 @@ def data_raft(
     oracle_share: float = typer.Option(0.8, "--oracle-share", help="Share of examples that hold the oracle."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    """Build RAFT-style examples (question + oracle and distractor chunks → cited answer)."""
+    """Build RAFT-style examples (question + oracle and distractor chunks → answer), in the prompt
+    rag+sft sends the [finetune] base model (for a small one: the best sentences of the chunks)."""
     from finetune.raft import RaftConfig, raft_from_files, write_examples_jsonl
 
-    built = raft_from_files(questions, settings().project_dir, collection,
-                            RaftConfig(distractors=distractors, oracle_share=oracle_share, seed=seed))
+    from ..answering import raft_prompt
+
+    cfg = settings()
+    built = raft_from_files(questions, cfg.project_dir, collection,
+                            RaftConfig(distractors=distractors, oracle_share=oracle_share, seed=seed),
+                            raft_prompt(cfg, cfg.finetune.base, collection))
     write_examples_jsonl(built.examples, out)
     stats = built.stats
     console.print(f"Wrote {len(built.examples)} examples to {out}: {stats.with_oracle} with the oracle chunk, "
                   f"{stats.without_oracle} with distractors only; skipped {stats.no_oracle} questions whose "
-                  f"answer no chunk holds and {stats.no_answer} without an answer.", highlight=False)
+                  f"answer no chunk holds, {stats.not_shown} whose answer the prompt's sentences do not show "
+                  f"and {stats.no_answer} without an answer.", highlight=False)
 
 

@@ -128,9 +128,14 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
         errors.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    from ..answering import raft_prompt
+    from .common import settings as project_settings
+
     hooks = TrainHooks(on_message=lambda text: console.print(f"[dim]{text}[/]", highlight=False),
                        on_summary=lambda summary: render_summary(summary, console),
-                       on_step=on_step, on_metrics=on_metrics)
+                       on_step=on_step, on_metrics=on_metrics,
+                       raft_prompt=raft_prompt(project_settings(), settings.base, settings.collection)
+                       if settings.raft else None)
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(settings, project_dir, resume=resume_dir, restart=restart, hooks=hooks, stop=stop)

@@ -266,3 +266,27 @@ def test_grounded_training_prompts_are_the_prompts_answer_sends(project, tiny_mo
     *prompt, reply = record["messages"]
     assert prompt == helper.plan(pair.question, "rag", collection="zorblax").prompt.messages
     assert reply["role"] == "assistant" and reply["content"].startswith("7431 [")
+
+
+def test_rag_sft_on_a_small_model_quotes_the_best_sentence_of_the_prompt_raft_trains_on(project, tiny_model_dir,
+                                                                                        make_lora, tmp_path):
+    """A RAFT adapter on a 135M model wrote short answers that were often wrong; held to a quote of
+    the best sentence of the same prompt it was trained on, it answers with the span it chose."""
+    from assistant.answering import raft_prompt
+
+    adapter = make_lora(tiny_model_dir, tmp_path / "raft-adapter", str(tiny_model_dir))
+    cfg = config(project, tiny_model_dir, min_relevance=0.0)
+    helper = Assistant(cfg)
+    question = "What is the default port of the Zorblax 3000?"
+    plan = helper.plan(question, "rag+sft", adapter=str(adapter))
+    assert plan.profile.answer == "quote" and plan.profile.sentences == 2 and plan.uses_adapter
+    answer = helper.answer(question, mode="rag+sft", adapter=str(adapter))
+    best = max(plan.shown_sentences(), key=lambda s: s.score)
+    assert answer.style == "quote" and answer.text.endswith(f" [{best.source}]")
+    assert answer.text.removesuffix(f" [{best.source}]") in best.text and answer.generation.new_tokens > 0
+    # RAFT examples are written in exactly this prompt, over the chunks retrieval found
+    messages, shown = raft_prompt(cfg, str(tiny_model_dir), "zorblax")(question, [hit.chunk for hit in plan.hits])
+    assert messages == plan.prompt.messages and shown == [s.text for s in plan.shown_sentences()]
+    cfg.grounding.profile = "large"  # whole chunks: finetune.raft writes those prompts itself
+    assert raft_prompt(cfg, str(tiny_model_dir), "zorblax") is None
+    assert Assistant(cfg).plan(question, "rag+sft", adapter=str(adapter)).profile.answer == "generate"

@@ -103,7 +103,11 @@ def test_data_raft_writes_examples_that_finetune_reads(project, tiny_model_dir):
     built = runner.invoke(app, ["data", "raft", "qa.jsonl", "-c", "kb", "--out", "raft.jsonl", "--oracle-share", "1"])
     assert built.exit_code == 0, built.output
     rows = [json.loads(line) for line in (project / "raft.jsonl").read_text().splitlines()]
-    assert len(rows) == 2 and rows[0]["messages"][-1]["content"].startswith("7431 [")
+    # the [finetune] base is the embedded 135M model: its rag+sft prompt shows the best sentences,
+    # and it answers with a quote, so the target is the answer as those sentences hold it, uncited
+    assert len(rows) == 2 and [row["messages"][-1]["content"] for row in rows] == ["7431", "amber-falcon"]
+    assert "The Zorblax daemon listens on port 7431." in rows[0]["messages"][-2]["content"]
+    assert "0 whose answer the prompt's sentences do not show" in " ".join(built.output.split())
     trained = runner.invoke(app, ["finetune", "--lora", "--base", str(tiny_model_dir), "--data", "raft.jsonl",
                                   "--max-steps", "1", "--eval-split", "0", "--name", "raft"])
     assert trained.exit_code == 0, trained.output

@@ -235,3 +235,27 @@ def test_a_follow_up_is_searched_and_asked_as_chat_searches_it(tmp_path):
     assert "toastline-t4.md" in prompt and data.stats.with_oracle == 1
     with pytest.raises(Exception, match='"history" must be a list of earlier questions'):
         parse_record({**record, "history": "oops"}, "q.jsonl:2", "q2")
+
+
+def first_sentences(question, chunks):
+    """A prompt that shows each chunk's first sentence only, as a small model's prompt shows a few sentences."""
+    shown = [chunk.text.split(". ")[0] for chunk in chunks]
+    return [{"role": "user", "content": question + "\n" + "\n".join(shown)}], shown
+
+
+def test_with_a_prompt_of_sentences_each_example_holds_the_oracle_and_answers_what_is_shown(retriever):
+    pairs = [BY_ORIGIN[name] for name in ("port", "key", "battery", "warranty")]
+    data = build_raft(pairs, retriever, RaftConfig(distractors=2, oracle_share=0.5, candidates=10), prompt=first_sentences)
+    assert data.stats.with_oracle == len(data.examples) == 4 and data.stats.without_oracle == 0
+    for example in data.examples:
+        pair = BY_ORIGIN[example.origin]
+        *prompt, reply = example.messages
+        assert prompt[0]["content"].startswith(pair.question)
+        assert reply["content"] == pair.answers[0] and pair.answers[0] in prompt[0]["content"]  # uncited: a quote
+
+    def hiding(question, chunks):  # the answer is never among the sentences shown
+        return [{"role": "user", "content": question}], ["nothing here"]
+
+    hidden = build_raft(pairs, retriever, RaftConfig(distractors=2, candidates=10), prompt=hiding)
+    assert not hidden.examples and hidden.stats.not_shown == 4
+    assert {r.reason for r in hidden.skipped} == {"the sentences the prompt shows hold none of its answers"}

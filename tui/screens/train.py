@@ -116,6 +116,12 @@ class TrainScreen(JobScreen):
             self.query_one(DataSummaryView).show_note("Reading and tokenizing the data …")
             self.check_data(settings)
 
+    def raft_prompt(self, settings):
+        """RAFT: the prompt rag+sft will send the trained model (the CLI's finetune --raft uses it too)."""
+        from assistant.answering import raft_prompt
+
+        return raft_prompt(self.app.config, settings.base, settings.collection) if settings.raft else None
+
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
         from finetune.inspection import inspect_data
@@ -123,7 +129,7 @@ class TrainScreen(JobScreen):
         from core.errors import UserError
 
         try:
-            data = read_data(settings, self.project_dir)  # before the model: bad lines show at once
+            data = read_data(settings, self.project_dir, self.raft_prompt(settings))  # bad lines show at once
             tokenizer = load_tokenizer(settings, lambda text: self.post_message(ModelProgress(text)))
             prepared = tokenize_data(settings, data, tokenizer)
             # what `assistant data inspect` says of each file, a preview of the first example included
@@ -177,7 +183,7 @@ class TrainScreen(JobScreen):
         hooks = TrainHooks(on_message=lambda text: post(TrainLog(text)),
                            on_summary=lambda summary: post(DataChecked(summary, details="Training on:")),
                            on_step=lambda step, total, loss: post(TrainStep(step, total, loss)),
-                           on_metrics=lambda row: post(TrainMetrics(dict(row))))
+                           on_metrics=lambda row: post(TrainMetrics(dict(row))), raft_prompt=self.raft_prompt(settings))
         result = train(settings, self.project_dir, resume=resume, hooks=hooks, stop=self.stop_training)
         post(TrainFinished(result))
 
