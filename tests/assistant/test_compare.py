@@ -194,7 +194,34 @@ def test_squad_experiment_runs_end_to_end_and_reuses_its_training_runs(tmp_path,
     assert outcome.verdict in (outcome.folder / "report.md").read_text()
     sft_rows = [json.loads(line) for line in (outcome.folder / "sft.jsonl").read_text().splitlines()]
     assert sft_rows[0]["messages"][-1]["role"] == "assistant" and len(sft_rows) == 7
+    # the small model's RAFT adapter answers with a quote of the best sentence it was shown
+    quotes = [row for row in outcome.result.rows if row.mode == "rag+sft" and not row.abstained]
+    assert quotes and all(row.evidence[0]["claim"] in row.evidence[0]["sentence"] for row in quotes)
+    raft_run = json.loads((outcome.runs["raft"].path / "run.json").read_text())
+    assert raft_run["config"]["max_length"] == 512 and raft_run["config"]["raft_distractors"] == 7
 
     second = run_squad_experiment(FIXTURES / "squad_tiny.json", tmp_path, settings)
     assert all(run.reused for run in second.runs.values())
     assert {run.name for run in second.runs.values()} == {"tiny-sft", "tiny-raft"}
+
+
+def scored(f1: dict[str, list[float]]):
+    from assistant.evaluation.compare import summarize
+    from assistant.evaluation.results import CompareResult, Row
+
+    rows = [Row(f"q{i}", "?", mode, "an answer", ("answer",), None, (), {"f1": value})
+            for mode, values in f1.items() for i, value in enumerate(values)]
+    return CompareResult(rows, summarize(rows, tuple(f1)), tuple(f1))
+
+
+def test_the_raft_target_needs_five_points_and_an_interval_above_zero():
+    """A quick look of 20 questions said "target met" for +8.3 points whose interval reached −0.2."""
+    from assistant.evaluation.experiment import verdict
+
+    clear = scored({"rag": [0.1] * 30, "sft": [0.0] * 30, "rag+sft": [0.3] * 30})
+    assert "(≥ 5 points, interval above 0) is met." in verdict(clear)
+    noisy = scored({"rag": [0.0] * 10, "sft": [0.0] * 10, "rag+sft": [1.0] + [0.0] * 9})  # +10 points, one question
+    assert "is not met (its interval reaches 0)" in verdict(noisy)
+    small = scored({"rag": [0.1] * 30, "sft": [0.0] * 30, "rag+sft": [0.12] * 30})
+    text = verdict(small)
+    assert "is not met." in text and "reaches 0" not in text
