@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from textual.widgets import Input
 
@@ -49,7 +50,14 @@ async def test_a_tiny_run_plots_its_loss_and_is_listed(tiny_model_dir, tmp_path)
     app = make_app(make_config(project, tiny_model_dir, max_steps=3), start="train")
     inbox = Inbox(TrainFinished)
     finished = inbox.messages
-    async with app.run_test(size=SIZE, message_hook=inbox) as pilot:
+    before_first_step: list[str] = []
+
+    def hook(message) -> None:  # posted, not yet handled: what the status said until step 1
+        inbox(message)
+        if isinstance(message, TrainStep) and not before_first_step:
+            before_first_step.append(str(app.screen.query_one("#train-status").content))
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         screen = app.screen
         # the run is named in the form; tabbing into a field keeps its text (typing appends)
         screen.query_one("#name", Input).focus()
@@ -66,6 +74,7 @@ async def test_a_tiny_run_plots_its_loss_and_is_listed(tiny_model_dir, tmp_path)
         await wait_until(pilot, lambda: finished, what="training")
         result = finished[0].result
         assert result.status == "finished" and result.output.is_dir() and result.run_dir.name == "tiny"
+        assert before_first_step == ["Preparing the data and loading the model …"]  # not "step 1/3" yet
         assert [step for step, _ in screen.query_one(LossPlot).train] == [1, 2, 3]
         assert "Finished 3 steps" in screen_text(app)
         runs = screen.query_one(RunsTable)
@@ -108,6 +117,11 @@ async def test_quitting_while_training_stops_the_run_with_a_checkpoint(tiny_mode
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: inbox.of(TrainStep), what="the first training step")
         await pilot.press("ctrl+q")
+    # the app has exited; the training thread ends its step and saves (a real process waits for it
+    # at exit; this test's process goes on, so it waits here, as long as a loaded machine needs)
+    deadline = time.monotonic() + 120
+    while list_runs(project)[0].status == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
     (run,) = list_runs(project)
     assert run.status == "stopped" and run.steps < 400 and last_checkpoint(run.path) is not None
 
