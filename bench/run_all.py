@@ -17,7 +17,7 @@ from bench import _report
 BENCHMARKS = ("retrieval_quality", "retrieval_tuning", "retrieval_signals", "zh_retrieval", "bm25_speed",
               "dense_index", "hybrid_latency", "scale_1m", "embedding_throughput", "indexing_throughput",
               "generation_latency", "chunking", "answer_quality", "conversation_quality", "prompt_injection", "near_duplicates",
-              "ask_latency", "zh_answers", "training_throughput", "kill_trials")
+              "ask_latency", "zh_answers", "training_throughput", "study_profile", "decode_options", "kill_trials")
 
 
 def main(names: list[str] | None = None) -> int:

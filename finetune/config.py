@@ -1,7 +1,7 @@
 """Fine-tuning settings: one dataclass, per-method defaults, presets as TOML files.
 
     [finetune]              # in assistant.toml, or the top level of a --config file
-    method = "qlora"
+    method = "auto"
     data = ["train.jsonl"]
     epochs = 3
 """
@@ -16,12 +16,12 @@ from pathlib import Path
 from core.errors import ConfigError
 from lm.devices import device_problem
 
-METHODS = ("qlora", "lora", "dora", "full", "freeze", "prefix", "prompt-tuning")
-ADAPTER_METHODS = ("qlora", "lora", "dora", "prefix", "prompt-tuning")
+METHODS = ("auto", "qlora", "lora", "dora", "full", "freeze", "prefix", "prompt-tuning")
+ADAPTER_METHODS = ("auto", "qlora", "lora", "dora", "prefix", "prompt-tuning")
 """Methods that save a PEFT adapter; the others save a whole model."""
 
 # Learning rates that work for each method on small instruct models; --lr overrides.
-DEFAULT_LR = {"qlora": 2e-4, "lora": 2e-4, "dora": 2e-4, "full": 2e-5, "freeze": 5e-5,
+DEFAULT_LR = {"auto": 2e-4, "qlora": 2e-4, "lora": 2e-4, "dora": 2e-4, "full": 2e-5, "freeze": 5e-5,
               "prefix": 5e-3, "prompt-tuning": 3e-2}
 SCHEDULERS = ("cosine", "linear", "constant")
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
@@ -31,8 +31,9 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 class TrainConfig:
     base: str = "smollm2-135m-instruct"
     """The model to fine-tune: the embedded default, a Hugging Face id, or a local folder."""
-    method: str = "qlora"
-    """qlora (4-bit NF4 base + LoRA), lora, dora, full, freeze (top layers only), prefix, prompt-tuning."""
+    method: str = "auto"
+    """auto (qlora on a CUDA GPU, lora elsewhere: finetune.speed.method_for), qlora (4-bit NF4 base
+    + LoRA), lora, dora, full, freeze (top layers only), prefix, prompt-tuning."""
     data: list[str] = field(default_factory=list)
     """Training files: JSON, JSONL, CSV/TSV, Parquet, a saved `datasets` folder, or text documents."""
     format: str = "auto"

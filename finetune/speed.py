@@ -1,5 +1,6 @@
-"""How the training loop goes fast on a GPU, decided in one place: the attention kernel, fused kernels,
-whether a launcher shards the model, and whether gradient checkpointing is worth its cost.
+"""How the training loop goes fast, decided in one place: the attention kernel, fused kernels,
+whether a launcher shards the model, whether gradient checkpointing is worth its cost, and the
+method "auto" stands for on the device.
 
 Padding-free rows (examples end to end, position ids restarting at 0 for each) are the default
 (TrainConfig.padding_free); with flash-attention 2 the rows are attended as variable-length sequences,
@@ -40,32 +41,38 @@ def sharded_launch() -> bool:
 
 
 def needs_checkpointing(*, params: float, bytes_per_param: float, trainable: float, tokens: int, layers: int,
-                        hidden: int, intermediate: int, vocab: int, free_bytes: float) -> bool:
-    """Whether a step would overflow `free_bytes` of GPU memory without gradient checkpointing.
+                        hidden: int, intermediate: int, vocab: int, free_bytes: float,
+                        activation_bytes: int = 2) -> bool:
+    """Whether a step would overflow `free_bytes` of memory without gradient checkpointing.
 
     A rough upper bound: the weights; for the trained weights an fp32 copy, its gradient and AdamW's
-    two moments (16 bytes each); the activations kept for the backward pass (bf16, about 16·hidden +
-    4·intermediate values per token and layer); the fp32 logits and their gradient. Kept under 80%
-    of free memory, so fragmentation and the allocator's cache have room.
+    two moments (16 bytes each); the activations kept for the backward pass (`activation_bytes`
+    each: 2 in bf16 on a GPU, 4 in fp32 on a CPU; about 16·hidden + 4·intermediate values per token
+    and layer); the fp32 logits and their gradient. Kept under 80% of free memory, so fragmentation
+    and the allocator's cache have room.
     """
     weights = params * bytes_per_param + trainable * 16
-    activations = tokens * layers * (16 * hidden + 4 * intermediate) * 2
+    activations = tokens * layers * (16 * hidden + 4 * intermediate) * activation_bytes
     logits = tokens * vocab * 4 * 2
     return weights + activations + logits > 0.8 * free_bytes
 
 
 def checkpointing_for(setting, model, device: str, tokens: int) -> bool:
-    """TrainConfig.gradient_checkpointing resolved: True/False as given; "auto" is on for the CPU
-    (as before: memory there is the process's RSS, and runs are small) and on CUDA only when
-    `needs_checkpointing` says a step would not fit."""
+    """TrainConfig.gradient_checkpointing resolved: True/False as given; "auto" only when
+    `needs_checkpointing` says a step would not fit: in free GPU memory on CUDA, in available RAM
+    (fp32 activations) elsewhere. Recomputing the forward pass cost SmolLM2-135M 9-16% of its
+    CPU speed for memory it did not need (bench/results/study_profile.md)."""
     if isinstance(setting, bool):
         return setting
-    if not device.startswith("cuda"):
-        return True
     import torch
 
     config = model.config
-    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    if device.startswith("cuda"):
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+    else:
+        import psutil
+
+        free = psutil.virtual_memory().available
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     bytes_per_param = max(p.element_size() for p in model.parameters())
@@ -73,4 +80,28 @@ def checkpointing_for(setting, model, device: str, tokens: int) -> bool:
         params=params, bytes_per_param=bytes_per_param, trainable=trainable, tokens=tokens,
         layers=getattr(config, "num_hidden_layers", 32), hidden=getattr(config, "hidden_size", 4096),
         intermediate=getattr(config, "intermediate_size", 4 * getattr(config, "hidden_size", 4096)),
-        vocab=getattr(config, "vocab_size", 32000), free_bytes=free)
+        vocab=getattr(config, "vocab_size", 32000), free_bytes=free,
+        activation_bytes=2 if device.startswith("cuda") else 4)
+
+
+def device_kind(device: str) -> str:
+    """A TrainConfig.device as the kind of device training runs on: "cuda" for "auto" with a GPU
+    visible, else the setting itself ("cpu", "mps", "cuda:1")."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def method_for(method: str, device: str) -> str:
+    """TrainConfig.method resolved: "auto" is QLoRA on a CUDA GPU, where its 4-bit base saves the
+    memory it exists to save, and LoRA elsewhere: on a CPU the de-quantisation only costs time
+    (SmolLM2-135M: 0.92-0.97× LoRA's tokens/s, bench/results/study_profile.md).
+
+    >>> method_for("auto", "cuda:0"), method_for("auto", "cpu"), method_for("qlora", "cpu")
+    ('qlora', 'lora', 'qlora')
+    """
+    if method != "auto":
+        return method
+    return "qlora" if device.startswith("cuda") else "lora"

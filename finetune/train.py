@@ -32,7 +32,8 @@ from core.faults import ENV, fault_point
 from core.files import replace_folder
 from lm.models import load_model
 from finetune.methods import METHOD_SETUP, PACKABLE, trainable_parameters
-from finetune.speed import attention_kernel, checkpointing_for, liger_available, sharded_launch
+from finetune.speed import (attention_kernel, checkpointing_for, device_kind, liger_available, method_for,
+                            sharded_launch)
 from core.logs import quiet_transformers
 
 
@@ -208,6 +209,7 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     """
     hooks = hooks or TrainHooks()
     project_dir = Path(project_dir)
+    config = dataclasses.replace(config, method=method_for(config.method, device_kind(config.device)))
     begun = start_run(config, project_dir, resume, restart)
     config, run_dir, manifest = begun.config, begun.run_dir, begun.manifest
     data = read_data(config, project_dir, hooks.raft_prompt)

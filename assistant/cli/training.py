@@ -27,8 +27,8 @@ def _method(qlora: bool, lora: bool, dora: bool, full: bool, freeze: Optional[in
 
 @command()
 def finetune(
-    qlora: bool = typer.Option(False, "--qlora", help="4-bit NF4 base + LoRA on all linear layers (default)."),
-    lora: bool = typer.Option(False, "--lora", help="LoRA on a full-precision base."),
+    qlora: bool = typer.Option(False, "--qlora", help="4-bit NF4 base + LoRA on all linear layers (default on a GPU)."),
+    lora: bool = typer.Option(False, "--lora", help="LoRA on a full-precision base (default on a CPU)."),
     dora: bool = typer.Option(False, "--dora", help="Weight-decomposed LoRA."),
     full: bool = typer.Option(False, "--full", help="Train every weight."),
     freeze: Optional[int] = typer.Option(None, "--freeze", metavar="N", help="Train only the top N layers."),
