@@ -92,7 +92,8 @@ class ModelConfig:
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda, cuda:1 ..."""
     dtype: str = "auto"
-    """auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16 or float16."""
+    """auto (bfloat16 on CUDA and on a CPU with native bf16 — AVX-512 BF16 or AMX — else float32),
+    float32, bfloat16 or float16."""
     load_in_4bit: bool = False
     """Load linear layers in 4-bit NF4 through bitsandbytes (CUDA or CPU)."""
     trust_remote_code: bool = False

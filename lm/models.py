@@ -27,7 +27,7 @@ from core.locations import models_dir
 from core.errors import UserError
 from core.logs import quiet_transformers
 from core.files import staged_folder
-from .devices import device_problem
+from .devices import cpu_has_bf16, device_problem
 from .quant import nf4_config
 
 CONVERSION_TIME = "about 30 s on 2 CPU cores"
@@ -222,6 +222,15 @@ def pick_device(device: str = "auto") -> str:
             raise ModelError(f"device {device!r} asked for, but no CUDA GPU is visible; use --device cpu")
         return device
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def generation_dtype(dtype: str, device: str) -> str:
+    """ModelConfig.dtype for answering: "auto" is bfloat16 on a CPU that multiplies it natively
+    (1.8× float32's decode speed for SmolLM2-135M, bench/results/decode_options.md), else as
+    `pick_dtype` decides. Training keeps float32 on the CPU."""
+    if dtype == "auto" and pick_device(device) == "cpu" and cpu_has_bf16():
+        return "bfloat16"
+    return dtype
 
 
 def pick_dtype(dtype: str, device: str):

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from lm.models import LoadedModel, check_model, find_adapter, load_model, model_size
+from lm.models import LoadedModel, check_model, find_adapter, generation_dtype, load_model, model_size
 from lm.shipped import shipped_adapter
 
 from .types import Generation, OnToken
@@ -214,9 +214,9 @@ class InProcess:
 
     def load(self, config: ModelConfig, adapter: str | None,
              progress: Callable[[str], None] | None = None) -> LoadedModel:
-        return load_model(config.name, adapter, device=config.device, dtype=config.dtype,
-                          load_in_4bit=config.load_in_4bit, trust_remote_code=config.trust_remote_code,
-                          progress=progress)
+        return load_model(config.name, adapter, device=config.device,
+                          dtype=generation_dtype(config.dtype, config.device), load_in_4bit=config.load_in_4bit,
+                          trust_remote_code=config.trust_remote_code, progress=progress)
 
     def adapter_path(self, adapter: str, project_dir: Path) -> str:
         return str(find_adapter(adapter, project_dir))
