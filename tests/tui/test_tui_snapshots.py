@@ -1,4 +1,4 @@
-"""SVG snapshots of each screen in its first state, at 80×24 (dark) and once in the light theme.
+"""SVG snapshots of each screen in its first state, at 80×24 and 120×35 (dark) and once in the light theme.
 
 Update after a deliberate change of looks: pytest tests/tui --snapshot-update
 """
@@ -11,6 +11,7 @@ from assistant.config import ChatConfig, Config
 from tui.app import make_app
 
 SMALL = (80, 24)
+LARGE = (120, 35)
 
 
 @pytest.fixture
@@ -23,6 +24,13 @@ def looks_config(tui_project):
 @pytest.mark.parametrize("screen", ["index", "train", "chat", "compare"])
 def test_each_screen_at_80x24(snap_compare, looks_config, screen):
     assert snap_compare(make_app(looks_config, start=screen), terminal_size=SMALL)
+
+
+@pytest.mark.parametrize("screen", ["index", "train", "chat", "compare"])
+def test_each_screen_at_120x35(snap_compare, looks_config, screen):
+    """The size the layout issues were seen at besides 80×24: Compare's two answers a row, Index's
+    text column wide."""
+    assert snap_compare(make_app(looks_config, start=screen), terminal_size=LARGE)
 
 
 def test_chat_in_the_light_theme(snap_compare, looks_config):
