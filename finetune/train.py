@@ -48,9 +48,10 @@ class TrainHooks:
     """(step, total steps, last training loss)."""
     on_metrics: Callable[[dict], None] | None = None
     """Each metrics.jsonl row as it is written."""
-    raft_prompt: Callable | None = None
-    """RAFT runs: the prompt the examples are written in (finetune.raft.RaftPrompt), the one
-    rag+sft sends; None: whole chunks."""
+    raft_prompt_for: Callable | None = None
+    """RAFT runs: given the run's settings (on --resume, the run's own), the prompt its examples
+    are written in (finetune.raft.RaftPrompt: the one rag+sft sends that base), or None for whole
+    chunks. A function of the settings, since a resumed run's are known only once its folder is read."""
 
     def message(self, text: str) -> None:
         if self.on_message:
@@ -212,7 +213,8 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     config = dataclasses.replace(config, method=method_for(config.method, device_kind(config.device)))
     begun = start_run(config, project_dir, resume, restart)
     config, run_dir, manifest = begun.config, begun.run_dir, begun.manifest
-    data = read_data(config, project_dir, hooks.raft_prompt)
+    prompt = hooks.raft_prompt_for(config) if config.raft and hooks.raft_prompt_for else None
+    data = read_data(config, project_dir, prompt)
     prepared = tokenize_data(config, data, load_tokenizer(config, hooks.message))
     if hooks.on_summary:
         hooks.on_summary(prepared.summary)

@@ -134,8 +134,7 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
     hooks = TrainHooks(on_message=lambda text: console.print(f"[dim]{text}[/]", highlight=False),
                        on_summary=lambda summary: render_summary(summary, console),
                        on_step=on_step, on_metrics=on_metrics,
-                       raft_prompt=raft_prompt(project_settings(), settings.base, settings.collection)
-                       if settings.raft else None)
+                       raft_prompt_for=lambda run: raft_prompt(project_settings(), run.base, run.collection))
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(settings, project_dir, resume=resume_dir, restart=restart, hooks=hooks, stop=stop)

@@ -189,7 +189,7 @@ def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, raft
         train_config = dataclasses.replace(train_config, name=f"{train_config.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     kind = "RAFT" if train_config.raft else "plain"
     hooks.message(f"training {train_config.name} ({train_config.method}, {kind} SFT)")
-    train_hooks = dataclasses.replace(hooks.train or TrainHooks(), raft_prompt=raft_prompt)
+    train_hooks = dataclasses.replace(hooks.train or TrainHooks(), raft_prompt_for=lambda run: raft_prompt)
     outcome = train(train_config, project_dir, hooks=train_hooks)
     if outcome.status != "finished":
         raise ExperimentError(f"training run {outcome.run_dir} {outcome.status}; resume it with "

@@ -259,3 +259,35 @@ def test_with_a_prompt_of_sentences_each_example_holds_the_oracle_and_answers_wh
     hidden = build_raft(pairs, retriever, RaftConfig(distractors=2, candidates=10), prompt=hiding)
     assert not hidden.examples and hidden.stats.not_shown == 4
     assert {r.reason for r in hidden.skipped} == {"the sentences the prompt shows hold none of its answers"}
+
+
+def test_a_resumed_raft_run_writes_its_examples_in_the_prompt_its_own_settings_ask_for(tiny_model_dir, tmp_path):
+    """`finetune --resume RUN` carries no --raft flag: the prompt must come from the run's settings."""
+    import json
+    import threading
+
+    from finetune.config import TrainConfig
+    from finetune.train import TrainHooks, train
+
+    for name, text in DOCS.items():
+        (tmp_path / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "docs" / name).write_text(text)
+    build_collection([tmp_path / "docs"], Collection(tmp_path / "project", "kb"))
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text("".join(json.dumps({"question": p.question, "answer": p.answers[0]}) + "\n"
+                                 for p in PAIRS[:8]))
+    asked = []
+
+    def prompt_for(run):
+        asked.append((run.raft, run.collection, run.base))
+        return first_sentences
+
+    stop = threading.Event()
+    config = TrainConfig(base=str(tiny_model_dir), method="lora", data=[str(questions)], raft=True, collection="kb",
+                         raft_distractors=2, max_steps=4, batch_size=2, eval_split=0, save_steps=1, max_length=128)
+    first = train(config, tmp_path / "project", stop=stop, hooks=TrainHooks(
+        on_step=lambda step, total, loss: stop.set(), raft_prompt_for=prompt_for))
+    assert first.status == "stopped"
+    second = train(TrainConfig(), tmp_path / "project", resume=first.run_dir,
+                   hooks=TrainHooks(raft_prompt_for=prompt_for))
+    assert second.status == "finished" and asked == [(True, "kb", str(tiny_model_dir))] * 2

@@ -183,7 +183,7 @@ class TrainScreen(JobScreen):
         hooks = TrainHooks(on_message=lambda text: post(TrainLog(text)),
                            on_summary=lambda summary: post(DataChecked(summary, details="Training on:")),
                            on_step=lambda step, total, loss: post(TrainStep(step, total, loss)),
-                           on_metrics=lambda row: post(TrainMetrics(dict(row))), raft_prompt=self.raft_prompt(settings))
+                           on_metrics=lambda row: post(TrainMetrics(dict(row))), raft_prompt_for=self.raft_prompt)
         result = train(settings, self.project_dir, resume=resume, hooks=hooks, stop=self.stop_training)
         post(TrainFinished(result))
 
