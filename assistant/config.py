@@ -200,9 +200,9 @@ class GroundingConfig:
     """Overrides the profile: how the answer is written. generate: the model writes it (with the
     copy bias); quote: the model copies a stretch of the best-matching sentence, token for token,
     and chooses where it starts and stops (what a RAFT adapter does in rag+sft on a small model);
-    extract: the passage of the document that answers (the
-    best-matching sentence with the code block, steps, table or FAQ body it belongs to, or the
-    sentence alone where it is the answer), under its heading; sentence: the best-matching
+    extract: the passage of the document that answers (the best-matching sentence with the code
+    block, steps, table or FAQ body it belongs to, or the sentence alone where it is the answer),
+    under its heading; sentence: the best-matching
     sentence alone, under its heading (the extract before passages). The model is not asked for
     the last two."""
     candidates: int = 8

@@ -83,7 +83,8 @@ def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str],
     if not raft.examples:
         reason = raft.skipped[0].reason if raft.skipped else "no questions"
         raise DataError(f"no RAFT example could be built from {', '.join(map(str, files))}: {reason} "
-                        f"(first of {len(raft.skipped)} skipped)")
+                        f"(first of {len(raft.skipped)} skipped); check that the answers appear word for word "
+                        f"in collection {config.collection!r}, or index the documents that hold them")
     return raft.examples
 
 

@@ -159,19 +159,17 @@ def raft_example(pair: QAPair, oracle: Chunk | None, distractors: list[Chunk], p
     the messages are its prompt over those chunks and the answer is the first gold answer that the
     shown text holds, uncited (the quote's citation is added when it is answered); None when none is.
     """
+    chunks = list(distractors)
+    if oracle is not None:
+        chunks.insert(position, oracle)
     if prompt is not None:
-        chunks = list(distractors)
-        if oracle is not None:
-            chunks.insert(position, oracle)
         messages, shown = prompt(pair.question, chunks)
         answer = next((a for a in pair.answers if a and any(a in text for text in shown)), None)
         if answer is None:
             return None
         return Example(messages=(*messages, {"role": "assistant", "content": answer}), kind="chat", origin=pair.origin)
-    chunks = list(distractors)
     answer = pair.answers[0]
     if oracle is not None:
-        chunks.insert(position, oracle)
         if config.cite:
             answer = f"{answer} [{position + 1}]"
     messages = build_messages(pair.question, chunks, system_prompt=config.system_prompt)

@@ -84,16 +84,6 @@ def checkpointing_for(setting, model, device: str, tokens: int) -> bool:
         activation_bytes=2 if device.startswith("cuda") else 4)
 
 
-def device_kind(device: str) -> str:
-    """A TrainConfig.device as the kind of device training runs on: "cuda" for "auto" with a GPU
-    visible, else the setting itself ("cpu", "mps", "cuda:1")."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def method_for(method: str, device: str) -> str:
     """TrainConfig.method resolved: "auto" is QLoRA on a CUDA GPU, where its 4-bit base saves the
     memory it exists to save, and LoRA elsewhere: on a CPU the de-quantisation only costs time

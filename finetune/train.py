@@ -30,10 +30,9 @@ from finetune.run_start import Heartbeat, clear_progress, new_run_dir, start_run
 from finetune.runs import RunManifest, hostname, plot_loss
 from core.faults import ENV, fault_point
 from core.files import replace_folder
-from lm.models import load_model
+from lm.models import load_model, pick_device
 from finetune.methods import METHOD_SETUP, PACKABLE, trainable_parameters
-from finetune.speed import (attention_kernel, checkpointing_for, device_kind, liger_available, method_for,
-                            sharded_launch)
+from finetune.speed import attention_kernel, checkpointing_for, liger_available, method_for, sharded_launch
 from core.logs import quiet_transformers
 
 
@@ -210,7 +209,7 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     """
     hooks = hooks or TrainHooks()
     project_dir = Path(project_dir)
-    config = dataclasses.replace(config, method=method_for(config.method, device_kind(config.device)))
+    config = dataclasses.replace(config, method=method_for(config.method, pick_device(config.device)))
     begun = start_run(config, project_dir, resume, restart)
     config, run_dir, manifest = begun.config, begun.run_dir, begun.manifest
     prompt = hooks.raft_prompt_for(config) if config.raft and hooks.raft_prompt_for else None

@@ -179,7 +179,8 @@ def _reusable(run_dir: Path, train_config) -> bool:
     return same == wanted and hashes == sorted(file_hash(Path(f)) for f in train_config.data)
 
 
-def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, raft_prompt=None) -> TrainedRun:
+def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, prompt=None) -> TrainedRun:
+    """`prompt`: for a RAFT run, the prompt its examples are written in (`raft_prompt`)."""
     run_dir = runs_dir(project_dir) / train_config.name
     if _reusable(run_dir, train_config):
         seconds = read_manifest(run_dir).metrics.get("seconds", 0.0)
@@ -189,7 +190,7 @@ def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, raft
         train_config = dataclasses.replace(train_config, name=f"{train_config.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     kind = "RAFT" if train_config.raft else "plain"
     hooks.message(f"training {train_config.name} ({train_config.method}, {kind} SFT)")
-    train_hooks = dataclasses.replace(hooks.train or TrainHooks(), raft_prompt_for=lambda run: raft_prompt)
+    train_hooks = dataclasses.replace(hooks.train or TrainHooks(), raft_prompt_for=lambda run: prompt)
     outcome = train(train_config, project_dir, hooks=train_hooks)
     if outcome.status != "finished":
         raise ExperimentError(f"training run {outcome.run_dir} {outcome.status}; resume it with "

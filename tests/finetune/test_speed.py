@@ -35,12 +35,13 @@ def test_settings_given_are_kept_and_auto_on_the_cpu_asks_whether_a_step_fits_in
 def test_the_auto_method_is_qlora_on_a_gpu_and_lora_elsewhere(monkeypatch):
     import torch
 
-    from finetune.speed import device_kind, method_for
+    from finetune.speed import method_for
+    from lm.models import pick_device  # what train() resolves the device with
 
     assert [method_for("auto", d) for d in ("cuda", "cuda:1", "cpu", "mps")] == ["qlora", "qlora", "lora", "lora"]
-    assert method_for("dora", "cuda") == "dora" and device_kind("cpu") == "cpu"
+    assert method_for("dora", "cuda") == "dora" and pick_device("cpu") == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert device_kind("auto") == "cuda"
+    assert pick_device("auto") == "cuda"
 
 
 def test_the_cpu_gets_the_default_kernels():

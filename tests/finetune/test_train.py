@@ -13,7 +13,8 @@ import pytest
 from finetune.config import METHODS, TrainConfig, load_train_config, presets
 from finetune.runs import HEARTBEAT, RunManifest, list_runs, read_manifest, read_metrics, run_status, write_heartbeat
 from finetune.run_start import last_checkpoint
-from finetune.speed import device_kind, method_for
+from finetune.speed import method_for
+from lm.models import pick_device
 from finetune.train import TrainHooks, train
 from finetune.types import DataError, RunError
 
@@ -52,7 +53,7 @@ def test_each_method_lowers_the_loss_and_saves_its_output(method, tiny_model_dir
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 * 0.9, losses
     manifest = json.loads((result.run_dir / "run.json").read_text())
     # "auto" is recorded as what it stood for on this device: lora on a CPU, qlora on a GPU
-    assert manifest["status"] == "finished" and manifest["method"] == method_for(method, device_kind("auto"))
+    assert manifest["status"] == "finished" and manifest["method"] == method_for(method, pick_device("auto"))
     assert manifest["data"][0]["sha256"] and manifest["versions"]["trl"]
     assert manifest["config"]["max_steps"] == 12 and manifest["parameters"]["trainable"] > 0
     assert (result.run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
