@@ -18,7 +18,11 @@ and the user is shown what was searched:
   a subject of its own gets the subject: in place of its pronoun, else after it;
 - a question that is a new subject and little else ("what about the K3?", "and for Osaka?",
   "那 X5 呢？") is the previous searched question with its subject swapped;
-- any other question is searched as typed, and starts a new thread.
+- any other question is searched as typed, and starts a new thread; when the documents hold
+  nothing relevant to it as typed, Assistant searches its fallback instead (the subject after
+  it, or with no subject the thread's question before it), if the fallback's nearest passage is
+  in the same document: "how long can the milk stay out of the fridge?" after questions on one
+  machine, but not "what number do I call for support?".
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ class Searched:
     anchor: str = ""
     """The last question of the thread that stood alone (as searched), which a follow-up too
     short to stand alone is joined to; "" for this question itself."""
+    fallback: str = ""
+    """For a question searched as typed after earlier ones (it names nothing and points back at
+    nothing: "how long can the milk stay out of the fridge?"): the question joined to its thread,
+    searched instead when the documents hold nothing relevant to it as typed; else ""."""
 
     @property
     def thread(self) -> str:
@@ -73,7 +81,8 @@ class Searched:
 # sure that my laptop …" is a conjunction.
 _POINTS_BACK_EN = re.compile(
     r"\b(?:it|its|it's|itself|they|them|their|theirs|these|those|this|"
-    r"that(?!\s+(?:my|the|a|an|i|you|we|it|they|he|she|there|your|our|is|was)\b)|the other|the same|same)\b",
+    r"that(?!\s+(?:my|the|a|an|i|you|we|it|they|he|she|there|your|our|is|was)\b)|the other|the same|same|"
+    r"there(?=\W*$))\b",
     re.IGNORECASE)
 _POINTS_BACK_ZH = re.compile(r"它|这个|那个|这款|那款|这台|那台|这种|那种|这一|上面|前面|呢[？?。！!]*\s*$")
 _OPENS_ELLIPSIS = re.compile(
@@ -150,6 +159,7 @@ _PRONOUNS_EN = (
     (re.compile(r"\b(?:its|their)\b", re.IGNORECASE), "the {}'s"),
     (re.compile(r"\b(?:this|that) one\b", re.IGNORECASE), "the {}"),
     (re.compile(r"\b(?:it|itself|they|them)\b", re.IGNORECASE), "the {}"),
+    (re.compile(r"\bthere(?=\W*$)", re.IGNORECASE), "in the {}"),  # "how do I skip files there?"
 )
 _PRONOUNS_ZH = ((re.compile(r"它们|它|这个|那个|这款|那款|这台|那台"), "{}"),)
 
@@ -218,11 +228,13 @@ def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames,
         return _joined(previous, question)
     if _points_back(question):
         carried = _carry(question, previous.subject) if previous.subject else None
-        if carried:
+        if carried and _carry(carried, previous.subject) is None:
             return Searched(carried, "follow-up", previous.subject, previous.details)
-        return _joined(previous, question)
+        # no subject to carry, or a second pronoun points at what was asked ("which tool do they use for it?")
+        return _joined(previous, carried or question)
     # Searched as typed; the subject stays for a later "it" (a question naming nothing has none of its own)
-    return Searched(question, "continued" if previous.subject else "as asked", previous.subject)
+    return Searched(question, "continued" if previous.subject else "as asked", previous.subject,
+                    fallback=_after(question, previous.subject) if previous.subject else f"{previous.thread} {question}")
 
 
 def as_asked(question: str, earlier: Sequence[str], names: KnowsNames) -> Searched:

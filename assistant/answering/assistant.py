@@ -145,11 +145,36 @@ class Assistant:
         if self._last_searched is None or self._last_searched[0] != key:
             retriever = self.retriever(collection)
             searched = searched_question(question, earlier, retriever, method if method in FOLLOW_UPS else "rules")
+            if searched.fallback:
+                searched = self._fall_back(searched, retriever)
             if method == "model":
                 searched = model_rewrite(question, earlier, searched, self.engine, self.model(None),
                                          self.config.generation)
             self._last_searched = (key, searched)
         return self._last_searched[1]
+
+    def _fall_back(self, searched: Searched, retriever) -> Searched:
+        """A question searched as typed in a thread, made self-contained after all (its fallback)
+        when the documents hold nothing relevant to it as typed and its nearest passage is in the
+        document the fallback finds: "how long can the milk stay out of the fridge?" after three
+        questions on one coffee machine. A new topic whose nearest passage is elsewhere ("what
+        number do I call for support?") is left as typed."""
+        typed = self._probe(searched, retriever)
+        if not typed.not_found or not typed.hits:
+            return searched
+        fallback = Searched(searched.fallback, "follow-up", searched.subject, searched.details)
+        found = self._probe(fallback, retriever)
+        same = found.hits and found.hits[0].chunk.source == typed.hits[0].chunk.source
+        return fallback if same and not found.not_found else searched
+
+    def _probe(self, searched: Searched, retriever) -> Plan:
+        """The plan's retrieval, ranking and abstention for the question as `searched`."""
+        grounding = self.config.grounding
+        plan = stages.search_for(Plan(searched.text, "rag", None, None, False, grounded=True), searched)
+        plan = stages.retrieve(plan, retriever, self.config.retrieval, max(self.config.chat.sources, grounding.candidates))
+        if grounding.ignore_instructions:
+            plan = stages.guard(plan)
+        return stages.decide(stages.rank(plan, retriever), grounding, retriever.mentions)
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> Plan:

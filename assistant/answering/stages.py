@@ -56,9 +56,9 @@ def _fused(first: Sequence[Hit], second: Sequence[Hit]) -> list[Hit]:
 def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int, fuse_typed: bool = False) -> Plan:
     """The `k` best chunks of the collection for the question. In a conversation about a subject
     (a product, an office, a version), the look-alike section of another one ranks as high, and
-    only the title tells them apart: a follow-up made about the subject gets the chunks whose file
-    or headings carry it first; a question searched as typed keeps its order, except that a
-    section of another subject's file gives way to the same section of this subject's.
+    only the title tells them apart: the same section of another subject's file gives way to this
+    subject's, found beside it, and a follow-up made about the subject gets the chunks whose file
+    or headings carry it first; a question searched as typed keeps its order otherwise.
     `fuse_typed`: the chunks found for the question as typed are fused with those found for the
     searched one."""
     if not plan.subject:
@@ -70,12 +70,10 @@ def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int, fuse_type
     def about(hit: Hit) -> bool:
         return any(carries(f"{hit.chunk.source} {hit.chunk.heading()}", name) for name in plan.subject)
 
+    # the same section of another subject's document gives way to this subject's, found beside it
+    sections = {h.chunk.title_path[-1] for h in hits if about(h) and h.chunk.title_path}
+    hits = [h for h in hits if about(h) or not h.chunk.title_path or h.chunk.title_path[-1] not in sections]
     if plan.searched_how == "continued":
-        top = hits[0] if hits else None
-        if top is not None and not about(top) and top.chunk.title_path:
-            twin = next((h for h in hits if about(h) and h.chunk.title_path[-1:] == top.chunk.title_path[-1:]), None)
-            if twin is not None:
-                hits = [twin] + [h for h in hits if h is not twin]
         return dataclasses.replace(plan, hits=tuple(hits[:k]))
     first = [hit for hit in hits if about(hit)]
     return dataclasses.replace(plan, hits=tuple((first + [hit for hit in hits if not about(hit)])[:k]))

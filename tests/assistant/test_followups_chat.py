@@ -55,6 +55,32 @@ def test_a_topic_switch_is_searched_as_typed_and_answered_from_its_own_file(proj
     assert "30 days" in switch.text and switch.cited[0].chunk.source.endswith("support.md")
 
 
+def test_a_follow_up_that_finds_nothing_as_typed_is_searched_about_the_subject(project):
+    """Naming nothing and pointing back at nothing, "how long does coverage last?" finds no
+    sentence relevant enough as typed; its nearest passage is in the subject's manual, so it is
+    searched about the subject. A new topic whose nearest passage is elsewhere stays as typed."""
+    session = chat(project)
+    session.ask("How do I descale the Brewmaster K3?")
+    assert session.searched("how long does coverage last?") == "how long does coverage last (Brewmaster K3)?"
+    answer = session.ask("how long does coverage last?")
+    assert "36 months" in answer.text and answer.cited[0].chunk.source.endswith("brewmaster-k3.md")
+    assert answer.searched == "how long does coverage last (Brewmaster K3)?"
+
+    session.reset()
+    session.ask("How do I descale the Brewmaster K3?")
+    new_topic = session.ask("How fast does support reply?")
+    assert new_topic.searched is None
+    assert not any(s.chunk.source.endswith("brewmaster-k3.md") for s in new_topic.cited)
+
+
+def test_the_same_section_of_another_manual_gives_way_to_the_subjects(project):
+    session = chat(project)
+    session.ask("How long is the warranty on the Toastline T4?")
+    answer = session.ask("how many weeks between cleanings?")  # three manuals have a Cleaning section
+    assert answer.searched is None and "2 weeks" in answer.text
+    assert answer.cited[0].chunk.source.endswith("toastline-t4.md")
+
+
 def test_follow_ups_off_searches_as_typed(project):
     session = chat(project, follow_ups="off")
     session.ask("How long is the warranty on the Toastline T4?")

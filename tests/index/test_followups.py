@@ -77,6 +77,28 @@ def test_a_topic_switch_does_not_inherit_the_old_subject(manuals, new_topic):
     assert result.text == new_topic and not result.rewritten
 
 
+def test_there_at_the_end_points_at_the_subject_and_a_second_pronoun_joins_the_thread(manuals):
+    assert searched(manuals, "How do I descale the Brewmaster K3?", "which descaler do I buy there?").text == \
+        "which descaler do I buy in the Brewmaster K3?"
+    first = "How long is the warranty on the Brewmaster K2?"
+    # "they" carries the subject, "it" still points at what was asked: the thread is searched with it
+    result = searched(manuals, first, "what do they need from me to claim it?")
+    assert result.text == f"{first} what do the Brewmaster K2 need from me to claim it?"
+    assert result.how == "follow-up" and result.subject == ("Brewmaster K2",)
+
+
+def test_a_question_searched_as_typed_in_a_thread_keeps_a_fallback(manuals):
+    """Searched as typed; the fallback (the subject after it, or with no subject the thread) is
+    what Assistant searches when the documents hold nothing relevant to it as typed."""
+    result = searched(manuals, "How do I descale the Brewmaster K3?", "how long does coverage last?")
+    assert (result.text, result.how) == ("how long does coverage last?", "continued")
+    assert result.fallback == "how long does coverage last (Brewmaster K3)?"
+    no_subject = searched(manuals, "How do I return an item?", "how long do refunds take?")
+    assert (no_subject.text, no_subject.fallback) == ("how long do refunds take?",
+                                                      "How do I return an item? how long do refunds take?")
+    assert searched(manuals, "How long do refunds take?").fallback == ""  # a first question has none
+
+
 def test_a_detail_name_keeps_the_subject_and_an_entity_switch_replaces_the_detail_like_it(manuals):
     first = "What does error E4 mean on the Brewmaster K2?"
     assert searched(manuals, first, "and E5?").text == "What does error E5 mean on the Brewmaster K2?"
