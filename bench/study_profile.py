@@ -35,7 +35,7 @@ RUNS = [  # (prompt, method, gradient checkpointing)
 
 def build_data(work: Path) -> dict[str, dict]:
     """RAFT examples of both prompt shapes for the first QUESTIONS answerable SQuAD questions."""
-    from assistant.answering import raft_prompt
+    from assistant.answering import raft_asking
     from assistant.config import Config
     from assistant.evaluation.experiment import index_paragraphs
     from core.files import write_jsonl
@@ -53,10 +53,10 @@ def build_data(work: Path) -> dict[str, dict]:
     pairs = data.pairs[:QUESTIONS]
     tokenizer = load_tokenizer(TrainConfig(base=settings.model.name))
     shapes = {"chunks": (RaftConfig(distractors=2), None),
-              "grounded": (RaftConfig(distractors=7), raft_prompt(settings, settings.model.name, "squad"))}
+              "grounded": (RaftConfig(distractors=7), raft_asking(settings, settings.model.name, "squad"))}
     out = {}
-    for shape, (config, prompt) in shapes.items():
-        built = build_raft(pairs, retriever, config, prompt=prompt)
+    for shape, (config, asking) in shapes.items():
+        built = build_raft(pairs, retriever, config, asking=asking)
         path = write_examples_jsonl(built.examples, work / f"raft-{shape}.jsonl")
         lengths = [len(tokenizer(tokenizer.apply_chat_template(list(e.messages), tokenize=False))["input_ids"])
                    for e in built.examples]

@@ -20,7 +20,7 @@ from finetune.runs import file_hash
 from finetune.types import DataError, Example
 from finetune.cleaning import CleanConfig, clean_files
 from finetune.data import load_examples, split_examples
-from finetune.raft import RaftConfig, RaftPrompt, raft_from_files
+from finetune.raft import RaftAsking, RaftConfig, raft_from_files
 from index.store import Collection
 from finetune.tokenize import summarize, tokenize_all
 from lm.models import resolve_model
@@ -54,11 +54,11 @@ class TrainingExamples:
 
 
 def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str],
-                           held: list | None = None, raft_prompt: RaftPrompt | None = None) -> TrainingExamples:
-    """Examples from data files, or RAFT data from QA files (prompts by `raft_prompt`, else whole
-    chunks). With config.clean, `held` (eval FileData) are the records training may not overlap."""
+                           held: list | None = None, raft_asking: RaftAsking | None = None) -> TrainingExamples:
+    """Examples from data files, or RAFT data from QA files (searched and prompted as `raft_asking`
+    says, else by the rules and whole chunks). With config.clean, `held` (eval FileData) are the records training may not overlap."""
     if config.raft:
-        return TrainingExamples(_raft_examples(config, project_dir, files, raft_prompt),
+        return TrainingExamples(_raft_examples(config, project_dir, files, raft_asking),
                                 formats={str(f): "raft" for f in files})
     loaded = load_examples([Path(f) for f in files], config.format, text_field=config.text_field,
                            task_prompt=config.task_prompt, skip_bad=config.skip_bad, columns=config.columns)
@@ -75,11 +75,11 @@ def load_training_examples(config: TrainConfig, project_dir: Path, files: list[s
 
 
 def _raft_examples(config: TrainConfig, project_dir: Path, files: list[str],
-                   prompt: RaftPrompt | None) -> list[Example]:
+                   asking: RaftAsking | None) -> list[Example]:
     if not config.collection:
         raise DataError("--raft needs --collection: the collection the questions are answered from")
     raft = raft_from_files(files, project_dir, config.collection, RaftConfig(
-        distractors=config.raft_distractors, oracle_share=config.raft_oracle_share, seed=config.seed), prompt)
+        distractors=config.raft_distractors, oracle_share=config.raft_oracle_share, seed=config.seed), asking)
     if not raft.examples:
         reason = raft.skipped[0].reason if raft.skipped else "no questions"
         raise DataError(f"no RAFT example could be built from {', '.join(map(str, files))}: {reason} "
@@ -103,15 +103,15 @@ class ReadData:
     """With config.clean: records per cleaning step ({"near duplicate": 2, "personal data": 1})."""
 
 
-def read_data(config: TrainConfig, project_dir: Path, raft_prompt: RaftPrompt | None = None) -> ReadData:
+def read_data(config: TrainConfig, project_dir: Path, raft_asking: RaftAsking | None = None) -> ReadData:
     """Read, validate, de-duplicate and split the data; a DataError (naming file:line) comes
     before any model or tokenizer is loaded, so a broken line is reported in a second, not after
-    the base model's first conversion. `raft_prompt`: the prompt RAFT examples are written in."""
+    the base model's first conversion. `raft_asking`: how RAFT examples are searched and prompted."""
     if not config.data:
         raise DataError("no training data: pass --data FILE (JSON, JSONL, CSV, Parquet, a datasets folder, text)")
     held = load_training_examples(dataclasses.replace(config, clean=False), project_dir, config.eval_data,
-                                  raft_prompt=raft_prompt) if config.eval_data else TrainingExamples([])
-    train = load_training_examples(config, project_dir, config.data, held.files, raft_prompt)
+                                  raft_asking=raft_asking) if config.eval_data else TrainingExamples([])
+    train = load_training_examples(config, project_dir, config.data, held.files, raft_asking)
     formats = {**train.formats, **held.formats}
     examples, eval_examples = (train.examples, held.examples) if config.eval_data \
         else split_examples(train.examples, config.eval_split, config.seed)

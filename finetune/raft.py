@@ -70,6 +70,21 @@ RaftPrompt = Callable[[str, Sequence[Chunk]], tuple[list[dict], list[str]]]
 the prompt rag+sft sends, supplied by the layer that answers. A small model is shown the best
 sentences of those chunks, not the chunks (assistant/answering/profiles.py)."""
 
+SearchedFor = Callable[[str, Sequence[str]], str]
+"""(question, the earlier questions of its conversation) → the question as searched."""
+
+
+@dataclass(frozen=True)
+class RaftAsking:
+    """How rag+sft asks a question of a collection, supplied by the layer that answers
+    (assistant.answering.raft_asking), so that RAFT examples are asked the same way."""
+
+    searched: SearchedFor
+    """A follow-up made self-contained as `assistant chat` makes it (index/followups.py, and the
+    fallback of a question that finds nothing as typed)."""
+    prompt: RaftPrompt | None = None
+    """The prompt over the retrieved chunks; None: whole chunks, the prompt this module writes."""
+
 
 @dataclass(frozen=True)
 class RaftStats:
@@ -178,16 +193,19 @@ def raft_example(pair: QAPair, oracle: Chunk | None, distractors: list[Chunk], p
 
 
 def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConfig | None = None,
-               retrieval: RetrievalConfig | None = None, prompt: RaftPrompt | None = None) -> RaftData:
+               retrieval: RetrievalConfig | None = None, asking: RaftAsking | None = None) -> RaftData:
     """RAFT examples for `pairs`, searching `retriever` the way `assistant ask` does.
 
     `retrieval` is the search used at inference (mode, fusion, reranker); its `k` is replaced by
     `config.candidates`. Exactly round(oracle_share × found) examples keep the oracle, chosen with
-    `random.Random(config.seed)`: the same inputs and seed give the same examples. With `prompt`
-    (a small model's prompt of best sentences, answered by a quote), every example keeps the
-    oracle: a prompt that does not show the answer leaves nothing to quote.
+    `random.Random(config.seed)`: the same inputs and seed give the same examples. `asking`: how
+    rag+sft searches a follow-up and prompts (without it, follow-ups by index/followups.py's rules
+    and whole chunks); with its `prompt` (a small model's prompt of best sentences, answered by a
+    quote), every example keeps the oracle: a prompt that does not show the answer leaves nothing
+    to quote.
     """
     config = config or RaftConfig()
+    prompt = asking.prompt if asking else None
     retrieval = retrieval or RetrievalConfig()
     rng = random.Random(config.seed)
     found: list[tuple[QAPair, Chunk, list[Chunk]]] = []
@@ -200,7 +218,9 @@ def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConf
             continue
         # a follow-up is searched, and asked, as `assistant chat` searches it after the same questions
         if pair.history:
-            pair = dataclasses.replace(pair, question=searched_question(pair.question, pair.history, retriever).text)
+            searched = asking.searched(pair.question, pair.history) if asking else \
+                searched_question(pair.question, pair.history, retriever).text
+            pair = dataclasses.replace(pair, question=searched)
         hits = retriever.search(pair.question, retrieval, k=config.candidates)
         oracle = find_oracle(pair, hits, retriever)
         if oracle is None:
@@ -228,11 +248,11 @@ def build_raft(pairs: Sequence[QAPair], retriever: "Retriever", config: RaftConf
 
 
 def raft_from_files(files: Sequence[str | Path], project_dir: Path, collection: str,
-                    config: RaftConfig | None = None, prompt: RaftPrompt | None = None) -> RaftData:
+                    config: RaftConfig | None = None, asking: RaftAsking | None = None) -> RaftData:
     """RAFT examples for the questions in `files` (JSONL or SQuAD), answered from `collection`:
     what `assistant data raft` writes and `assistant finetune --raft` trains on."""
     pairs = [pair for path in files for pair in load_questions(Path(path))]
-    return build_raft(pairs, open_collection(Path(project_dir), collection), config, prompt=prompt)
+    return build_raft(pairs, open_collection(Path(project_dir), collection), config, asking=asking)
 
 
 def example_json(example: Example) -> dict:
@@ -250,5 +270,5 @@ def write_examples_jsonl(examples: Sequence[Example], path: Path | str) -> Path:
     return write_jsonl(Path(path), map(example_json, examples))
 
 
-__all__ = ["RaftConfig", "RaftData", "RaftPrompt", "RaftStats", "build_raft", "find_oracle", "pick_distractors",
+__all__ = ["RaftAsking", "RaftConfig", "RaftData", "RaftPrompt", "RaftStats", "SearchedFor", "build_raft", "find_oracle", "pick_distractors",
            "raft_example", "write_examples_jsonl"]

@@ -47,10 +47,11 @@ class TrainHooks:
     """(step, total steps, last training loss)."""
     on_metrics: Callable[[dict], None] | None = None
     """Each metrics.jsonl row as it is written."""
-    raft_prompt_for: Callable | None = None
-    """RAFT runs: given the run's settings (on --resume, the run's own), the prompt its examples
-    are written in (finetune.raft.RaftPrompt: the one rag+sft sends that base), or None for whole
-    chunks. A function of the settings, since a resumed run's are known only once its folder is read."""
+    raft_asking_for: Callable | None = None
+    """RAFT runs: given the run's settings (on --resume, the run's own), how its examples are
+    searched and prompted (finetune.raft.RaftAsking: as rag+sft asks that base), or None for the
+    rules and whole chunks. A function of the settings, since a resumed run's are known only once
+    its folder is read."""
 
     def message(self, text: str) -> None:
         if self.on_message:
@@ -212,8 +213,8 @@ def train(config: TrainConfig, project_dir: Path = Path(".assistant"), *, resume
     config = dataclasses.replace(config, method=method_for(config.method, pick_device(config.device)))
     begun = start_run(config, project_dir, resume, restart)
     config, run_dir, manifest = begun.config, begun.run_dir, begun.manifest
-    prompt = hooks.raft_prompt_for(config) if config.raft and hooks.raft_prompt_for else None
-    data = read_data(config, project_dir, prompt)
+    asking = hooks.raft_asking_for(config) if config.raft and hooks.raft_asking_for else None
+    data = read_data(config, project_dir, asking)
     prepared = tokenize_data(config, data, load_tokenizer(config, hooks.message))
     if hooks.on_summary:
         hooks.on_summary(prepared.summary)

@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-from .assistant import Assistant, raft_prompt
+from .assistant import Assistant, raft_asking
 from .chat import HELP, Chat, Reply
 from .types import Answer, Excerpt, Plan, Profile, Source
 
-__all__ = ["Answer", "Assistant", "Chat", "Excerpt", "HELP", "Plan", "Profile", "Reply", "Source", "raft_prompt"]
+__all__ = ["Answer", "Assistant", "Chat", "Excerpt", "HELP", "Plan", "Profile", "Reply", "Source", "raft_asking"]

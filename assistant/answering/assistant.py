@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Sequence
 
+from finetune.raft import RaftAsking
 from index.followups import FOLLOW_UPS, Searched, searched_question
 from index.retriever import open_collection
 from index.store import Collection
@@ -134,13 +135,14 @@ class Assistant:
         follow-up made self-contained): what a chat shows above the answer."""
         if not history or not Mode.named(mode or self.config.chat.mode).retrieves:
             return None
-        searched = self._searched(question, history, collection or self.config.chat.collection)
+        searched = self.searched_after(question, [turn.question for turn in history],
+                                       collection or self.config.chat.collection)
         return searched.text if searched.text != question else None
 
-    def _searched(self, question: str, history: Sequence[Turn], collection: str) -> Searched:
-        """The searched question by `[chat] follow_ups`; the last one is kept, so that a chat that
-        shows it before answering asks the model (method "model") once."""
-        method, earlier = self.config.chat.follow_ups, tuple(turn.question for turn in history)
+    def searched_after(self, question: str, earlier: Sequence[str], collection: str) -> Searched:
+        """The question as searched after the `earlier` questions, by `[chat] follow_ups`; the last
+        one is kept, so that a chat that shows it before answering asks the model (method "model") once."""
+        method, earlier = self.config.chat.follow_ups, tuple(earlier)
         key = (question, earlier, collection, method)
         if self._last_searched is None or self._last_searched[0] != key:
             retriever = self.retriever(collection)
@@ -186,7 +188,8 @@ class Assistant:
             began = time.perf_counter()
             retriever = self.retriever(plan.collection)
             if history:
-                plan = stages.search_for(plan, self._searched(question, history, plan.collection))
+                plan = stages.search_for(plan, self.searched_after(question, [t.question for t in history],
+                                                                   plan.collection))
             k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
             plan = stages.retrieve(plan, retriever, self.config.retrieval, k, fuse_typed=chat.follow_ups == "fused")
             if grounding.ignore_instructions:
@@ -252,21 +255,23 @@ class Assistant:
                       instructions=plan.instructions)
 
 
-def raft_prompt(settings: Config, base: str, collection: str | None):
-    """The prompt rag+sft sends `base` over given chunks (finetune.raft.RaftPrompt), for RAFT
-    examples to be written in; None without a collection, or where the prompt is whole chunks (a
-    large model), which finetune.raft writes itself."""
+def raft_asking(settings: Config, base: str, collection: str | None) -> RaftAsking | None:
+    """How rag+sft asks `base` over `collection` (finetune.raft.RaftAsking), for RAFT examples to
+    be asked the same way: a follow-up searched as `answer` searches it, and a small model's prompt
+    of best sentences (None for a large model's whole chunks, which finetune.raft writes itself).
+    None without a collection."""
     if not collection:
         return None
     helper = Assistant(dataclasses.replace(settings, model=dataclasses.replace(settings.model, name=base)))
-    if helper.profile("rag+sft").sentences == 0:
-        return None
+
+    def searched(question: str, earlier: Sequence[str]) -> str:
+        return helper.searched_after(question, earlier, collection).text
 
     def prompt(question: str, chunks: Sequence[Chunk]) -> tuple[list[dict], list[str]]:
         plan = helper.plan_over(question, chunks, collection)
         return plan.prompt.messages, [sentence.text for sentence in plan.shown_sentences()]
 
-    return prompt
+    return RaftAsking(searched, None if helper.profile("rag+sft").sentences == 0 else prompt)
 
 
 def _searched(plan: Plan) -> str | None:
@@ -274,4 +279,4 @@ def _searched(plan: Plan) -> str | None:
     return plan.searched if plan.searched != plan.question else None
 
 
-__all__ = ["Assistant", "raft_prompt"]
+__all__ = ["Assistant", "raft_asking"]

@@ -120,12 +120,12 @@ def data_raft(
     rag+sft sends the [finetune] base model (for a small one: the best sentences of the chunks)."""
     from finetune.raft import RaftConfig, raft_from_files, write_examples_jsonl
 
-    from ..answering import raft_prompt
+    from ..answering import raft_asking
 
     cfg = settings()
     built = raft_from_files(questions, cfg.project_dir, collection,
                             RaftConfig(distractors=distractors, oracle_share=oracle_share, seed=seed),
-                            raft_prompt(cfg, cfg.finetune.base, collection))
+                            raft_asking(cfg, cfg.finetune.base, collection))
     write_examples_jsonl(built.examples, out)
     stats = built.stats
     console.print(f"Wrote {len(built.examples)} examples to {out}: {stats.with_oracle} with the oracle chunk, "

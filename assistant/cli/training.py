@@ -128,13 +128,13 @@ def run_training(settings, project_dir: Path, resume: Optional[str], restart: bo
         errors.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    from ..answering import raft_prompt
+    from ..answering import raft_asking
     from .common import settings as project_settings
 
     hooks = TrainHooks(on_message=lambda text: console.print(f"[dim]{text}[/]", highlight=False),
                        on_summary=lambda summary: render_summary(summary, console),
                        on_step=on_step, on_metrics=on_metrics,
-                       raft_prompt_for=lambda run: raft_prompt(project_settings(), run.base, run.collection))
+                       raft_asking_for=lambda run: raft_asking(project_settings(), run.base, run.collection))
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(settings, project_dir, resume=resume_dir, restart=restart, hooks=hooks, stop=stop)

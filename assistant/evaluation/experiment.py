@@ -40,7 +40,7 @@ from index.store import Collection
 from lm.prompts import build_messages
 from lm.questions import QAPair, SquadData, load_questions, load_squad
 
-from ..answering import Assistant, raft_prompt
+from ..answering import Assistant, raft_asking
 from ..config import MODES, Config, GenerationConfig
 from .compare import CompareConfig, compare, difference, parse_modes, save_compare
 from .report import format_ci
@@ -179,8 +179,8 @@ def _reusable(run_dir: Path, train_config) -> bool:
     return same == wanted and hashes == sorted(file_hash(Path(f)) for f in train_config.data)
 
 
-def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, prompt=None) -> TrainedRun:
-    """`prompt`: for a RAFT run, the prompt its examples are written in (`raft_prompt`)."""
+def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, asking=None) -> TrainedRun:
+    """`asking`: for a RAFT run, how its examples are searched and prompted (`raft_asking`)."""
     run_dir = runs_dir(project_dir) / train_config.name
     if _reusable(run_dir, train_config):
         seconds = read_manifest(run_dir).metrics.get("seconds", 0.0)
@@ -190,7 +190,7 @@ def train_or_reuse(train_config, project_dir: Path, hooks: ExperimentHooks, prom
         train_config = dataclasses.replace(train_config, name=f"{train_config.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     kind = "RAFT" if train_config.raft else "plain"
     hooks.message(f"training {train_config.name} ({train_config.method}, {kind} SFT)")
-    train_hooks = dataclasses.replace(hooks.train or TrainHooks(), raft_prompt_for=lambda run: prompt)
+    train_hooks = dataclasses.replace(hooks.train or TrainHooks(), raft_asking_for=lambda run: asking)
     outcome = train(train_config, project_dir, hooks=train_hooks)
     if outcome.status != "finished":
         raise ExperimentError(f"training run {outcome.run_dir} {outcome.status}; resume it with "
@@ -293,11 +293,11 @@ def run_squad_experiment(path: Path | str, project_dir: Path, config: Experiment
 
     runs = {}
     wanted = {"sft": "sft" in config.modes, "raft": "rag+sft" in config.modes}
-    prompt = raft_prompt(settings, model, collection) if wanted["raft"] else None
+    asking = raft_asking(settings, model, collection) if wanted["raft"] else None
     for kind, train_config in zip(("sft", "raft"), train_configs(config, model, name, collection, sft_file,
-                                                                  train_file, grounded=prompt is not None)):
+                                                                  train_file, grounded=bool(asking and asking.prompt))):
         if wanted[kind]:
-            runs[kind] = train_or_reuse(train_config, Path(project_dir), hooks, prompt if kind == "raft" else None)
+            runs[kind] = train_or_reuse(train_config, Path(project_dir), hooks, asking if kind == "raft" else None)
             lap(f"train_{kind}")
 
     settings.model = dataclasses.replace(settings.model, name=model)

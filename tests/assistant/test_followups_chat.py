@@ -122,3 +122,26 @@ def test_the_fused_method_searches_the_rules_question_with_the_typed_one(project
     answer = session.ask("How often should I clean it?")
     assert answer.searched == "How often should I clean the Toastline T4?"
     assert "2 weeks" in answer.text and answer.cited[0].chunk.source.endswith("toastline-t4.md")
+
+
+def test_raft_examples_of_a_conversation_search_the_follow_up_as_the_chat_does(project, smollm2_dir):
+    """A RAFT question with earlier turns is searched as `answer` searches it, fallback included,
+    so that a rag+sft adapter trains on the question it will be asked."""
+    from finetune.raft import RaftConfig, build_raft
+    from index.retriever import open_collection
+    from lm.questions import parse_record
+
+    from assistant.answering import raft_asking
+
+    settings = Config(project_dir=project, chat=ChatConfig(mode="rag+sft", collection="manuals"))
+    asking = raft_asking(settings, str(smollm2_dir), "manuals")
+    earlier = ["How do I descale the Brewmaster K3?"]
+    assert asking.searched("how long does coverage last?", earlier) == "how long does coverage last (Brewmaster K3)?"
+    assert asking.searched("How often should I clean it?", ["How long is the warranty on the Toastline T4?"]) == \
+        "How often should I clean the Toastline T4?"
+    pair = parse_record({"question": "how long does coverage last?", "answer": "36 months", "history": earlier},
+                        "q.jsonl:1", "q1")
+    data = build_raft([pair], open_collection(project, "manuals"), RaftConfig(distractors=2), asking=asking)
+    assert data.stats.with_oracle == 1
+    assert "how long does coverage last (Brewmaster K3)?" in data.examples[0].messages[-2]["content"]
+    assert data.examples[0].messages[-1]["content"] == "36 months"

@@ -272,7 +272,7 @@ def test_rag_sft_on_a_small_model_quotes_the_best_sentence_of_the_prompt_raft_tr
                                                                                         make_lora, tmp_path):
     """A RAFT adapter on a 135M model wrote short answers that were often wrong; held to a quote of
     the best sentence of the same prompt it was trained on, it answers with the span it chose."""
-    from assistant.answering import raft_prompt
+    from assistant.answering import raft_asking
 
     adapter = make_lora(tiny_model_dir, tmp_path / "raft-adapter", str(tiny_model_dir))
     cfg = config(project, tiny_model_dir, min_relevance=0.0)
@@ -285,8 +285,8 @@ def test_rag_sft_on_a_small_model_quotes_the_best_sentence_of_the_prompt_raft_tr
     assert answer.style == "quote" and answer.text.endswith(f" [{best.source}]")
     assert answer.text.removesuffix(f" [{best.source}]") in best.text and answer.generation.new_tokens > 0
     # RAFT examples are written in exactly this prompt, over the chunks retrieval found
-    messages, shown = raft_prompt(cfg, str(tiny_model_dir), "zorblax")(question, [hit.chunk for hit in plan.hits])
+    messages, shown = raft_asking(cfg, str(tiny_model_dir), "zorblax").prompt(question, [hit.chunk for hit in plan.hits])
     assert messages == plan.prompt.messages and shown == [s.text for s in plan.shown_sentences()]
     cfg.grounding.profile = "large"  # whole chunks: finetune.raft writes those prompts itself
-    assert raft_prompt(cfg, str(tiny_model_dir), "zorblax") is None
+    assert raft_asking(cfg, str(tiny_model_dir), "zorblax").prompt is None
     assert Assistant(cfg).plan(question, "rag+sft", adapter=str(adapter)).profile.answer == "generate"

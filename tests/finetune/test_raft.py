@@ -9,7 +9,7 @@ from lm.prompts import build_messages
 from assistant.answering.citations import parse_citations
 from lm.questions import QAPair
 from lm.questions import source_matches
-from finetune.raft import (RaftConfig, build_raft, find_oracle, pick_distractors,
+from finetune.raft import (RaftAsking, RaftConfig, build_raft, find_oracle, pick_distractors,
                            write_examples_jsonl)
 from index.build import build_collection
 from index.retriever import Retriever
@@ -237,6 +237,11 @@ def test_a_follow_up_is_searched_and_asked_as_chat_searches_it(tmp_path):
         parse_record({**record, "history": "oops"}, "q.jsonl:2", "q2")
 
 
+def rules(question, earlier):
+    """Follow-ups searched as typed: the prompts of these tests ask single questions."""
+    return question
+
+
 def first_sentences(question, chunks):
     """A prompt that shows each chunk's first sentence only, as a small model's prompt shows a few sentences."""
     shown = [chunk.text.split(". ")[0] for chunk in chunks]
@@ -245,7 +250,8 @@ def first_sentences(question, chunks):
 
 def test_with_a_prompt_of_sentences_each_example_holds_the_oracle_and_answers_what_is_shown(retriever):
     pairs = [BY_ORIGIN[name] for name in ("port", "key", "battery", "warranty")]
-    data = build_raft(pairs, retriever, RaftConfig(distractors=2, oracle_share=0.5, candidates=10), prompt=first_sentences)
+    data = build_raft(pairs, retriever, RaftConfig(distractors=2, oracle_share=0.5, candidates=10),
+                      asking=RaftAsking(rules, first_sentences))
     assert data.stats.with_oracle == len(data.examples) == 4 and data.stats.without_oracle == 0
     for example in data.examples:
         pair = BY_ORIGIN[example.origin]
@@ -256,7 +262,7 @@ def test_with_a_prompt_of_sentences_each_example_holds_the_oracle_and_answers_wh
     def hiding(question, chunks):  # the answer is never among the sentences shown
         return [{"role": "user", "content": question}], ["nothing here"]
 
-    hidden = build_raft(pairs, retriever, RaftConfig(distractors=2, candidates=10), prompt=hiding)
+    hidden = build_raft(pairs, retriever, RaftConfig(distractors=2, candidates=10), asking=RaftAsking(rules, hiding))
     assert not hidden.examples and hidden.stats.not_shown == 4
     assert {r.reason for r in hidden.skipped} == {"the sentences the prompt shows hold none of its answers"}
 
@@ -280,14 +286,14 @@ def test_a_resumed_raft_run_writes_its_examples_in_the_prompt_its_own_settings_a
 
     def prompt_for(run):
         asked.append((run.raft, run.collection, run.base))
-        return first_sentences
+        return RaftAsking(rules, first_sentences)
 
     stop = threading.Event()
     config = TrainConfig(base=str(tiny_model_dir), method="lora", data=[str(questions)], raft=True, collection="kb",
                          raft_distractors=2, max_steps=4, batch_size=2, eval_split=0, save_steps=1, max_length=128)
     first = train(config, tmp_path / "project", stop=stop, hooks=TrainHooks(
-        on_step=lambda step, total, loss: stop.set(), raft_prompt_for=prompt_for))
+        on_step=lambda step, total, loss: stop.set(), raft_asking_for=prompt_for))
     assert first.status == "stopped"
     second = train(TrainConfig(), tmp_path / "project", resume=first.run_dir,
-                   hooks=TrainHooks(raft_prompt_for=prompt_for))
+                   hooks=TrainHooks(raft_asking_for=prompt_for))
     assert second.status == "finished" and asked == [(True, "kb", str(tiny_model_dir))] * 2

@@ -116,11 +116,11 @@ class TrainScreen(JobScreen):
             self.query_one(DataSummaryView).show_note("Reading and tokenizing the data …")
             self.check_data(settings)
 
-    def raft_prompt(self, settings):
-        """RAFT: the prompt rag+sft will send the trained model (the CLI's finetune --raft uses it too)."""
-        from assistant.answering import raft_prompt
+    def raft_asking(self, settings):
+        """RAFT: how rag+sft will search and prompt the trained model (the CLI's finetune --raft too)."""
+        from assistant.answering import raft_asking
 
-        return raft_prompt(self.app.config, settings.base, settings.collection) if settings.raft else None
+        return raft_asking(self.app.config, settings.base, settings.collection) if settings.raft else None
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def check_data(self, settings) -> None:
@@ -129,7 +129,7 @@ class TrainScreen(JobScreen):
         from core.errors import UserError
 
         try:
-            data = read_data(settings, self.project_dir, self.raft_prompt(settings))  # bad lines show at once
+            data = read_data(settings, self.project_dir, self.raft_asking(settings))  # bad lines show at once
             tokenizer = load_tokenizer(settings, lambda text: self.post_message(ModelProgress(text)))
             prepared = tokenize_data(settings, data, tokenizer)
             # what `assistant data inspect` says of each file, a preview of the first example included
@@ -183,7 +183,7 @@ class TrainScreen(JobScreen):
         hooks = TrainHooks(on_message=lambda text: post(TrainLog(text)),
                            on_summary=lambda summary: post(DataChecked(summary, details="Training on:")),
                            on_step=lambda step, total, loss: post(TrainStep(step, total, loss)),
-                           on_metrics=lambda row: post(TrainMetrics(dict(row))), raft_prompt_for=self.raft_prompt)
+                           on_metrics=lambda row: post(TrainMetrics(dict(row))), raft_asking_for=self.raft_asking)
         result = train(settings, self.project_dir, resume=resume, hooks=hooks, stop=self.stop_training)
         post(TrainFinished(result))
 
