@@ -210,6 +210,11 @@ class GroundingConfig:
     answer, whose passages compete: 8 against 5 lifted useful answers on the real-docs dev set)."""
     min_relevance: float = 0.3
     """Below this score of the best sentence (0..1), the documents are taken not to hold the answer."""
+    dense_share: float = 0.6
+    """A sentence's score against the question: the embedder's cosine by this weight, term overlap
+    by the rest (0.5 at most for a question naming a code identifier, which an embedder blurs:
+    `virtualenvs.create`, `--output`). 0.6 against 0.5 lifted useful answers on the real-docs dev
+    set (assistant/answering/grounding.py)."""
     min_term_relevance: float = 0.15
     """min_relevance for a question the embedder cannot read (Chinese with the English-only default
     embedder), whose sentences are scored by term overlap alone (bench/results/zh_answers.md)."""
@@ -237,7 +242,7 @@ class GroundingConfig:
             raise ConfigError(f"sentences must be 0 or more, not {self.sentences}")
         if self.candidates < 1:
             raise ConfigError(f"candidates must be at least 1, not {self.candidates}")
-        for name in ("min_relevance", "min_term_relevance", "min_support"):
+        for name in ("min_relevance", "min_term_relevance", "min_support", "dense_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
 

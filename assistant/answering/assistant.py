@@ -176,7 +176,7 @@ class Assistant:
         plan = stages.retrieve(plan, retriever, self.config.retrieval, max(self.config.chat.sources, grounding.candidates))
         if grounding.ignore_instructions:
             plan = stages.guard(plan)
-        return stages.decide(stages.rank(plan, retriever), grounding, retriever.mentions)
+        return stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> Plan:
@@ -195,7 +195,7 @@ class Assistant:
             if grounding.ignore_instructions:
                 plan = stages.guard(plan)
             if plan.grounded:
-                plan = stages.decide(stages.rank(plan, retriever), grounding, retriever.mentions)
+                plan = stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)
@@ -220,7 +220,7 @@ class Assistant:
         if grounding.ignore_instructions:
             plan = stages.guard(plan)
         if plan.grounded:
-            plan = stages.rank(plan, self.retriever(collection))
+            plan = stages.rank(plan, self.retriever(collection), grounding.dense_share)
         plan = stages.select(plan, self.profile(mode), self.config.chat.sources)
         return stages.compose(plan, self.model(None), self.engine, (), self.config)
 

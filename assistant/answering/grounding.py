@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.names import names
+from index.names import name_spans, names
 from index.readable import embedder_reads
 from index.terms import Terms
 
@@ -96,14 +96,37 @@ def says_not_found(text: str) -> bool:
     return bool(_DONT_KNOW.search(text)) or text.strip().startswith(NOT_FOUND)
 
 
+DENSE_SHARE = 0.6
+"""The cosine's weight in a sentence's relevance; term overlap gets the rest. On the real-docs dev
+questions 0.6 to 0.75 answered 0.65 usefully against 0.60 at 0.5 (bench/results/answer_quality.md),
+and 0.6 alone of them kept the conversation dev set's follow-ups at 0.86 (0.84 at 0.65 and 0.7):
+an embedder reads "delete every virtualenv" into "Deleting the environments", while shared words
+("virtualenv", "project") drew the passage of another setting."""
+IDENTIFIER_SHARE = 0.5
+"""The cosine's weight for a text that names a code identifier (`virtualenvs.create`, `--output`,
+`E4`): an embedder reads look-alike identifiers as one, their terms tell them apart."""
+_IDENTIFIER = re.compile(r"[._/`-]|\d|^[a-z]")
+
+
+def names_identifier(text: str) -> bool:
+    """Whether `text` names a code identifier: a name with a dot, dash, slash, digit or backtick, or
+    one written in lower case (index.names.name_spans with identifiers).
+
+    >>> names_identifier("and for virtualenvs.create?"), names_identifier("How do I add Poetry to PATH?")
+    (True, False)
+    """
+    return any(_IDENTIFIER.search(span) for span in name_spans(text, identifiers=True))
+
+
 class SentenceScorer:
     """Scores sentences against a text by cosine (the embedder) blended with IDF-weighted term overlap.
 
-    `dense_share` is the cosine's weight; term overlap gets the rest. The term weights come from the
-    pool being scored, so a word every sentence shares counts for little.
+    `dense_share` is the cosine's weight (IDENTIFIER_SHARE at most for a text naming a code
+    identifier); term overlap gets the rest. The term weights come from the pool being scored, so a
+    word every sentence shares counts for little.
     """
 
-    def __init__(self, embedder, dense_share: float = 0.5, terms: Terms | None = None,
+    def __init__(self, embedder, dense_share: float = DENSE_SHARE, terms: Terms | None = None,
                  reads: Callable[[str], bool] | None = None) -> None:
         self.embedder = embedder
         self.dense_share = dense_share
@@ -117,7 +140,9 @@ class SentenceScorer:
     def share_for(self, text: str) -> float:
         """The cosine's weight for `text`: none when the embedder cannot read it (an English-only
         embedder and a Chinese question), as hybrid search leaves its ranking out."""
-        return self.dense_share if self.reads(text) else 0.0
+        if not self.reads(text):
+            return 0.0
+        return min(self.dense_share, IDENTIFIER_SHARE) if names_identifier(text) else self.dense_share
 
     def _overlap(self, query_terms: list[str], pool_terms: list[set[str]]) -> np.ndarray:
         """Share of the query's IDF weight found in each pool text (0..1)."""
@@ -219,5 +244,5 @@ def support_answer(answer: str, question: str, pool: Sequence[Sentence], scorer:
     return Support(tuple(evidence), judged > 0 and not unsupported, tuple(unsupported))
 
 
-__all__ = ["Evidence", "NOT_FOUND", "Sentence", "SentenceScorer", "Support", "claims", "excerpts", "names",
-           "not_found_text", "says_not_found", "support_answer", "unknown_names"]
+__all__ = ["DENSE_SHARE", "Evidence", "IDENTIFIER_SHARE", "NOT_FOUND", "Sentence", "SentenceScorer", "Support", "claims", "excerpts", "names",
+           "names_identifier", "not_found_text", "says_not_found", "support_answer", "unknown_names"]

@@ -28,7 +28,7 @@ from ..config import Config, GroundingConfig, Mode
 from ..engines import Engine, Generation, OnToken
 from .citations import attribute, parse_citations, strip_citations
 from .injection import follows, strip_instructions
-from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
+from .grounding import DENSE_SHARE, Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
 from .passages import Passage, choose_passage, passage_answer
 from .sentences import with_section
 from .types import Excerpt, Plan, Profile
@@ -99,9 +99,10 @@ def guard(plan: Plan) -> Plan:
     return dataclasses.replace(plan, hits=tuple(hits), instructions=tuple(dict.fromkeys(found)))
 
 
-def rank(plan: Plan, retriever) -> Plan:
-    """Every sentence of the retrieved chunks, scored against the question (under its heading)."""
-    scorer = SentenceScorer(retriever.embedder, terms=retriever.terms, reads=retriever.embedder_reads)
+def rank(plan: Plan, retriever, dense_share: float = DENSE_SHARE) -> Plan:
+    """Every sentence of the retrieved chunks, scored against the question (under its heading):
+    cosine by `dense_share`, term overlap the rest (grounding.SentenceScorer)."""
+    scorer = SentenceScorer(retriever.embedder, dense_share, terms=retriever.terms, reads=retriever.embedder_reads)
     ranked = scorer.rank(plan.searched, [h.chunk.text for h in plan.hits], [h.chunk.heading() for h in plan.hits])
     return dataclasses.replace(plan, scorer=scorer, ranked=tuple(ranked), relevance=ranked[0].score if ranked else 0.0)
 

@@ -113,6 +113,16 @@ def test_the_sentence_that_answers_ranks_first(scorer):
     assert all(0 <= s.score <= 1 for s in ranked)
 
 
+def test_the_cosine_weighs_its_configured_share_and_at_most_half_for_a_code_identifier():
+    scorer = SentenceScorer(Embedder(), 0.6)
+    assert scorer.share_for("How do I delete every virtualenv this project created?") == 0.6
+    # look-alike identifiers embed alike: their terms tell them apart
+    assert scorer.share_for("and for virtualenvs.create?") == scorer.share_for("What does E4 mean?") == 0.5
+    assert scorer.share_for("怎么删除虚拟环境？") == 0.0  # the English embedder cannot read it
+    with pytest.raises(ValueError, match="dense_share must be between 0 and 1"):
+        GroundingConfig(dense_share=1.5)
+
+
 def test_an_answer_from_the_sources_is_supported_and_a_made_up_one_is_not(scorer):
     question = "How long is the kettle covered?"
     pool = scorer.rank(question, [MANUAL])
@@ -217,6 +227,15 @@ def test_a_relevant_question_is_answered_from_excerpts_and_checked(project, tiny
     assert excerpted and any("7431" in s.excerpt for s in excerpted)
     assert all(len(s.excerpt) <= len(s.chunk.text) for s in excerpted)
     assert answer.generation.prompt_tokens > 0 and "evidence" in answer.to_json()
+
+
+def test_sentences_are_ranked_with_the_configured_cosine_share(project, tiny_model_dir):
+    question = "What is the default port of the Zorblax 3000?"
+    for share in (0.6, 0.9):
+        plan = Assistant(config(project, tiny_model_dir, dense_share=share)).plan(question, "rag")
+        assert plan.scorer.dense_share == share
+    plans = [Assistant(config(project, tiny_model_dir, dense_share=s)).plan(question, "rag") for s in (0.0, 1.0)]
+    assert plans[0].relevance != plans[1].relevance  # term overlap alone, then cosine alone
 
 
 def test_grounding_off_is_the_plain_pipeline(project, tiny_model_dir):
