@@ -147,7 +147,7 @@ class Assistant:
         if self._last_searched is None or self._last_searched[0] != key:
             retriever = self.retriever(collection)
             searched = searched_question(question, earlier, retriever, method if method in FOLLOW_UPS else "rules")
-            if searched.fallback:
+            if searched.fallback and self.config.grounding.enabled:  # without grounding nothing is "not found"
                 searched = self._fall_back(searched, retriever)
             if method == "model":
                 searched = model_rewrite(question, earlier, searched, self.engine, self.model(None),

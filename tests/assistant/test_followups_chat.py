@@ -72,6 +72,11 @@ def test_a_follow_up_that_finds_nothing_as_typed_is_searched_about_the_subject(p
     assert new_topic.searched is None
     assert not any(s.chunk.source.endswith("brewmaster-k3.md") for s in new_topic.cited)
 
+    ungrounded = chat(project)  # without grounding nothing is "not found": searched as typed
+    ungrounded.helper.config.grounding.enabled = False
+    ungrounded.ask("How do I descale the Brewmaster K3?")
+    assert ungrounded.searched("how long does coverage last?") is None
+
 
 def test_the_same_section_of_another_manual_gives_way_to_the_subjects(project):
     session = chat(project)
