@@ -65,8 +65,9 @@ class Searched:
     short to stand alone is joined to; "" for this question itself."""
     fallback: str = ""
     """For a question searched as typed after earlier ones (it names nothing and points back at
-    nothing: "how long can the milk stay out of the fridge?"): the question joined to its thread,
-    searched instead when the documents hold nothing relevant to it as typed; else ""."""
+    nothing: "how long can the milk stay out of the fridge?"): the question with the thread's
+    subject after it, or with no subject after the thread's question; searched instead when the
+    documents hold nothing relevant to it as typed (Assistant.searched_after). Else ""."""
 
     @property
     def thread(self) -> str:

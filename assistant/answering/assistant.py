@@ -173,7 +173,8 @@ class Assistant:
         """The plan's retrieval, ranking and abstention for the question as `searched`."""
         grounding = self.config.grounding
         plan = stages.search_for(Plan(searched.text, "rag", None, None, False, grounded=True), searched)
-        plan = stages.retrieve(plan, retriever, self.config.retrieval, max(self.config.chat.sources, grounding.candidates))
+        k = max(self.config.chat.sources, grounding.candidates)
+        plan = stages.retrieve(plan, retriever, self.config.retrieval, k)
         if grounding.ignore_instructions:
             plan = stages.guard(plan)
         return stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
