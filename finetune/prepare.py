@@ -56,7 +56,8 @@ class TrainingExamples:
 def load_training_examples(config: TrainConfig, project_dir: Path, files: list[str],
                            held: list | None = None, raft_asking: RaftAsking | None = None) -> TrainingExamples:
     """Examples from data files, or RAFT data from QA files (searched and prompted as `raft_asking`
-    says, else by the rules and whole chunks). With config.clean, `held` (eval FileData) are the records training may not overlap."""
+    says, else by the rules and whole chunks). With config.clean, `held` (eval FileData) are the
+    records training may not overlap."""
     if config.raft:
         return TrainingExamples(_raft_examples(config, project_dir, files, raft_asking),
                                 formats={str(f): "raft" for f in files})

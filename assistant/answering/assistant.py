@@ -171,13 +171,20 @@ class Assistant:
 
     def _probe(self, searched: Searched, retriever) -> Plan:
         """The plan's retrieval, ranking and abstention for the question as `searched`."""
-        grounding = self.config.grounding
         plan = stages.search_for(Plan(searched.text, "rag", None, None, False, grounded=True), searched)
-        k = max(self.config.chat.sources, grounding.candidates)
-        plan = stages.retrieve(plan, retriever, self.config.retrieval, k)
+        return self._retrieve_and_decide(plan, retriever)
+
+    def _retrieve_and_decide(self, plan: Plan, retriever) -> Plan:
+        """Retrieve (instructions out), and for a grounded plan rank the sentences and decide
+        whether the documents hold an answer: the stages every search of `plan` shares."""
+        chat, grounding = self.config.chat, self.config.grounding
+        k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
+        plan = stages.retrieve(plan, retriever, self.config.retrieval, k, fuse_typed=chat.follow_ups == "fused")
         if grounding.ignore_instructions:
             plan = stages.guard(plan)
-        return stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
+        if plan.grounded:
+            plan = stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
+        return plan
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> Plan:
@@ -191,12 +198,7 @@ class Assistant:
             if history:
                 plan = stages.search_for(plan, self.searched_after(question, [t.question for t in history],
                                                                    plan.collection))
-            k = max(chat.sources, grounding.candidates) if plan.grounded else chat.sources
-            plan = stages.retrieve(plan, retriever, self.config.retrieval, k, fuse_typed=chat.follow_ups == "fused")
-            if grounding.ignore_instructions:
-                plan = stages.guard(plan)
-            if plan.grounded:
-                plan = stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
+            plan = self._retrieve_and_decide(plan, retriever)
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)

@@ -23,6 +23,7 @@ from index.names import name_spans, names
 from index.readable import embedder_reads
 from index.terms import Terms
 
+from ..config import GroundingConfig
 from .citations import strip_citations
 from .sentences import split_sentences
 
@@ -96,12 +97,6 @@ def says_not_found(text: str) -> bool:
     return bool(_DONT_KNOW.search(text)) or text.strip().startswith(NOT_FOUND)
 
 
-DENSE_SHARE = 0.6
-"""The cosine's weight in a sentence's relevance; term overlap gets the rest. On the real-docs dev
-questions 0.6 to 0.75 answered 0.65 usefully against 0.60 at 0.5 (bench/results/answer_quality.md),
-and 0.6 alone of them kept the conversation dev set's follow-ups at 0.86 (0.84 at 0.65 and 0.7):
-an embedder reads "delete every virtualenv" into "Deleting the environments", while shared words
-("virtualenv", "project") drew the passage of another setting."""
 IDENTIFIER_SHARE = 0.5
 """The cosine's weight for a text that names a code identifier (`virtualenvs.create`, `--output`,
 `E4`): an embedder reads look-alike identifiers as one, their terms tell them apart."""
@@ -126,7 +121,7 @@ class SentenceScorer:
     word every sentence shares counts for little.
     """
 
-    def __init__(self, embedder, dense_share: float = DENSE_SHARE, terms: Terms | None = None,
+    def __init__(self, embedder, dense_share: float = GroundingConfig.dense_share, terms: Terms | None = None,
                  reads: Callable[[str], bool] | None = None) -> None:
         self.embedder = embedder
         self.dense_share = dense_share
@@ -244,5 +239,5 @@ def support_answer(answer: str, question: str, pool: Sequence[Sentence], scorer:
     return Support(tuple(evidence), judged > 0 and not unsupported, tuple(unsupported))
 
 
-__all__ = ["DENSE_SHARE", "Evidence", "IDENTIFIER_SHARE", "NOT_FOUND", "Sentence", "SentenceScorer", "Support", "claims", "excerpts", "names",
-           "names_identifier", "not_found_text", "says_not_found", "support_answer", "unknown_names"]
+__all__ = ["Evidence", "IDENTIFIER_SHARE", "NOT_FOUND", "Sentence", "SentenceScorer", "Support", "claims",
+           "excerpts", "names", "names_identifier", "not_found_text", "says_not_found", "support_answer", "unknown_names"]

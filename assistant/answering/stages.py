@@ -28,7 +28,7 @@ from ..config import Config, GroundingConfig, Mode
 from ..engines import Engine, Generation, OnToken
 from .citations import attribute, parse_citations, strip_citations
 from .injection import follows, strip_instructions
-from .grounding import DENSE_SHARE, Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
+from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
 from .passages import Passage, choose_passage, passage_answer
 from .sentences import with_section
 from .types import Excerpt, Plan, Profile
@@ -99,7 +99,7 @@ def guard(plan: Plan) -> Plan:
     return dataclasses.replace(plan, hits=tuple(hits), instructions=tuple(dict.fromkeys(found)))
 
 
-def rank(plan: Plan, retriever, dense_share: float = DENSE_SHARE) -> Plan:
+def rank(plan: Plan, retriever, dense_share: float) -> Plan:
     """Every sentence of the retrieved chunks, scored against the question (under its heading):
     cosine by `dense_share`, term overlap the rest (grounding.SentenceScorer)."""
     scorer = SentenceScorer(retriever.embedder, dense_share, terms=retriever.terms, reads=retriever.embedder_reads)
