@@ -19,8 +19,11 @@ behind `assistant ask`), warm, in the same run:
   pipeline before passages;
 - passages, cosine 0.5: the passages pipeline as it was before `[grounding] dense_share` (0.5, an
   even blend of cosine and term overlap in a sentence's score);
+- passages, no reader: the passages pipeline as it was before `[grounding] reader_share` (a
+  question the embedder cannot read ranked by term overlap alone);
 - passages: the defaults (chunks keep a lead-in with its block; the answer is the passage that
-  answers: assistant/answering/passages.py; dense_share 0.6).
+  answers: assistant/answering/passages.py; dense_share 0.6; a Chinese question's best sentences
+  read by multilingual-e5: index/multilingual.py).
 
 Per set and pipeline: useful (the key, or a gold answer, is in the answer's text and a right file
 is cited), the key in the text alone, abstention on unanswerable questions, false abstention on
@@ -51,8 +54,9 @@ REALDOCS = ROOT / "bench" / "realdocs" / "questions.jsonl"
 SQUAD_QUESTIONS = int(os.environ.get("BENCH_AQ_SQUAD", "20"))
 SETS = os.environ.get("BENCH_AQ_SETS", "realdocs,devset,pennarth,squad,zh").split(",")
 PIPELINES = {"before passages": ("paragraphs", {"answer": "sentence", "candidates": 5, "min_relevance": 0.4,
-                                                "dense_share": 0.5}),
-             "passages, cosine 0.5": ("blocks", {"dense_share": 0.5}),
+                                                "dense_share": 0.5, "reader_share": 0.0}),
+             "passages, cosine 0.5": ("blocks", {"dense_share": 0.5, "reader_share": 0.0}),
+             "passages, no reader": ("blocks", {"reader_share": 0.0}),
              "passages": ("blocks", {})}
 """name → ([index] chunk_by, [grounding] settings that differ from today's defaults)."""
 THRESHOLDS = [t / 100 for t in range(20, 56, 5)]

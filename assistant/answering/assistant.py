@@ -24,6 +24,7 @@ from typing import Sequence
 
 from finetune.raft import RaftAsking
 from index.followups import FOLLOW_UPS, Searched, searched_question
+from index.multilingual import open_reader
 from index.retriever import open_collection
 from index.store import Collection
 from index.types import Chunk, Hit
@@ -52,6 +53,8 @@ class Assistant:
         """collection → (its published version when opened, the retriever)."""
         self._last_searched: tuple[tuple, Searched] | None = None
         self._lock = threading.Lock()
+        self.reader = open_reader()
+        """Reads the best sentences for a question the embedder cannot read (loaded on first use)."""
 
     @property
     def engine(self) -> Engine:
@@ -183,7 +186,8 @@ class Assistant:
         if grounding.ignore_instructions:
             plan = stages.guard(plan)
         if plan.grounded:
-            plan = stages.decide(stages.rank(plan, retriever, grounding.dense_share), grounding, retriever.mentions)
+            plan = stages.rank(plan, retriever, grounding.dense_share, self.reader, grounding.reader_share)
+            plan = stages.decide(plan, grounding, retriever.mentions)
         return plan
 
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
@@ -223,7 +227,7 @@ class Assistant:
         if grounding.ignore_instructions:
             plan = stages.guard(plan)
         if plan.grounded:
-            plan = stages.rank(plan, self.retriever(collection), grounding.dense_share)
+            plan = stages.rank(plan, self.retriever(collection), grounding.dense_share, self.reader, grounding.reader_share)
         plan = stages.select(plan, self.profile(mode), self.config.chat.sources)
         return stages.compose(plan, self.model(None), self.engine, (), self.config)
 

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from index.multilingual import MultilingualReader
 from index.names import name_spans, names
 from index.readable import embedder_reads
 from index.terms import Terms
@@ -49,6 +50,8 @@ class Sentence:
     """Relevance to the question, 0..1: the blend of cosine and term overlap."""
     position: int = 0
     """Order within its source, so excerpts keep the document's order."""
+    overlap: float = 0.0
+    """The share of the question's IDF-weighted terms it holds (0..1), part of `score`."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +125,16 @@ class SentenceScorer:
     """
 
     def __init__(self, embedder, dense_share: float = GroundingConfig.dense_share, terms: Terms | None = None,
-                 reads: Callable[[str], bool] | None = None) -> None:
+                 reads: Callable[[str], bool] | None = None, reader: MultilingualReader | None = None,
+                 reader_share: float = GroundingConfig.reader_share) -> None:
         self.embedder = embedder
         self.dense_share = dense_share
         self.terms = terms or Terms()
         self.reads = reads or (lambda text: embedder_reads(embedder.tokenizer, text))
         """Whether the embedder can read a text; a search passes its retriever's own check."""
+        self.reader = reader if reader_share else None
+        """Reads, by `reader_share`, the best sentences for a question the embedder cannot read."""
+        self.reader_share = reader_share
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         return self.embedder.encode(texts, batch_size=32)
@@ -157,7 +164,8 @@ class SentenceScorer:
 
         Embedding every sentence of five chunks costs about 0.5 s on two cores, so sentences are
         first ranked by term overlap with a small bonus for better-retrieved sources, and only the
-        top `rescore` get the blended score (selection measured equal on bench/devset).
+        top `rescore` get the blended score (selection measured equal on bench/devset). For a
+        question the embedder cannot read, the reader (when given) reads those instead.
         """
         pool = [Sentence(number, text, 0.0, i) for number, source in enumerate(sources, start=1)
                 for i, text in enumerate(split_sentences(source))]
@@ -169,14 +177,31 @@ class SentenceScorer:
         first = overlap + 0.3 / (1 + np.array([s.source for s in pool]))
         order = [int(i) for i in np.argsort(-first, kind="stable")]
         share = self.share_for(question)
+        if not share and self.reader is not None:
+            cosine, share = self._read(question, [texts[i] for i in order[:rescore]]), self.reader_share
+        elif share:
+            cosine = np.clip(self._vectors([texts[i] for i in order[:rescore]]) @ self.embedder.encode_query(question),
+                             0.0, 1.0)
         top, rest = (order[:rescore], order[rescore:]) if share else ([], order)
-        scored = []
-        if top:
-            cosine = np.clip(self._vectors([texts[i] for i in top]) @ self.embedder.encode_query(question), 0.0, 1.0)
-            scored = [(float(b), i) for b, i in zip(share * cosine + (1 - share) * overlap[top], top)]
+        scored = [(float(b), i) for b, i in zip(share * cosine + (1 - share) * overlap[top], top)] if top else []
         scored += [(float((1 - share) * overlap[i]), i) for i in rest]
         scored.sort(key=lambda pair: -pair[0])
-        return [Sentence(pool[i].source, pool[i].text, score, pool[i].position) for score, i in scored]
+        return [Sentence(pool[i].source, pool[i].text, score, pool[i].position, float(overlap[i])) for score, i in scored]
+
+    def _read(self, question: str, texts: list[str]) -> np.ndarray:
+        """The reader's cosines, stretched to 0..1 over `texts`: multilingual-e5 puts nearly every
+        text between 0.7 and 0.95, so only the order among them says anything."""
+        cosine = self.reader.similarities(question, texts)
+        low, high = float(cosine.min()), float(cosine.max())
+        return (cosine - low) / (high - low) if high > low else np.zeros_like(cosine)
+
+    def relevance(self, question: str, ranked: Sequence[Sentence]) -> float:
+        """How well the best sentence answers: its score, or for a question the embedder cannot
+        read its term overlap (the reader's stretched cosine says which sentence is best, not how
+        good it is), on min_term_relevance's scale."""
+        if not ranked:
+            return 0.0
+        return ranked[0].score if self.share_for(question) else max(s.overlap for s in ranked)
 
 
 def excerpts(ranked: Sequence[Sentence], sentences: int, sources: int) -> dict[int, list[Sentence]]:

