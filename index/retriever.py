@@ -184,7 +184,7 @@ class Retriever:
     def mentions(self, word: str) -> bool:
         """Whether any chunk mentions `word`: a plain word by its BM25 term ('Italy' → 'itali'), an
         acronym by its letters too ('CFO': 'Chief Financial Officer'), a code or version ('3.3',
-        'T-2') as written, case aside ('3.3.0' mentions '3.3')."""
+        'T-2') as written, case and separators aside (mention_pattern)."""
         if word.isalpha():
             if all(self.sparse.has_term(t) for t in self.terms.split(word)):
                 return True
@@ -192,7 +192,7 @@ class Retriever:
                 return False
             spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # C\w* F\w* O\w*, capitals as written
             return self._any_chunk(re.compile(rf"\b{spelled}\b"))
-        return self._any_chunk(re.compile(rf"(?<![\w.]){re.escape(word)}(?!\w)", re.IGNORECASE))
+        return self._any_chunk(mention_pattern(word))
 
     def titled(self, words: str) -> bool:
         """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
@@ -238,6 +238,29 @@ class _Laps:
             now = time.perf_counter()
             self.timings[stage] = self.timings.get(stage, 0.0) + (now - self.last) * 1000
             self.last = now
+
+
+# A letter or digit that is not Chinese, Japanese or Korean: CJK text runs into a name unspaced ("6G显存")
+_WORD = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+_SEPARATORS = re.compile(r"[._\-\s]+")
+
+
+def mention_pattern(word: str) -> re.Pattern:
+    """How a code, model or version name is found in text: as written, case aside, not inside a
+    longer name ('3.3.0' mentions '3.3', 'T-20' does not mention 'T-2'); CJK characters beside it
+    are not part of it; a name with letters may swap its separators ('Qwen-1.8B-Chat' is the
+    docs' 'Qwen-1_8B-chat'), a version may not ('3.3' is not '3-3').
+
+    >>> bool(mention_pattern("6G").search("可以用6G显存训练")), bool(mention_pattern("T-2").search("the T-20"))
+    (True, False)
+    >>> bool(mention_pattern("Qwen-1.8B-Chat").search("qwen/Qwen-1_8B-Chat")), bool(mention_pattern("3.3").search("3-3"))
+    (True, False)
+    """
+    if any(c.isalpha() for c in word):
+        body = r"[._\-\s]".join(re.escape(part) for part in _SEPARATORS.split(word))
+    else:
+        body = re.escape(word)
+    return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
 def open_collection(project_dir: Path, name: str, embedder: str | Embedder | None = None) -> Retriever:

@@ -13,6 +13,7 @@ DOCS = {
     for i in range(12)
 }
 DOCS["special.md"] = "# Special\n\nThe flux capacitor needs 1.21 gigawatts.\n"
+DOCS["zh.md"] = "# 部署\n\n下载 qwen/Qwen-1_8B-Chat 模型，可以用6G显存轻松训练。\n"
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,11 @@ def retriever(tmp_path_factory):
     collection = Collection(root / "project", "c")
     build_collection([docs], collection)
     return Retriever.open(collection)
+
+
+def test_a_name_is_mentioned_beside_chinese_text_and_with_other_separators_but_not_inside_a_longer_name(retriever):
+    assert retriever.mentions("6G") and retriever.mentions("Qwen-1.8B-Chat") and retriever.mentions("1.21")
+    assert not retriever.mentions("Qwen-1.8B-Int4") and not retriever.mentions("1.2") and not retriever.mentions("8B")
 
 
 def test_weighted_fusion_and_rrf_agree_on_an_easy_query(retriever):
