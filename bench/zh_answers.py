@@ -7,7 +7,9 @@ its unknown token; its cosine between two such texts says little. Hybrid search 
 the dense ranking out for such a query (index/readable.py). Two ways of scoring sentences:
 
 - blend (before): cosine and term overlap, half each, as for English;
-- terms alone (default): term overlap only when the embedder cannot read the question.
+- terms alone: term overlap only when the embedder cannot read the question;
+- terms and the reader (default): term overlap, and the best sentences read by multilingual-e5
+  (index/multilingual.py, `[grounding] reader_share`); relevance is still the term overlap.
 
 Every question of bench/data/zh-tech is answered with the shipped `rag` defaults (the embedded
 model extracts the best sentence), with abstention turned off so that every threshold can be
@@ -75,21 +77,24 @@ def main() -> dict:
     passages, questions = load_passages(), load_questions()
     with open(FOLDER / "unanswerable.jsonl", encoding="utf-8") as handle:
         unanswerable = [json.loads(line) for line in handle if line.strip()]
-    scorings = {"blend (before)": lambda scorer, text: scorer.dense_share,
-                "terms alone when unreadable (default)": grounding.SentenceScorer.share_for}
+    # name → (the cosine's share for a question, [grounding] reader_share)
+    scorings = {"blend (before)": (lambda scorer, text: scorer.dense_share, 0.0),
+                "terms alone when unreadable": (grounding.SentenceScorer.share_for, 0.0),
+                "terms and the reader when unreadable (default)": (grounding.SentenceScorer.share_for,
+                                                                   Config().grounding.reader_share)}
     shipped = Config().grounding
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-zh-answers-") as tmp:
         project = Path(tmp)
         build_collection([FOLDER / "docs"], Collection(project, "zh"))
         config = Config(project_dir=project, chat=ChatConfig(mode="rag"))
-        config = dataclasses.replace(config, grounding=dataclasses.replace(
-            config.grounding, min_relevance=0.0, min_term_relevance=0.0))
         helper = Assistant(config)
         original = grounding.SentenceScorer.share_for
         try:
-            for name, share_for in scorings.items():
+            for name, (share_for, reader_share) in scorings.items():
                 grounding.SentenceScorer.share_for = share_for  # the scoring under test, for every answer
+                helper = helper.using(dataclasses.replace(config, grounding=dataclasses.replace(
+                    config.grounding, min_relevance=0.0, min_term_relevance=0.0, reader_share=reader_share)))
                 rows = answer_rows(helper, questions, passages, unanswerable)
                 sweep = {t: at(rows, t) for t in THRESHOLDS}
                 chosen = max(t for t, v in sweep.items() if v["plain false abstention"] <= FALSE_ABSTENTION_LIMIT)
