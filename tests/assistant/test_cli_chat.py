@@ -60,6 +60,9 @@ def test_ask_errors_are_one_line_with_the_fix(project):
     result = runner.invoke(app, ["ask", "Hello", "--model", "./no/such/model"])
     assert result.exit_code == 1 and "no such model folder" in result.stderr
     assert "Traceback" not in result.output
+    undecodable = b"which port \xff?".decode("utf-8", "surrogateescape")  # what Python makes of such argv bytes
+    result = runner.invoke(app, ["ask", undecodable])
+    assert result.exit_code == 1 and "not valid UTF-8" in result.stderr and "Traceback" not in result.output
 
 
 def test_ask_says_when_the_documents_do_not_hold_the_answer_and_grounding_can_be_turned_off(project):

@@ -33,3 +33,19 @@ def test_without_the_package_there_is_no_reader(monkeypatch):
     assert isinstance(open_reader(), MultilingualReader)
     monkeypatch.setattr(multilingual.importlib.util, "find_spec", lambda name: None)
     assert open_reader() is None
+
+
+def test_a_server_s_threads_can_read_at_once_and_get_what_one_read_gets(reader):
+    from concurrent.futures import ThreadPoolExecutor
+
+    question, texts = "怎么下载模型？", ["模型下载：使用镜像地址。", "今天天气很好。", "pip 换源：设置默认镜像。"]
+    alone = reader.similarities(question, texts)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda _: reader.similarities(question, texts), range(8)))
+    assert all(t == pytest.approx(alone, abs=1e-6) for t in together)
+
+
+def test_nuls_and_lone_surrogates_are_read_around_not_raised(reader):
+    plain = reader.similarities("模型下载", ["模型下载", "镜像"])
+    hostile = reader.similarities("模型\ud800下载\x00", ["模型\x00下载", "镜像\udfff"])
+    assert hostile.shape == (2,) and hostile[0] > hostile[1] and plain[0] > plain[1]
