@@ -167,19 +167,23 @@ class Retriever:
     def neighbours(self, hit: Hit) -> tuple[Chunk | None, Chunk | None]:
         """The chunks before and after `hit`'s in the same section of the same document (None
         where the section starts or ends): where a lead-in at the end of a chunk finds the code
-        block or steps it introduces, and whether a chunk holds its whole section."""
+        block or steps it introduces, and whether a chunk holds its whole section. Where the
+        section ends at a subsection of its own ("## Start the server" then "### From the
+        command line"), the chunk after is that subsection's first: a section that only leads in
+        is answered under its subsection."""
         if hit.row is None:
             return None, None
         chunk = hit.chunk
 
-        def same_section(row: int) -> Chunk | None:
+        def same_section(row: int, below: bool = False) -> Chunk | None:
             if not 0 <= row < len(self.chunks):
                 return None
             other = self.chunks[row]
-            same = (other.source, other.locator, other.title_path) == (chunk.source, chunk.locator, chunk.title_path)
-            return other if same else None
+            path = other.title_path[:-1] if below else other.title_path
+            same = (other.source, other.locator, path) == (chunk.source, chunk.locator, chunk.title_path)
+            return other if same and (not below or chunk.title_path) else None
 
-        return same_section(hit.row - 1), same_section(hit.row + 1)
+        return same_section(hit.row - 1), same_section(hit.row + 1) or same_section(hit.row + 1, below=True)
 
     def mentions(self, word: str) -> bool:
         """Whether any chunk mentions `word`: a plain word by its BM25 term ('Italy' → 'itali'), an

@@ -162,6 +162,8 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
     `whole_section`: the chunk (and `following`) hold their section from its heading to its end.
     `also`: other well-ranked sentences of the chunk, whose blocks join the passage when it stays
     readable (the option a question names may sit a paragraph away from the sentence most like it)."""
+    if following is not None and following.title_path != chunk.title_path:  # its first subsection
+        following = _under_lead_in(chunk, following)
     chunk = joined(chunk, following)
     blocks = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
     if not blocks:
@@ -224,9 +226,9 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
     for number, sentences in by_hit.items():
         hit = hits[number - 1]
         before, after = neighbours(hit) if neighbours else (None, None)
+        whole_section = before is None and (after is None or after.title_path != hit.chunk.title_path)
         top = sentences[:PER_CHUNK]
-        passage = passage_for(top[0].text, hit.chunk, terms, after, before is None and after is None,
-                              [s.text for s in top[1:]])
+        passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]])
         if passage is None:
             continue
         where = f"{hit.chunk.source}\n{hit.chunk.heading()}"
@@ -263,6 +265,22 @@ def passage_answer(passage: Passage, section: str, number: int) -> str:
     last = text.rstrip().splitlines()[-1].strip()
     in_block = last.startswith(("```", "~~~", "|", "-", "*", "+")) or last[:1].isdigit() and last[1:3].strip()[:1] in ".)"
     return f"{head}{text}" + (f"\n\n[{number}]" if in_block else f" [{number}]")
+
+
+LEAD_IN_SENTENCES = 2
+"""A section whose own text is one paragraph of at most this many sentences, and nothing else,
+only leads in to its subsections: its passage goes on into the first one."""
+_HEADING_LINE = re.compile(r"\A[ \t]*#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def _under_lead_in(chunk: Chunk, subsection: Chunk) -> Chunk | None:
+    """`subsection` (the first chunk of `chunk`'s first subsection) with its heading as a bold
+    line, when `chunk` only leads in to it; else None."""
+    shown = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
+    if len(shown) != 1 or not _prose(shown[0]) or len(split_sentences(shown[0].text)) > LEAD_IN_SENTENCES:
+        return None
+    return Chunk(subsection.id, subsection.source, subsection.title_path, subsection.start, subsection.end,
+                 _HEADING_LINE.sub(r"**\1**", subsection.text, count=1), subsection.locator, subsection.lines)
 
 
 def _lines(chunk: Chunk, start: int, end: int) -> tuple[int, int] | None:

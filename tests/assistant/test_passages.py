@@ -87,6 +87,22 @@ def test_the_passage_runs_on_into_the_next_chunk_of_its_section():
     assert "pip install thing" in passage.text and passage.lines == (3, 7)
 
 
+def test_a_section_that_only_leads_in_runs_on_into_its_first_subsection_under_its_heading():
+    lead = "## Start the server\n\nOne 24 GB card is enough, no tensor parallelism."
+    sub = "### From the command line\n\n```bash\npython -m sglang.launch_server --port 8000\n```"
+    section = Chunk("c1", "docs/deploy.md", ("Deploy", "Start the server"), 0, len(lead), lead, lines=(10, 12))
+    first_sub = Chunk("c2", "docs/deploy.md", ("Deploy", "Start the server", "From the command line"),
+                      len(lead) + 2, len(lead) + 2 + len(sub), sub, lines=(14, 18))
+    passage = passage_for("One 24 GB card is enough, no tensor parallelism.", section, following=first_sub)
+    assert "**From the command line**" in passage.text and "sglang.launch_server" in passage.text
+    assert passage.lines == (12, 18)
+    # a section with a body of its own is answered from it alone
+    body = lead + " It starts in a minute. Logs go to the console.\n\n- one\n- two"
+    longer = Chunk("c1", "docs/deploy.md", ("Deploy", "Start the server"), 0, len(body), body, lines=(10, 16))
+    alone = passage_for("One 24 GB card is enough, no tensor parallelism.", longer, following=first_sub)
+    assert "sglang" not in alone.text and "From the command line" not in alone.text
+
+
 @pytest.mark.parametrize("named, expected", [("How do I deploy Qwen2.5 with vLLM?", "qwen"), ("How do I deploy GLM-4 with vLLM?", "glm")])
 def test_a_name_in_the_question_prefers_the_document_it_titles(named, expected):
     text = "Start the server:\n\n```bash\nvllm serve model\n```"

@@ -13,6 +13,8 @@ DOCS = {
     for i in range(12)
 }
 DOCS["special.md"] = "# Special\n\nThe flux capacitor needs 1.21 gigawatts.\n"
+DOCS["deploy.md"] = ("# Deploy\n\n## Start\n\nOne card is enough.\n\n### From the command line\n\n"
+                     "```bash\nrun-the-server --port 8000\n```\n\n## Stop\n\nPress Ctrl-C to stop.\n")
 DOCS["zh.md"] = "# 部署\n\n下载 qwen/Qwen-1_8B-Chat 模型，可以用6G显存轻松训练。\n"
 
 
@@ -31,6 +33,15 @@ def retriever(tmp_path_factory):
 def test_a_name_is_mentioned_beside_chinese_text_and_with_other_separators_but_not_inside_a_longer_name(retriever):
     assert retriever.mentions("6G") and retriever.mentions("Qwen-1.8B-Chat") and retriever.mentions("1.21")
     assert not retriever.mentions("Qwen-1.8B-Int4") and not retriever.mentions("1.2") and not retriever.mentions("8B")
+
+
+def test_a_section_ending_at_its_own_subsection_has_that_subsection_after_it(retriever):
+    def hit(text):
+        return next(h for h in retriever.search(text, mode="bm25", k=20) if text in h.chunk.text)
+
+    before, after = retriever.neighbours(hit("One card is enough."))
+    assert before is None and after.title_path == ("Deploy", "Start", "From the command line")
+    assert retriever.neighbours(hit("run-the-server --port 8000")) == (None, None)  # "## Stop" is not below it
 
 
 def test_weighted_fusion_and_rrf_agree_on_an_easy_query(retriever):
