@@ -1,6 +1,7 @@
 """Grounding: which sentences of the retrieved sources answer a question, whether an answer is
-backed by them, and when the documents hold no answer at all. No extra model: the collection's
-embedder (cosine) and BM25-style term weights, blended.
+backed by them, and when the documents hold no answer at all. The collection's embedder (cosine)
+and BM25-style term weights, blended; for a question the embedder cannot read, a multilingual
+reader (index/multilingual.py) in the embedder's place.
 
     >>> scorer = SentenceScorer(embedder=None, reads=lambda text: False)   # term overlap alone, no embedder
     >>> pool = scorer.rank("How long is the warranty?", ["The warranty lasts 30 months. Keep the box."])
