@@ -208,6 +208,18 @@ NAME_WEIGHT = 0.1
 headings carry: per-model tutorials and per-product manuals are told apart by their titles."""
 PER_CHUNK = 2
 """A chunk's best-ranked sentences that make its passage (the second joins when it fits)."""
+ASKED_FOR = (
+    (re.compile(r"\b(?:option|flag|argument|parameter|switch)s?\b", re.IGNORECASE), re.compile(r"`-{1,2}[A-Za-z]")),
+    (re.compile(r"\benvironment variables?\b", re.IGNORECASE), re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]{2,}\b")),
+    (re.compile(r"\bcommands?\b", re.IGNORECASE),
+     re.compile(r"```(?:bash|shell|console|sh)?\n|`[a-z][\w.-]* [^`\n]+`")),
+)
+"""What a question asks for by name (an option, an environment variable, a command), and how a
+passage shows one (`--output`, `POETRY_VIRTUALENVS_PATH`, a shell block or `poetry env use`)."""
+KIND_WEIGHT = 0.2
+"""Added for a passage that shows the kind of thing the question asks for: "which option of
+poetry build ..." prefers the option list to the packaging prose (0.2 to 0.5 measured equal on
+the real-docs dev questions, +1 there, and +1 on test; 0.05 and 0.1 helped test only)."""
 
 
 def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
@@ -215,8 +227,9 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
     """The passage that answers `question` best among those around the best-ranked sentences of
     each retrieved chunk (`ranked`: Sentence.source is the hit's number from 1): the sentence's
     score, plus the share of the question's terms the passage and its headings hold, plus the
-    share of the question's names in its file path and headings (bench/results/answer_quality.md
-    chose the weights on the real-docs dev questions)."""
+    share of the question's names in its file path and headings, plus KIND_WEIGHT where it shows
+    the kind of thing asked for (bench/results/answer_quality.md chose the weights on the
+    real-docs dev questions)."""
     by_hit: dict[int, list[Sentence]] = {}
     for sentence in ranked:
         by_hit.setdefault(sentence.source, []).append(sentence)
@@ -235,9 +248,21 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
         overlap = len(wanted & set(terms.split(f"{where}\n{passage.text}"))) / len(wanted) if wanted else 0.0
         named_share = sum(name in where.lower() for name in named) / len(named) if named else 0.0
         score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * named_share
+        score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
         if best is None or score > best.score:
             best = Choice(number - 1, top[0], passage, score)
     return best
+
+
+def shows_what_is_asked(question: str, text: str) -> bool:
+    """Whether `text` shows the kind of thing `question` asks for by name (ASKED_FOR).
+
+    >>> shows_what_is_asked("Which option sets the output folder?", "* `--output (-o)`: the folder.")
+    True
+    >>> shows_what_is_asked("Which option sets the output folder?", "Packages are built into dist.")
+    False
+    """
+    return any(asks.search(question) and shows.search(text) for asks, shows in ASKED_FOR)
 
 
 def passage_answer(passage: Passage, section: str, number: int) -> str:
@@ -291,4 +316,5 @@ def _lines(chunk: Chunk, start: int, end: int) -> tuple[int, int] | None:
     return first, first + chunk.text.count("\n", start, end)
 
 
-__all__ = ["Choice", "MAX_CODE_LINES", "MAX_LINES", "Passage", "choose_passage", "joined", "passage_answer", "passage_for"]
+__all__ = ["Choice", "MAX_CODE_LINES", "MAX_LINES", "Passage", "choose_passage", "joined", "passage_answer", "passage_for",
+           "shows_what_is_asked"]

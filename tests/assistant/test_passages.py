@@ -103,6 +103,20 @@ def test_a_section_that_only_leads_in_runs_on_into_its_first_subsection_under_it
     assert "sglang" not in alone.text and "From the command line" not in alone.text
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("Which option of the build command changes the output folder?", "cli.md"),
+    ("Where does the build put the packages?", "packaging.md"),
+])
+def test_a_passage_showing_the_kind_of_thing_asked_for_is_preferred(question, expected):
+    prose = "Packages are built into the dist folder, a wheel and an sdist."
+    options = "* `--output (-o)`: Set the output folder for the packages."
+    hits = [Hit(Chunk("c1", "docs/packaging.md", ("Packaging",), 0, len(prose), prose), 1.0),
+            Hit(Chunk("c2", "docs/cli.md", ("build", "Options"), 0, len(options), options), 0.9)]
+    ranked = [Sentence(1, prose, 0.55), Sentence(2, options, 0.45)]
+    choice = choose_passage(question, hits, ranked, Terms())
+    assert hits[choice.hit].chunk.source.endswith(expected)
+
+
 @pytest.mark.parametrize("named, expected", [("How do I deploy Qwen2.5 with vLLM?", "qwen"), ("How do I deploy GLM-4 with vLLM?", "glm")])
 def test_a_name_in_the_question_prefers_the_document_it_titles(named, expected):
     text = "Start the server:\n\n```bash\nvllm serve model\n```"
