@@ -47,6 +47,27 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(question[start:end] for start, end in _name_matches(question)))
 
 
+_OR = re.compile(r"\s*/\s*|\s+or\s+|\s*或\s*", re.IGNORECASE)
+
+
+def alternatives(question: str) -> list[tuple[str, ...]]:
+    """The names of `question` (see `names`), those written as alternatives of one another
+    ("Starlette/FastAPI", "Flask or Django") grouped: the question is about either.
+
+    >>> alternatives("How do I test a Starlette/FastAPI app with Flask or Django 5?")
+    [('Starlette', 'FastAPI'), ('Flask', 'Django'), ('5',)]
+    """
+    groups: list[list[str]] = []
+    previous_end = None
+    for start, end in _name_matches(question):
+        if previous_end is not None and _OR.fullmatch(question[previous_end:start]):
+            groups[-1].append(question[start:end])
+        else:
+            groups.append([question[start:end]])
+        previous_end = end
+    return list(dict.fromkeys(tuple(dict.fromkeys(group)) for group in groups))
+
+
 def name_spans(question: str, identifiers: bool = False) -> list[str]:
     """The names of `question` with the names right beside them joined: one span per thing named;
     `identifiers`: code identifiers in lower case count too.

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.multilingual import MultilingualReader
-from index.names import name_spans, names
+from index.names import alternatives, name_spans, names
 from index.readable import embedder_reads
 from index.terms import Terms
 
@@ -84,8 +84,13 @@ class Support:
 
 def unknown_names(question: str, mentions: Callable[[str], bool]) -> list[str]:
     """The names in `question` (see `names`) that no document mentions, by `mentions(word)`: a
-    question about Italy over documents that never name Italy is not answered from them."""
-    return [word for word in names(question) if not mentions(word)]
+    question about Italy over documents that never name Italy is not answered from them. Of names
+    written as alternatives ("a Starlette/FastAPI app"), one mentioned is enough."""
+    unknown = []
+    for group in alternatives(question):
+        missing = [word for word in group if not mentions(word)]
+        unknown += missing if len(missing) == len(group) else []
+    return list(dict.fromkeys(unknown))
 
 
 def not_found_text(unknown: Sequence[str] = ()) -> str:
