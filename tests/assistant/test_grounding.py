@@ -129,6 +129,29 @@ def test_the_sentence_that_answers_ranks_first(scorer):
     assert all(0 <= s.score <= 1 for s in ranked)
 
 
+def test_a_sentence_copied_into_several_sources_is_read_once_and_scored_alike(scorer):
+    # per-model tutorials copy their prose: the copy in a later source must not lose its cosine
+    # because the earlier copy took a place among the sentences that are read
+    copied = "Start the server with the serve command."
+    sources = [f"{copied} Stop the server with the stop command.", "Billing is monthly.", f"Models differ. {copied}"]
+    read = []
+
+    class Counting:
+        tokenizer = scorer.embedder.tokenizer
+
+        def encode(self, texts, **kwargs):
+            read.extend(texts)
+            return scorer.embedder.encode(texts, **kwargs)
+
+        def encode_query(self, text):
+            return scorer.embedder.encode_query(text)
+
+    ranked = SentenceScorer(Counting()).rank("How do I start the server?", sources, rescore=1)
+    copies = [s for s in ranked if s.text == copied]
+    assert [s.source for s in copies] == [1, 3] and copies[0].score == copies[1].score
+    assert ranked[0].text == copied and read == [copied]
+
+
 def test_the_cosine_weighs_its_configured_share_and_at_most_half_for_a_code_identifier():
     scorer = SentenceScorer(Embedder(), 0.6)
     assert scorer.share_for("How do I delete every virtualenv this project created?") == 0.6
