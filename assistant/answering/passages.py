@@ -205,7 +205,9 @@ OVERLAP_WEIGHT = 0.2
 """Weight of the share of the question's terms a passage (with its headings) holds."""
 NAME_WEIGHT = 0.1
 """Weight of the share of the question's names (a model, a product, a command) its file path or
-headings carry: per-model tutorials and per-product manuals are told apart by their titles."""
+headings carry: per-model tutorials and per-product manuals are told apart by their titles. A
+name only its headings carry counts half: a tutorial copied for another model may keep the first
+one's title ("04-Qwen2.5-Coder-7B-Instruct vLLM 部署调用.md" is titled "03-Qwen2.5-7B-Instruct …")."""
 PER_CHUNK = 2
 """A chunk's best-ranked sentences that make its passage (the second joins when it fits)."""
 ASKED_FOR = (
@@ -246,12 +248,20 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
             continue
         where = f"{hit.chunk.source}\n{hit.chunk.heading()}"
         overlap = len(wanted & set(terms.split(f"{where}\n{passage.text}"))) / len(wanted) if wanted else 0.0
-        named_share = sum(name in where.lower() for name in named) / len(named) if named else 0.0
+        named_share = _named_share(named, hit.chunk)
         score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * named_share
         score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
         if best is None or score > best.score:
             best = Choice(number - 1, top[0], passage, score)
     return best
+
+
+def _named_share(named: Sequence[str], chunk: Chunk) -> float:
+    """The share of `named` (lower case) that `chunk`'s file path carries, or only its headings (half)."""
+    if not named:
+        return 0.0
+    path, headings = chunk.source.lower(), chunk.heading().lower()
+    return sum(1.0 if name in path else 0.5 if name in headings else 0.0 for name in named) / len(named)
 
 
 def shows_what_is_asked(question: str, text: str) -> bool:

@@ -125,3 +125,15 @@ def test_a_name_in_the_question_prefers_the_document_it_titles(named, expected):
     ranked = [Sentence(1, "Start the server:", 0.5), Sentence(2, "Start the server:", 0.5)]
     choice = choose_passage(named, hits, ranked, Terms())
     assert expected in hits[choice.hit].chunk.source.lower()
+
+
+def test_a_name_its_file_path_carries_beats_a_title_copied_from_another_tutorial():
+    # the Coder tutorial was copied from the plain one and kept its title: both headings name the
+    # plain model, only one file does
+    text = "Start the server:\n\n```bash\nvllm serve model\n```"
+    title = ("03-Qwen2.5-7B-Instruct vLLM", "Serve")
+    hits = [Hit(Chunk(f"c{n}", path, title, 0, len(text), text), 1.0) for n, path in
+            enumerate(("models/Qwen2.5-Coder/04-Qwen2.5-Coder-7B-Instruct vLLM.md", "models/Qwen2.5/03-Qwen2.5-7B-Instruct vLLM.md"))]
+    ranked = [Sentence(1, "Start the server:", 0.5), Sentence(2, "Start the server:", 0.5)]
+    choice = choose_passage("How do I serve Qwen2.5-7B-Instruct with vLLM?", hits, ranked, Terms())
+    assert "Coder" not in hits[choice.hit].chunk.source
