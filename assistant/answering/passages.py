@@ -18,6 +18,7 @@ trimmed to a readable size. Where a sentence is the answer (a value, a name), th
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -114,6 +115,38 @@ def _span(blocks: list[Block], anchor: int, faq: bool) -> tuple[int, int]:
     return first, last
 
 
+def _fences(block: Block) -> tuple[bool, bool]:
+    """Whether a code block's text holds its opening fence, and its closing one: a chunk may
+    start or end inside a long block."""
+    lines = block.text.splitlines()
+    opening = bool(FENCE.match(lines[0]))
+    return opening, bool(FENCE.match(lines[-1])) and (len(lines) > 1 or not opening)
+
+
+def _open_code(block: Block) -> bool:
+    """A code block whose closing fence is not in the text: the chunk ended inside it."""
+    return block.kind == "code" and not _fences(block)[1]
+
+
+def _fenced(block: Block) -> Block:
+    """A code block as Markdown can show it: with the fences a chunk's start or end cut off,
+    and '# …' where its code goes on in the file.
+
+    >>> print(_fenced(split_blocks("x = 1\\n```\\n\\nDone.", cut=True)[0]).text)
+    ```
+    # …
+    x = 1
+    ```
+    """
+    if block.kind != "code":
+        return block
+    opening, closing = _fences(block)
+    lines = block.text.splitlines()
+    marker = FENCE.match(lines[0] if opening else lines[-1]).group(1) if opening or closing else "```"
+    text = block.text if opening else f"{marker}\n# …\n{block.text}"
+    return dataclasses.replace(block, text=text if closing else f"{text}\n# …\n{marker}")
+
+
 def _height(block: Block) -> int:
     """Lines a block takes in a passage, with the blank line after it."""
     return block.text.count("\n") + 2
@@ -132,7 +165,7 @@ def _trim(blocks: list[Block]) -> tuple[list[str], bool]:
         if not kept or room >= 4:  # a part of the block, marked as cut
             if block.kind == "code":
                 part = lines[: max(min(room, MAX_CODE_LINES), 4) - 1] + ["# …"]
-                part += [lines[-1]] if lines[-1].strip().startswith(("```", "~~~")) else []
+                part += [FENCE.match(lines[0]).group(1)]  # blocks come _fenced
             else:
                 part = lines[: max(room, 3)] + ["…"]
             kept.append("\n".join(part))
@@ -156,15 +189,17 @@ def joined(chunk: Chunk, following: Chunk | None) -> Chunk:
 
 
 def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, following: Chunk | None = None,
-                whole_section: bool = False, also: Sequence[str] = ()) -> "Passage | None":
+                whole_section: bool = False, also: Sequence[str] = (), further: Chunk | None = None) -> "Passage | None":
     """The passage of `chunk` (with `following`, the next chunk of its section) that `sentence`, one
     of its ranked sentences, answers from; None when the chunk holds nothing a reader wants.
     `whole_section`: the chunk (and `following`) hold their section from its heading to its end.
     `also`: other well-ranked sentences of the chunk, whose blocks join the passage when it stays
-    readable (the option a question names may sit a paragraph away from the sentence most like it)."""
+    readable (the option a question names may sit a paragraph away from the sentence most like it).
+    `further`: the chunk after `following`, read when the passage would stop where `following`
+    ends, on prose (a lead-in whose block is further on) or inside a code block."""
     if following is not None and following.title_path != chunk.title_path:  # its first subsection
         following = _under_lead_in(chunk, following)
-    chunk = joined(chunk, following)
+    first_chunk, chunk = chunk, joined(chunk, following)
     blocks = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
     if not blocks:
         return None
@@ -183,8 +218,12 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         lines = sum(_height(b) for b in blocks[min(first, more_first):max(last, more_last) + 1])
         if lines <= MAX_LINES:
             first, last = min(first, more_first), max(last, more_last)
+    if (further is not None and following is not None and further.title_path == following.title_path
+            and last == len(blocks) - 1 and (_prose(blocks[last]) or _open_code(blocks[last]))):
+        return passage_for(sentence, first_chunk, terms, joined(following, further), whole_section, also)
     chosen = blocks[first:last + 1]
-    texts, cut = _trim(chosen)
+    texts, cut = _trim([_fenced(block) for block in chosen])
+    cut = cut or _open_code(chosen[-1])  # the rest of its code is in the file
     text = _SHORTCODE.sub("", _SHORTCODE_LINK.sub(r"\1", "\n\n".join(texts)))
     return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut)
 
@@ -252,8 +291,22 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
         score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * named_share
         score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
         if best is None or score > best.score:
-            best = Choice(number - 1, top[0], passage, score)
-    return best
+            best, read = Choice(number - 1, top[0], passage, score), (top, after, whole_section)
+    return best if best is None else _read_on(best, hits[best.hit], *read, terms, neighbours)
+
+
+def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | None, whole_section: bool,
+             terms: Terms, neighbours) -> Choice:
+    """The chosen passage, read on into the chunk after the next where it stops at the end of
+    the next (passage_for's `further`). Only the winner reads on: a longer passage holds more of
+    the question's words, and would win for its length (measured: real docs en test -1)."""
+    if after is None or hit.row is None:
+        return choice
+    further = neighbours(Hit(after, hit.score, row=hit.row + 1))[1]
+    if further is None:
+        return choice
+    passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]], further)
+    return dataclasses.replace(choice, passage=passage) if passage is not None else choice
 
 
 def _named_share(named: Sequence[str], chunk: Chunk) -> float:

@@ -137,3 +137,62 @@ def test_a_name_its_file_path_carries_beats_a_title_copied_from_another_tutorial
     ranked = [Sentence(1, "Start the server:", 0.5), Sentence(2, "Start the server:", 0.5)]
     choice = choose_passage("How do I serve Qwen2.5-7B-Instruct with vLLM?", hits, ranked, Terms())
     assert "Coder" not in hits[choice.hit].chunk.source
+
+
+def _section(*texts: str, path=("Guide", "Monitoring download progress"), source="docs/quickstart.md") -> list[Chunk]:
+    """A section cut into consecutive chunks, one per text, with their file lines."""
+    chunks, line, start = [], 10, 0
+    for n, text in enumerate(texts):
+        chunks.append(Chunk(f"{source}#{n}", source, path, start, start + len(text), text,
+                            lines=(line, line + text.count("\n"))))
+        line, start = line + text.count("\n") + 2, start + len(text) + 2
+    return chunks
+
+
+PROGRESS = _section(
+    "To monitor download progress, stream the response and read `response.num_bytes_downloaded`.",
+    "Compression hides the content length, so count what arrived.\n\n"
+    "For example, showing a progress bar with tqdm could be done like this…",
+    "```python\nwith httpx.stream(\"GET\", url) as response:\n    for chunk in response.iter_bytes():\n"
+    "        progress.update(response.num_bytes_downloaded)\n```")
+
+
+def test_a_passage_stopping_on_a_lead_in_where_the_next_chunk_ends_reads_on_into_the_one_after():
+    first, following, further = PROGRESS
+    sentence = "To monitor download progress, stream the response and read `response.num_bytes_downloaded`."
+    short = passage_for(sentence, first, following=following)
+    assert short.text.endswith("could be done like this…") and "```" not in short.text
+    passage = passage_for(sentence, first, following=following, further=further)
+    assert passage.text.endswith("progress.update(response.num_bytes_downloaded)\n```")
+    assert passage.lines == (10, further.lines[1])
+    # a chunk of another section is never read on into
+    elsewhere = _section(further.text, path=("Guide", "Streaming"))[0]
+    assert passage_for(sentence, first, following=following, further=elsewhere).text == short.text
+
+
+def test_code_a_chunk_boundary_cuts_is_shown_fenced_and_marked_cut():
+    ends_inside = chunk("Load the model in 4 bits:\n\n```python\nmodel = AutoModel.from_pretrained(\n    path,\n"
+                        "    load_in_4bit=True,")
+    passage = passage_for("Load the model in 4 bits:", ends_inside)
+    assert passage.text.endswith("    load_in_4bit=True,\n# …\n```") and passage.cut
+    assert "(cut here: the rest is in docs/guide.md" in passage_answer(passage, "Usage", 1)
+    starts_inside = chunk("    device_map='auto',\n)\n```\n\nThe model now takes 5.7 GB.")
+    passage = passage_for("The model now takes 5.7 GB.", starts_inside, whole_section=True)
+    assert passage.text.count("```") % 2 == 0
+
+
+def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_words():
+    # the second section's words are all in its third chunk: read on before choosing, it would win
+    other = _section("Progress of uploads is not reported.", "Uploads stream from files, see below.",
+                     "Download progress: tqdm shows a bar while streaming, monitor it for each response.",
+                     path=("Guide", "Uploads"), source="docs/uploads.md")
+    rows = PROGRESS + other
+    hits = [Hit(rows[0], 1.0, row=0), Hit(rows[3], 0.9, row=3)]
+
+    def neighbours(hit):
+        after = rows[hit.row + 1] if hit.row + 1 < len(rows) else None
+        return None, after if after is not None and after.title_path == hit.chunk.title_path else None
+
+    ranked = [Sentence(1, rows[0].text, 0.5), Sentence(2, rows[3].text, 0.5)]
+    choice = choose_passage("How do I show download progress with a bar while streaming?", hits, ranked, Terms(), neighbours)
+    assert choice.hit == 0 and "progress.update" in choice.passage.text
