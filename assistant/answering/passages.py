@@ -109,6 +109,7 @@ def _span(blocks: list[Block], anchor: int, faq: bool) -> tuple[int, int]:
     while last + 1 < len(blocks) and not _asks(blocks[last + 1]):
         current, after = blocks[last], blocks[last + 1]
         shows = current.introduces or (_prose(current) and after.is_structure)  # what it introduces or explains
+        shows = shows or _uses_options_of(after, current)
         if not shows and used + _height(after) > FILL_LINES:
             break
         last, used = last + 1, used + _height(after)
@@ -145,6 +146,16 @@ def _fenced(block: Block) -> Block:
     marker = FENCE.match(lines[0] if opening else lines[-1]).group(1) if opening or closing else "```"
     text = block.text if opening else f"{marker}\n# …\n{block.text}"
     return dataclasses.replace(block, text=text if closing else f"{text}\n# …\n{marker}")
+
+
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
+
+
+def _uses_options_of(code: Block, options: Block) -> bool:
+    """A command after the list that explains its options ('- `--port` sets the port'): kept
+    with the list, whatever the lines (the option list alone does not say how to start it)."""
+    return options.kind == "list" and code.kind == "code" and not code.is_markup and bool(
+        set(_OPTION.findall(options.text)) & set(_OPTION.findall(code.text)))
 
 
 def _height(block: Block) -> int:

@@ -196,3 +196,18 @@ def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_w
     ranked = [Sentence(1, rows[0].text, 0.5), Sentence(2, rows[3].text, 0.5)]
     choice = choose_passage("How do I show download progress with a bar while streaming?", hits, ranked, Terms(), neighbours)
     assert choice.hit == 0 and "progress.update" in choice.passage.text
+
+
+def test_a_list_of_options_keeps_the_command_that_uses_them():
+    options = "\n".join(f"- `--{name}` sets the {name}." for name in ("host", "port", "model", "chat-template",
+                                                                       "served-model-name", "max-model-len"))
+    command = "```bash\npython -m vllm.entrypoints.openai.api_server --model /models/qwen --max-model-len=2048\n```"
+    text = ("vLLM serves an OpenAI-compatible API on port 8000 by default, one model at a time.\n\n"
+            "- `completions`: plain text generation.\n- `chat completions`: dialogue.\n\n"
+            f"The server takes the model's name, path and chat template.\n\n{options}\n\n{command}")
+    passage = passage_for("vLLM serves an OpenAI-compatible API on port 8000 by default, one model at a time.", chunk(text))
+    assert passage.text.endswith(command)
+    # a code block that uses none of the options is not the list's command
+    unrelated = passage_for("vLLM serves an OpenAI-compatible API on port 8000 by default, one model at a time.",
+                            chunk(text.replace(command, "```bash\ncurl http://localhost:8000/v1/models\n```")))
+    assert "curl" not in unrelated.text
