@@ -15,7 +15,7 @@ structures are recognised by their lines, as a reader sees them, without a full 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})\s*([\w+#.-]*)")
 """A code fence, however deep it is indented (MkDocs content tabs indent theirs by four)."""
@@ -69,6 +69,19 @@ class Block:
     def is_structure(self) -> bool:
         """A block a lead-in sentence introduces: code, a table or a list."""
         return self.kind in ("code", "table", "list") and not self.is_markup
+
+    @property
+    def fences(self) -> tuple[bool, bool]:
+        """A code block's: whether its text holds its opening fence, and its closing one (a
+        chunk may start or end inside a long block)."""
+        lines = self.text.splitlines()
+        opening = bool(FENCE.match(lines[0]))
+        return opening, bool(FENCE.match(lines[-1])) and (len(lines) > 1 or not opening)
+
+    @property
+    def is_open_code(self) -> bool:
+        """A code block whose closing fence is not in the text: the chunk ended inside it."""
+        return self.kind == "code" and not self.fences[1]
 
 
 _STARTS = ((FENCE, "code"), (SITE_MARKUP, "shortcode"), (_HEADING, "heading"), (_TABLE_ROW, "table"),
@@ -181,4 +194,23 @@ def split_blocks(text: str, start: int = 0, end: int | None = None, cut: bool = 
     return blocks
 
 
-__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "SITE_MARKUP", "split_blocks"]
+def fenced(block: Block) -> Block:
+    """A code block as Markdown can show it: with the fences a chunk's start or end cut off,
+    and '# …' where its code goes on in the file; other blocks as they are.
+
+    >>> print(fenced(split_blocks("x = 1\\n```\\n\\nDone.", cut=True)[0]).text)
+    ```
+    # …
+    x = 1
+    ```
+    """
+    if block.kind != "code":
+        return block
+    opening, closing = block.fences
+    lines = block.text.splitlines()
+    marker = FENCE.match(lines[0] if opening else lines[-1]).group(1) if opening or closing else "```"
+    text = block.text if opening else f"{marker}\n# …\n{block.text}"
+    return replace(block, text=text if closing else f"{text}\n# …\n{marker}")
+
+
+__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "SITE_MARKUP", "fenced", "split_blocks"]

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from index.blocks import FENCE, SITE_MARKUP, Block, split_blocks
+from index.blocks import FENCE, SITE_MARKUP, Block, fenced, split_blocks
 from index.terms import Terms
 from index.types import Chunk, Hit
 
@@ -116,38 +116,6 @@ def _span(blocks: list[Block], anchor: int, faq: bool) -> tuple[int, int]:
     return first, last
 
 
-def _fences(block: Block) -> tuple[bool, bool]:
-    """Whether a code block's text holds its opening fence, and its closing one: a chunk may
-    start or end inside a long block."""
-    lines = block.text.splitlines()
-    opening = bool(FENCE.match(lines[0]))
-    return opening, bool(FENCE.match(lines[-1])) and (len(lines) > 1 or not opening)
-
-
-def _open_code(block: Block) -> bool:
-    """A code block whose closing fence is not in the text: the chunk ended inside it."""
-    return block.kind == "code" and not _fences(block)[1]
-
-
-def _fenced(block: Block) -> Block:
-    """A code block as Markdown can show it: with the fences a chunk's start or end cut off,
-    and '# …' where its code goes on in the file.
-
-    >>> print(_fenced(split_blocks("x = 1\\n```\\n\\nDone.", cut=True)[0]).text)
-    ```
-    # …
-    x = 1
-    ```
-    """
-    if block.kind != "code":
-        return block
-    opening, closing = _fences(block)
-    lines = block.text.splitlines()
-    marker = FENCE.match(lines[0] if opening else lines[-1]).group(1) if opening or closing else "```"
-    text = block.text if opening else f"{marker}\n# …\n{block.text}"
-    return dataclasses.replace(block, text=text if closing else f"{text}\n# …\n{marker}")
-
-
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 
 
@@ -176,7 +144,7 @@ def _trim(blocks: list[Block]) -> tuple[list[str], bool]:
         if not kept or room >= 4:  # a part of the block, marked as cut
             if block.kind == "code":
                 part = lines[: max(min(room, MAX_CODE_LINES), 4) - 1] + ["# …"]
-                part += [FENCE.match(lines[0]).group(1)]  # blocks come _fenced
+                part += [FENCE.match(lines[0]).group(1)]  # blocks come fenced
             else:
                 part = lines[: max(room, 3)] + ["…"]
             kept.append("\n".join(part))
@@ -230,11 +198,11 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         if lines <= MAX_LINES:
             first, last = min(first, more_first), max(last, more_last)
     if (further is not None and following is not None and further.title_path == following.title_path
-            and last == len(blocks) - 1 and (_prose(blocks[last]) or _open_code(blocks[last]))):
+            and last == len(blocks) - 1 and (_prose(blocks[last]) or blocks[last].is_open_code)):
         return passage_for(sentence, first_chunk, terms, joined(following, further), whole_section, also)
     chosen = blocks[first:last + 1]
-    texts, cut = _trim([_fenced(block) for block in chosen])
-    cut = cut or _open_code(chosen[-1])  # the rest of its code is in the file
+    texts, cut = _trim([fenced(block) for block in chosen])
+    cut = cut or chosen[-1].is_open_code  # the rest of its code is in the file
     text = _SHORTCODE.sub("", _SHORTCODE_LINK.sub(r"\1", "\n\n".join(texts)))
     return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut)
 
