@@ -242,19 +242,28 @@ poetry build ..." prefers the option list to the packaging prose (0.2 to 0.5 mea
 the real-docs dev questions, +1 there, and +1 on test; 0.05 and 0.1 helped test only)."""
 
 
+OVERVIEW_WEIGHT = 0.2
+"""Taken from a passage under an introduction ("引言", "Overview") when the question asks how to
+do something: an introduction says what its page will show, the sections after it show it (real
+docs zh dev +1, z013; 0.1 changed nothing, 0.3 the same as 0.2; no other answer of any set moved)."""
+_OVERVIEW = re.compile(r"^[\W\d_]*(?:引言|简介|概述|介绍|前言|overview|introduction|intro)[\W_]*$", re.IGNORECASE)
+_HOW_TO = re.compile(r"\bhow\b|怎么|怎样|如何", re.IGNORECASE)
+
+
 def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
                    neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]] | None = None) -> Choice | None:
     """The passage that answers `question` best among those around the best-ranked sentences of
     each retrieved chunk (`ranked`: Sentence.source is the hit's number from 1): the sentence's
     score, plus the share of the question's terms the passage and its headings hold, plus the
     share of the question's names in its file path and headings, plus KIND_WEIGHT where it shows
-    the kind of thing asked for (bench/results/answer_quality.md chose the weights on the
-    real-docs dev questions)."""
+    the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to question
+    (bench/results/answer_quality.md chose the weights on the real-docs dev questions)."""
     by_hit: dict[int, list[Sentence]] = {}
     for sentence in ranked:
         by_hit.setdefault(sentence.source, []).append(sentence)
     wanted = set(terms.split(question))
     named = [name.lower() for name in names(question)]
+    how_to = bool(_HOW_TO.search(question))
     best = None
     for number, sentences in by_hit.items():
         hit = hits[number - 1]
@@ -269,6 +278,7 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
         named_share = _named_share(named, hit.chunk)
         score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * named_share
         score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
+        score -= OVERVIEW_WEIGHT * (how_to and _is_introduction(hit.chunk))
         if best is None or score > best.score:
             best, read = Choice(number - 1, top[0], passage, score), (top, after, whole_section)
     return best if best is None else _read_on(best, hits[best.hit], *read, terms, neighbours)
@@ -294,6 +304,11 @@ def _named_share(named: Sequence[str], chunk: Chunk) -> float:
         return 0.0
     path, headings = chunk.source.lower(), chunk.heading().lower()
     return sum(1.0 if name in path else 0.5 if name in headings else 0.0 for name in named) / len(named)
+
+
+def _is_introduction(chunk: Chunk) -> bool:
+    """A chunk under an introduction ("1.引言", "**Overview**")."""
+    return bool(chunk.title_path) and bool(_OVERVIEW.match(chunk.title_path[-1]))
 
 
 def shows_what_is_asked(question: str, text: str) -> bool:

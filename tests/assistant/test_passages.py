@@ -211,3 +211,17 @@ def test_a_list_of_options_keeps_the_command_that_uses_them():
     unrelated = passage_for("vLLM serves an OpenAI-compatible API on port 8000 by default, one model at a time.",
                             chunk(text.replace(command, "```bash\ncurl http://localhost:8000/v1/models\n```")))
     assert "curl" not in unrelated.text
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How do I call the local server from Python?", "Call it from Python"),
+    ("What does this guide cover?", "Introduction"),
+])
+def test_an_introduction_gives_way_to_the_section_it_announces_for_a_how_to_question(question, expected):
+    intro = "This guide shows how to start the local server and call it from Python with the openai library."
+    how = "Point the client at the local server:\n\n```python\nclient = OpenAI(base_url=\"http://localhost:1234/v1\")\n```"
+    hits = [Hit(Chunk("c1", "docs/lmstudio.md", ("LM Studio", "1. Introduction"), 0, len(intro), intro), 1.0),
+            Hit(Chunk("c2", "docs/lmstudio.md", ("LM Studio", "3. Call it from Python"), 200, 200 + len(how), how), 0.8)]
+    ranked = [Sentence(1, intro, 0.62), Sentence(2, "Point the client at the local server:", 0.5)]
+    choice = choose_passage(question, hits, ranked, Terms())
+    assert hits[choice.hit].chunk.title_path[-1].endswith(expected)
