@@ -171,8 +171,8 @@ class SentenceScorer:
         Embedding every sentence of five chunks costs about 0.5 s on two cores, so sentences are
         first ranked by term overlap with a small bonus for better-retrieved sources, and only the
         top `rescore` distinct texts get the blended score, every copy of one alike (selection
-        measured equal on bench/devset). For a
-        question the embedder cannot read, the reader (when given) reads those instead.
+        measured equal on bench/devset). For a question the embedder cannot read, the reader
+        (when given) reads those instead.
         """
         pool = [Sentence(number, text, 0.0, i) for number, source in enumerate(sources, start=1)
                 for i, text in enumerate(split_sentences(source))]
@@ -187,14 +187,15 @@ class SentenceScorer:
         # the same sentence in several chunks (a tutorial copied per model) is read once, and every
         # copy gets its score: the copies then differ by where they are, not by rank order
         unique = list(dict.fromkeys(texts[i] for i in order))[:rescore]
-        if not share and self.reader is not None:
-            read, share = self._read(question, unique), self.reader_share
-        elif share:
+        if share:
             read = np.clip(self._vectors(unique) @ self.embedder.encode_query(question), 0.0, 1.0)
-        place = {text: n for n, text in enumerate(unique)} if share else {}
+        elif self.reader is not None:
+            read, share = self._read(question, unique), self.reader_share
+        else:
+            unique = []  # term overlap alone
+        place = {text: n for n, text in enumerate(unique)}
         top, rest = [i for i in order if texts[i] in place], [i for i in order if texts[i] not in place]
-        cosine = np.array([read[place[texts[i]]] for i in top]) if top else None
-        scored = [(float(b), i) for b, i in zip(share * cosine + (1 - share) * overlap[top], top)] if top else []
+        scored = [(float(share * read[place[texts[i]]] + (1 - share) * overlap[i]), i) for i in top]
         scored += [(float((1 - share) * overlap[i]), i) for i in rest]
         scored.sort(key=lambda pair: -pair[0])
         return [Sentence(pool[i].source, pool[i].text, score, pool[i].position, float(overlap[i])) for score, i in scored]

@@ -103,6 +103,15 @@ def test_a_section_that_only_leads_in_runs_on_into_its_first_subsection_under_it
     assert "sglang" not in alone.text and "From the command line" not in alone.text
 
 
+def chosen(question: str, *candidates: tuple[str, tuple[str, ...], str, str, float]) -> Chunk:
+    """The chunk choose_passage answers `question` from, among retrieved chunks given as (file,
+    heading path, text, its best-ranked sentence, that sentence's score), best retrieved first."""
+    hits = [Hit(Chunk(f"c{n}", source, path, 0, len(text), text), 1.0)
+            for n, (source, path, text, _, _) in enumerate(candidates, start=1)]
+    ranked = [Sentence(n, sentence, score) for n, (*_, sentence, score) in enumerate(candidates, start=1)]
+    return hits[choose_passage(question, hits, ranked, Terms()).hit].chunk
+
+
 @pytest.mark.parametrize("question, expected", [
     ("Which option of the build command changes the output folder?", "cli.md"),
     ("Where does the build put the packages?", "packaging.md"),
@@ -110,21 +119,17 @@ def test_a_section_that_only_leads_in_runs_on_into_its_first_subsection_under_it
 def test_a_passage_showing_the_kind_of_thing_asked_for_is_preferred(question, expected):
     prose = "Packages are built into the dist folder, a wheel and an sdist."
     options = "* `--output (-o)`: Set the output folder for the packages."
-    hits = [Hit(Chunk("c1", "docs/packaging.md", ("Packaging",), 0, len(prose), prose), 1.0),
-            Hit(Chunk("c2", "docs/cli.md", ("build", "Options"), 0, len(options), options), 0.9)]
-    ranked = [Sentence(1, prose, 0.55), Sentence(2, options, 0.45)]
-    choice = choose_passage(question, hits, ranked, Terms())
-    assert hits[choice.hit].chunk.source.endswith(expected)
+    chunk = chosen(question, ("docs/packaging.md", ("Packaging",), prose, prose, 0.55),
+                   ("docs/cli.md", ("build", "Options"), options, options, 0.45))
+    assert chunk.source.endswith(expected)
 
 
 @pytest.mark.parametrize("named, expected", [("How do I deploy Qwen2.5 with vLLM?", "qwen"), ("How do I deploy GLM-4 with vLLM?", "glm")])
 def test_a_name_in_the_question_prefers_the_document_it_titles(named, expected):
     text = "Start the server:\n\n```bash\nvllm serve model\n```"
-    hits = [Hit(Chunk(f"c{n}", f"models/{name}/vllm.md", (f"{name} vLLM",), 0, len(text), text), 1.0)
-            for n, name in enumerate(("Qwen2.5", "GLM-4"))]
-    ranked = [Sentence(1, "Start the server:", 0.5), Sentence(2, "Start the server:", 0.5)]
-    choice = choose_passage(named, hits, ranked, Terms())
-    assert expected in hits[choice.hit].chunk.source.lower()
+    chunk = chosen(named, *[(f"models/{name}/vllm.md", (f"{name} vLLM",), text, "Start the server:", 0.5)
+                            for name in ("Qwen2.5", "GLM-4")])
+    assert expected in chunk.source.lower()
 
 
 def test_a_name_its_file_path_carries_beats_a_title_copied_from_another_tutorial():
@@ -132,11 +137,9 @@ def test_a_name_its_file_path_carries_beats_a_title_copied_from_another_tutorial
     # plain model, only one file does
     text = "Start the server:\n\n```bash\nvllm serve model\n```"
     title = ("03-Qwen2.5-7B-Instruct vLLM", "Serve")
-    hits = [Hit(Chunk(f"c{n}", path, title, 0, len(text), text), 1.0) for n, path in
-            enumerate(("models/Qwen2.5-Coder/04-Qwen2.5-Coder-7B-Instruct vLLM.md", "models/Qwen2.5/03-Qwen2.5-7B-Instruct vLLM.md"))]
-    ranked = [Sentence(1, "Start the server:", 0.5), Sentence(2, "Start the server:", 0.5)]
-    choice = choose_passage("How do I serve Qwen2.5-7B-Instruct with vLLM?", hits, ranked, Terms())
-    assert "Coder" not in hits[choice.hit].chunk.source
+    chunk = chosen("How do I serve Qwen2.5-7B-Instruct with vLLM?", *[(path, title, text, "Start the server:", 0.5) for path in
+                   ("models/Qwen2.5-Coder/04-Qwen2.5-Coder-7B-Instruct vLLM.md", "models/Qwen2.5/03-Qwen2.5-7B-Instruct vLLM.md")])
+    assert "Coder" not in chunk.source
 
 
 def _section(*texts: str, path=("Guide", "Monitoring download progress"), source="docs/quickstart.md") -> list[Chunk]:
@@ -220,8 +223,6 @@ def test_a_list_of_options_keeps_the_command_that_uses_them():
 def test_an_introduction_gives_way_to_the_section_it_announces_for_a_how_to_question(question, expected):
     intro = "This guide shows how to start the local server and call it from Python with the openai library."
     how = "Point the client at the local server:\n\n```python\nclient = OpenAI(base_url=\"http://localhost:1234/v1\")\n```"
-    hits = [Hit(Chunk("c1", "docs/lmstudio.md", ("LM Studio", "1. Introduction"), 0, len(intro), intro), 1.0),
-            Hit(Chunk("c2", "docs/lmstudio.md", ("LM Studio", "3. Call it from Python"), 200, 200 + len(how), how), 0.8)]
-    ranked = [Sentence(1, intro, 0.62), Sentence(2, "Point the client at the local server:", 0.5)]
-    choice = choose_passage(question, hits, ranked, Terms())
-    assert hits[choice.hit].chunk.title_path[-1].endswith(expected)
+    chunk = chosen(question, ("docs/lmstudio.md", ("LM Studio", "1. Introduction"), intro, intro, 0.62),
+                   ("docs/lmstudio.md", ("LM Studio", "3. Call it from Python"), how, "Point the client at the local server:", 0.5))
+    assert chunk.title_path[-1].endswith(expected)
