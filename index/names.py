@@ -47,6 +47,17 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(question[start:end] for start, end in _name_matches(question)))
 
 
+def versioned_names(question: str) -> list[str]:
+    """The names of `question` written with letters and digits: a model or product and its version
+    ('Qwen3-8B', 'GLM-4.7-Flash', 'K2'), the thing asked about rather than a detail of it; a bare
+    number ('3.11') is not one.
+
+    >>> versioned_names("How do I deploy Qwen3-8B with vLLM on Python 3.11?")
+    ['Qwen3-8B']
+    """
+    return [name for name in names(question) if re.search(r"[^\W\d_]", name) and re.search(r"\d", name)]
+
+
 _OR = re.compile(r"\s*/\s*|\s+or\s+|\s*或\s*", re.IGNORECASE)
 
 
@@ -128,4 +139,4 @@ def mention_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
-__all__ = ["alternatives", "carries", "mention_pattern", "name_spans", "names"]
+__all__ = ["alternatives", "carries", "mention_pattern", "name_spans", "names", "versioned_names"]

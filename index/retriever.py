@@ -56,6 +56,7 @@ class Retriever:
         self._reranker_name: str | None = None
         self._titled: dict[str, bool] = {}
         self._titles: tuple[str, ...] | None = None
+        self._rows_of_file: dict[str, list[int]] | None = None
 
     @classmethod
     def open(cls, collection: Collection, embedder: str | Embedder | None = None,
@@ -206,6 +207,24 @@ class Retriever:
         if words not in self._titled:
             self._titled[words] = any(carries(title, words) for title in self._titles)
         return self._titled[words]
+
+    def in_files_named(self, query: str, names: Sequence[str], k: int) -> list[Hit]:
+        """The `k` best chunks by BM25 for `query` in the files whose path carries one of `names`
+        ('Qwen3-8B' in 'Qwen3/02-Qwen3-8B-vLLM 部署调用.md'): per-model tutorials share their
+        words, so the look-alike sections of other models can outrank every chunk of the one a
+        question names."""
+        if self._rows_of_file is None:  # one pass over the chunks; far fewer files than chunks
+            self._rows_of_file = {}
+            for row, chunk in enumerate(self.chunks):
+                self._rows_of_file.setdefault(chunk.source, []).append(row)
+        rows = [row for source, rows in self._rows_of_file.items() if any(carries(source, n) for n in names)
+                for row in rows]
+        if not rows or k <= 0:
+            return []
+        scores = self.sparse.scores(self.terms.split(query))[rows]
+        best = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
+        return [Hit(self.chunks[rows[i]], float(scores[i]), {"named": n}, {"named": float(scores[i])}, rows[i])
+                for n, i in enumerate(best, start=1)]
 
     def _any_chunk(self, pattern: re.Pattern) -> bool:
         return any(pattern.search(c.text) or pattern.search(c.heading()) for c in self.chunks)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.blocks import FENCE, SITE_MARKUP, Block, fenced, split_blocks
+from index.names import carries, name_spans, versioned_names
 from index.terms import Terms
 from index.types import Chunk, Hit
 
@@ -247,6 +248,7 @@ OVERVIEW_WEIGHT = 0.2
 do something: an introduction says what its page will show, the sections after it show it (real
 docs zh dev +1, z013; 0.1 changed nothing, 0.3 the same as 0.2; no other answer of any set moved)."""
 _OVERVIEW = re.compile(r"^[\W\d_]*(?:引言|简介|概述|介绍|前言|overview|introduction|intro)[\W_]*$", re.IGNORECASE)
+_EMPHASISED = re.compile(r"^(\*\*|__)(.+)\1$")
 _HOW_TO = re.compile(r"\bhow\b|怎么|怎样|如何", re.IGNORECASE)
 
 
@@ -259,8 +261,10 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
     the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to question
     (bench/results/answer_quality.md chose the weights on the real-docs dev questions)."""
     by_hit: dict[int, list[Sentence]] = {}
+    about = _about_most_named(question, hits)
     for sentence in ranked:
-        by_hit.setdefault(sentence.source, []).append(sentence)
+        if about is None or sentence.source - 1 in about:
+            by_hit.setdefault(sentence.source, []).append(sentence)
     wanted = set(terms.split(question))
     named = [name.lower() for name in names(question)]
     how_to = bool(_HOW_TO.search(question))
@@ -296,6 +300,19 @@ def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | N
         return choice
     passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]], further)
     return dataclasses.replace(choice, passage=passage) if passage is not None else choice
+
+
+def _about_most_named(question: str, hits: Sequence[Hit]) -> set[int] | None:
+    """For a question naming a model or product with its version ('Qwen3-8B'), the hits (by
+    index) whose file path carries the most of its names: the same steps in another model's
+    tutorial show that model's flags (`--reasoning-parser hunyuan_a13b` for Qwen3). None when it
+    names no version, or no hit's path carries any of its names."""
+    if not versioned_names(question):
+        return None
+    spans = name_spans(question)
+    counts = [sum(carries(hit.chunk.source, name) for name in spans) for hit in hits]
+    most = max(counts, default=0)
+    return {n for n, count in enumerate(counts) if count == most} if most else None
 
 
 def _named_share(named: Sequence[str], chunk: Chunk) -> float:
@@ -343,6 +360,7 @@ def passage_answer(passage: Passage, section: str, number: int) -> str:
         where = f", lines {passage.lines[0]}–{passage.lines[1]}" if passage.lines else ""
         text += f"\n\n(cut here: the rest is in {passage.chunk.source}{where})"
     opening = text.lstrip("#*_ ").split("\n", 1)[0]
+    section = _EMPHASISED.sub(r"\2", section.strip())  # a heading written "**Serving**" is bolded once
     head = f"**{section}**\n\n" if section and not opening.startswith(section) else ""
     last = text.rstrip().splitlines()[-1].strip()
     in_block = last.startswith(("```", "~~~", "|", "-", "*", "+")) or last[:1].isdigit() and last[1:3].strip()[:1] in ".)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.passages import MAX_LINES, choose_passage, passage_answer, passage_for
+from assistant.answering.passages import MAX_LINES, Passage, choose_passage, passage_answer, passage_for
 from assistant.answering.grounding import Sentence
 from assistant.answering.sentences import split_sentences
 from index.terms import Terms
@@ -142,6 +142,35 @@ def test_a_name_its_file_path_carries_beats_a_title_copied_from_another_tutorial
     assert "Coder" not in chunk.source
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("How do I get reasoning_content from Qwen3-8B with vllm serve?", "Qwen3-8B"),
+    ("How do I get reasoning_content with vllm serve?", "Hunyuan"),  # no version named: the better sentence
+])
+def test_a_question_naming_a_version_is_answered_from_the_page_of_that_version(question, expected):
+    # per-model tutorials share their steps; the other model's page shows that model's parser
+    other = "Pass `--enable-reasoning --reasoning-parser hunyuan_a13b` to return `reasoning_content`."
+    own = "Add `--enable-reasoning --reasoning-parser deepseek_r1` when you start the server."
+    chunk = chosen(question, ("models/Hunyuan-A13B/02-Hunyuan-A13B-vLLM.md", ("vLLM",), other, other, 0.7),
+                   ("models/Qwen3/02-Qwen3-8B-vLLM.md", ("vLLM",), own, own, 0.45))
+    assert expected in chunk.source
+
+
+def test_among_pages_carrying_the_question_s_names_the_one_carrying_most_of_them_answers():
+    # the LM Studio page carries 'Windows' and 'Qwen3-8B', the AMD page 'Qwen3-8B' only; a page
+    # carrying none of them never answers a question naming a version, however close its sentence
+    text = "Point the client at the local server: `OpenAI(base_url=\"http://localhost:1234/v1\")`."
+    chunk = chosen("On Windows, how do I call Qwen3-8B from Python?",
+                   ("models/GLM-4/lmstudio.md", ("LM Studio",), text, text, 0.9),
+                   ("models/Qwen3/11-Qwen3-8B-AMD.md", ("Call",), text, text, 0.8),
+                   ("models/Qwen3/03-Qwen3-8B Windows LMStudio.md", ("Call",), text, text, 0.5))
+    assert chunk.source.endswith("Windows LMStudio.md")
+
+
+def test_a_heading_written_in_bold_is_shown_bold_once():
+    chunk = Chunk("c1", "docs/serve.md", ("**Serving**",), 0, 9, "Run `vllm serve`.")
+    assert passage_answer(Passage(chunk.text, chunk), "**Serving**", 1).startswith("**Serving**\n\nRun")
+
+
 def _section(*texts: str, path=("Guide", "Monitoring download progress"), source="docs/quickstart.md") -> list[Chunk]:
     """A section cut into consecutive chunks, one per text, with their file lines."""
     chunks, line, start = [], 10, 0
@@ -226,3 +255,33 @@ def test_an_introduction_gives_way_to_the_section_it_announces_for_a_how_to_ques
     chunk = chosen(question, ("docs/lmstudio.md", ("LM Studio", "1. Introduction"), intro, intro, 0.62),
                    ("docs/lmstudio.md", ("LM Studio", "3. Call it from Python"), how, "Point the client at the local server:", 0.5))
     assert chunk.title_path[-1].endswith(expected)
+
+
+def test_a_question_naming_a_version_also_retrieves_the_best_chunk_of_that_version_s_page(tmp_path):
+    from assistant.answering import stages
+    from assistant.answering.types import Plan
+    from index.build import build_collection
+    from index.config import RetrievalConfig
+    from index.retriever import Retriever
+    from index.store import Collection
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "Gemma3.5-4B-vLLM.md").write_text("# Gemma3.5-4B vLLM\n\nThinking mode: vllm serve returns the thinking in "
+                                              "reasoning_content; reasoning_content holds the thinking.\n")
+    (docs / "Gemma3-27B-vLLM.md").write_text("# Gemma3-27B vLLM\n\nStart vllm serve with --enable-reasoning. "
+                                             + "Downloading the weights takes a while. " * 12 + "\n")
+    for n in range(6):  # Okapi's IDF is 0 for a word half of the files hold: a collection of two finds nothing
+        (docs / f"topic{n}.md").write_text(f"# Topic {n}\n\nThis page is about subject number {n}.\n")
+    collection = Collection(tmp_path / "project", "models")
+    build_collection([docs], collection)
+    retriever = Retriever.open(collection)
+    settings = RetrievalConfig(mode="bm25")
+
+    def files(question: str) -> list[str]:
+        plan = Plan(question, "rag", "models", None, False, grounded=True, searched=question)
+        return [hit.chunk.source.rsplit("/", 1)[-1] for hit in stages.retrieve(plan, retriever, settings, 1).hits]
+
+    assert files("How do I get reasoning_content from Gemma3-27B with vllm serve?") == [
+        "Gemma3.5-4B-vLLM.md", "Gemma3-27B-vLLM.md"]
+    assert files("How do I get reasoning_content with vllm serve?") == ["Gemma3.5-4B-vLLM.md"]  # no version named

@@ -15,6 +15,10 @@ DOCS = {
 DOCS["special.md"] = "# Special\n\nThe flux capacitor needs 1.21 gigawatts.\n"
 DOCS["deploy.md"] = ("# Deploy\n\n## Start\n\nOne card is enough.\n\n### From the command line\n\n"
                      "```bash\nrun-the-server --port 8000\n```\n\n## Stop\n\nPress Ctrl-C to stop.\n")
+DOCS["Gemma3.5-4B-vLLM.md"] = ("# Gemma3.5-4B vLLM\n\nThinking mode: vllm serve returns the thinking in reasoning_content; "
+                               "thinking mode is on by default, and reasoning_content holds the thinking.\n")
+DOCS["Gemma3-27B-vLLM.md"] = ("# Gemma3-27B vLLM\n\nStart vllm serve with --enable-reasoning for reasoning_content. "
+                              + "Downloading the weights takes a while on a slow line. " * 12 + "\n")
 DOCS["zh.md"] = "# 部署\n\n下载 qwen/Qwen-1_8B-Chat 模型，可以用6G显存轻松训练。\n"
 
 
@@ -33,6 +37,15 @@ def retriever(tmp_path_factory):
 def test_a_name_is_mentioned_beside_chinese_text_and_with_other_separators_but_not_inside_a_longer_name(retriever):
     assert retriever.mentions("6G") and retriever.mentions("Qwen-1.8B-Chat") and retriever.mentions("1.21")
     assert not retriever.mentions("Qwen-1.8B-Int4") and not retriever.mentions("1.2") and not retriever.mentions("8B")
+
+
+def test_the_files_a_name_titles_give_their_best_chunks_even_when_look_alikes_outrank_them(retriever):
+    query = "How do I get the thinking in reasoning_content from Gemma3-27B with vllm serve?"
+    assert retriever.search(query, mode="bm25", k=1)[0].chunk.source.endswith("Gemma3.5-4B-vLLM.md")
+    named = retriever.in_files_named(query, ["Gemma3-27B"], 2)
+    assert [hit.chunk.source.rsplit("/", 1)[-1] for hit in named] == ["Gemma3-27B-vLLM.md"]
+    assert named[0].ranks == {"named": 1} and named[0].row is not None
+    assert retriever.in_files_named(query, ["Gemma3-12B"], 2) == []  # no file carries it: nothing
 
 
 def test_a_section_ending_at_its_own_subsection_has_that_subsection_after_it(retriever):
