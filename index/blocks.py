@@ -131,9 +131,15 @@ def _after_blank(kind: str, line: str) -> bool:
 
 def _opens_inside_code(lines: list[tuple[int, str]]) -> int | None:
     """The index of the fence that closes a code block begun before the text (a chunk cut inside
-    a long code block): the first fence is bare, fences are odd in number, and code precedes it."""
+    a long code block): the first fence is bare, and either read from outside a fence naming a
+    language would close a block (only an opening fence names one: a chunk cut inside code at
+    both ends), or fences are odd in number and code precedes the first."""
     fences = [i for i, (_, line) in enumerate(lines) if FENCE.match(line)]
-    if len(fences) % 2 == 0 or FENCE.match(lines[fences[0]][1]).group(2):
+    if not fences or FENCE.match(lines[fences[0]][1]).group(2):
+        return None
+    if any(FENCE.match(lines[i][1]).group(2) for i in fences[1::2]):
+        return fences[0]
+    if len(fences) % 2 == 0:
         return None
     before = [line for _, line in lines[: fences[0]] if line.strip()]
     return fences[0] if before and not before[-1].rstrip().endswith((":", "：")) else None

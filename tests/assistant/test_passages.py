@@ -213,6 +213,16 @@ def test_code_a_chunk_boundary_cuts_is_shown_fenced_and_marked_cut():
     assert passage.text.count("```") % 2 == 0
 
 
+def test_a_chunk_cut_inside_code_at_both_ends_shows_its_prose_as_prose():
+    # two fences, even in number, yet the first closes the block the chunk began inside: the
+    # second names a language, and only an opening fence names one
+    both = chunk("print(response)\n```\n\nTo turn thinking off, set enable_thinking to False, for example:"
+                 "\n\n```python\nfrom vllm import LLM\nllm = LLM(model=path)")
+    passage = passage_for("To turn thinking off, set enable_thinking to False, for example:", both)
+    assert passage.text.startswith("To turn thinking off") and passage.cut
+    assert passage.text.endswith("```python\nfrom vllm import LLM\nllm = LLM(model=path)\n# …\n```")
+
+
 def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_words():
     # the second section's words are all in its third chunk: read on before choosing, it would win
     other = _section("Progress of uploads is not reported.", "Uploads stream from files, see below.",
