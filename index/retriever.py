@@ -217,8 +217,8 @@ class Retriever:
             self._rows_of_file = {}
             for row, chunk in enumerate(self.chunks):
                 self._rows_of_file.setdefault(chunk.source, []).append(row)
-        rows = [row for source, rows in self._rows_of_file.items() if any(carries(source, n) for n in names)
-                for row in rows]
+        rows = [row for source, file_rows in self._rows_of_file.items() if any(carries(source, n) for n in names)
+                for row in file_rows]
         if not rows or k <= 0:
             return []
         scores = self.sparse.scores(self.terms.split(query))[rows]
