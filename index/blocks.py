@@ -219,4 +219,31 @@ def fenced(block: Block) -> Block:
     return replace(block, text=text if closing else f"{text}\n# …\n{marker}")
 
 
-__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "SITE_MARKUP", "fenced", "split_blocks"]
+_ADMONITION_HEAD = re.compile(r"^ {0,3}(?:!!!|\?\?\?\+?)\s*([\w-]+)(?:\s+\"([^\"]*)\")?")
+
+
+def as_markdown(block: Block) -> Block:
+    """A block as any Markdown renderer shows it: code with its fences (`fenced`), and an MkDocs
+    admonition ('!!! note' over an indented body, which a terminal would show as a code block)
+    as a quote under its title.
+
+    >>> print(as_markdown(split_blocks('!!! tip "Faster"\\n    Use `--no-root`.\\n\\n    It skips the project.')[0]).text)
+    > **Faster**
+    >
+    > Use `--no-root`.
+    >
+    > It skips the project.
+    """
+    if block.kind != "admonition":
+        return fenced(block)
+    head, *body = block.text.splitlines()
+    match = _ADMONITION_HEAD.match(head)
+    title = match.group(2) if match and match.group(2) else (match.group(1).capitalize() if match else head.strip())
+    lines = [line[4:] if line.startswith("    ") else line.lstrip("\t") for line in body]
+    while lines and not lines[0].strip():  # a body may open with a blank line
+        lines.pop(0)
+    return replace(block, text="\n".join([f"> **{title}**", ">", *(f"> {line}".rstrip() for line in lines)]))
+
+
+__all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "SITE_MARKUP", "as_markdown", "fenced",
+           "split_blocks"]

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from index.blocks import FENCE, SITE_MARKUP, Block, fenced, split_blocks
+from index.blocks import FENCE, SITE_MARKUP, Block, as_markdown, split_blocks
 from index.names import carries, name_spans, versioned_names
 from index.terms import Terms
 from index.types import Chunk, Hit
@@ -202,7 +202,7 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
             and last == len(blocks) - 1 and (_prose(blocks[last]) or blocks[last].is_open_code)):
         return passage_for(sentence, first_chunk, terms, joined(following, further), whole_section, also)
     chosen = blocks[first:last + 1]
-    texts, cut = _trim([fenced(block) for block in chosen])
+    texts, cut = _trim([as_markdown(block) for block in chosen])
     cut = cut or chosen[-1].is_open_code  # the rest of its code is in the file
     text = _SHORTCODE.sub("", _SHORTCODE_LINK.sub(r"\1", "\n\n".join(texts)))
     return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut)
@@ -363,7 +363,7 @@ def passage_answer(passage: Passage, section: str, number: int) -> str:
     section = _EMPHASISED.sub(r"\2", section.strip())  # a heading written "**Serving**" is bolded once
     head = f"**{section}**\n\n" if section and not opening.startswith(section) else ""
     last = text.rstrip().splitlines()[-1].strip()
-    in_block = last.startswith(("```", "~~~", "|", "-", "*", "+")) or last[:1].isdigit() and last[1:3].strip()[:1] in ".)"
+    in_block = last.startswith(("```", "~~~", "|", "-", "*", "+", ">")) or last[:1].isdigit() and last[1:3].strip()[:1] in ".)"
     return f"{head}{text}" + (f"\n\n[{number}]" if in_block else f" [{number}]")
 
 

@@ -295,3 +295,12 @@ def test_a_question_naming_a_version_also_retrieves_the_best_chunk_of_that_versi
     assert files("How do I get reasoning_content from Gemma3-27B with vllm serve?") == [
         "Gemma3.5-4B-vLLM.md", "Gemma3-27B-vLLM.md"]
     assert files("How do I get reasoning_content with vllm serve?") == ["Gemma3.5-4B-vLLM.md"]  # no version named
+
+
+def test_an_admonition_in_a_passage_is_shown_as_a_quote_not_as_indented_code():
+    text = ("Hooks may read the body:\n\n!!! note\n\n    Hooks run before the body is read.\n\n"
+            "    Call `response.read()` first.\n\nThat is all.")
+    passage = passage_for("Hooks may read the body:", chunk(text), whole_section=True)
+    assert "> **Note**\n>\n> Hooks run before the body is read.\n>\n> Call `response.read()` first." in passage.text
+    assert "!!!" not in passage.text and "\n    " not in passage.text
+    assert passage_answer(passage, "Hooks", 1).endswith("That is all. [1]")
