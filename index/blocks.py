@@ -219,13 +219,16 @@ def fenced(block: Block) -> Block:
     return replace(block, text=text if closing else f"{text}\n# …\n{marker}")
 
 
+# mkdocstrings' link to an API page, "[add_rows][textual.widgets.DataTable.add_rows]": its target is
+# defined by the site, so a terminal would show both brackets
+_CROSS_REFERENCE = re.compile(r"\[([^\]`]+)\]\[[A-Za-z_]\w*(?:\.\w+)+\]")
 _ADMONITION_HEAD = re.compile(r"^ {0,3}(?:!!!|\?\?\?\+?)\s*([\w-]+)(?:\s+\"([^\"]*)\")?")
 
 
 def as_markdown(block: Block) -> Block:
-    """A block as any Markdown renderer shows it: code with its fences (`fenced`), and an MkDocs
+    """A block as any Markdown renderer shows it: code with its fences (`fenced`), an MkDocs
     admonition ('!!! note' over an indented body, which a terminal would show as a code block)
-    as a quote under its title.
+    as a quote under its title, a link to an API page by its text alone.
 
     >>> print(as_markdown(split_blocks('!!! tip "Faster"\\n    Use `--no-root`.\\n\\n    It skips the project.')[0]).text)
     > **Faster**
@@ -234,8 +237,11 @@ def as_markdown(block: Block) -> Block:
     >
     > It skips the project.
     """
-    if block.kind != "admonition":
+    if block.kind == "code":
         return fenced(block)
+    block = replace(block, text=_CROSS_REFERENCE.sub(r"\1", block.text))
+    if block.kind != "admonition":
+        return block
     head, *body = block.text.splitlines()
     match = _ADMONITION_HEAD.match(head)
     title = match.group(2) if match and match.group(2) else (match.group(1).capitalize() if match else head.strip())

@@ -304,3 +304,10 @@ def test_an_admonition_in_a_passage_is_shown_as_a_quote_not_as_indented_code():
     assert "> **Note**\n>\n> Hooks run before the body is read.\n>\n> Call `response.read()` first." in passage.text
     assert "!!!" not in passage.text and "\n    " not in passage.text
     assert passage_answer(passage, "Hooks", 1).endswith("That is all. [1]")
+
+
+def test_a_link_to_an_api_page_is_shown_by_its_text_and_code_is_left_as_written():
+    text = ("Fill the table with [add_rows][textual.widgets.DataTable.add_rows]:\n\n"
+            "```python\ntable.add_rows(rows[1:])\ncell = grid[0][1]\n```")
+    passage = passage_for("Fill the table with [add_rows][textual.widgets.DataTable.add_rows]:", chunk(text))
+    assert passage.text.startswith("Fill the table with add_rows:") and "cell = grid[0][1]" in passage.text
