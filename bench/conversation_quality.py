@@ -19,7 +19,8 @@ Per turn kind: right (the key is in the answer's text and a right file is cited,
 false carry-over (an answerable topic switch answered from an earlier turn's file that is not a
 right one),
 rewritten (the searched question is not the typed one), abstention (turns the documents do not
-answer), seconds per turn (p50), and the time making the searched question takes (p50, ms).
+answer), seconds per turn (p50; each conversation starts with nothing read before it), and the
+time making the searched question takes (p50, ms).
 
     python -m bench.conversation_quality            # about 3 minutes on 2 cores
 """
@@ -55,9 +56,11 @@ def docs_of(name: str) -> Path:
 
 def turn_rows(chat, conversation: dict) -> list[dict]:
     """Ask the conversation turn by turn; one row per turn."""
+    from index.multilingual import MultilingualReader
     from lm.questions import source_matches
 
     chat.reset()
+    MultilingualReader.forget()  # a new chat: the reader has kept nothing from the last one
     rows, earlier_sources = [], []
     for n, turn in enumerate(conversation["turns"]):
         began = time.perf_counter()

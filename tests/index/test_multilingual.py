@@ -49,3 +49,35 @@ def test_nuls_and_lone_surrogates_are_read_around_not_raised(reader):
     plain = reader.similarities("模型下载", ["模型下载", "镜像"])
     hostile = reader.similarities("模型\ud800下载\x00", ["模型\x00下载", "镜像\udfff"])
     assert hostile.shape == (2,) and hostile[0] > hostile[1] and plain[0] > plain[1]
+
+
+def test_a_text_read_before_is_not_read_again_and_gets_the_same_cosine(reader, monkeypatch):
+    texts = ["pip 换源：临时使用镜像源安装。", "模型下载：使用 modelscope 下载模型。"]
+    MultilingualReader.forget()
+    first = reader.similarities("怎么换源？", texts)
+    model, reads = MultilingualReader._model, []
+    passage = model.passage
+
+    class Counting:  # the engine is a C extension: count its reads through a stand-in
+        def passage(self, batch):
+            reads.append(list(batch))
+            return passage(batch)
+
+        def query(self, text):
+            return model.query(text)
+
+    monkeypatch.setattr(MultilingualReader, "_model", Counting())
+    again = reader.similarities("怎么换源？", [texts[1], "conda 换源：修改 .condarc 文件。", texts[0]])
+    assert reads == [["conda 换源：修改 .condarc 文件。"]]  # only the new text is read
+    assert again[0] == pytest.approx(first[1], abs=1e-6) and again[2] == pytest.approx(first[0], abs=1e-6)
+    MultilingualReader.forget()
+    reader.similarities("怎么换源？", texts)
+    assert reads[-1] == texts  # forgotten: read again
+
+
+def test_the_kept_vectors_stay_within_their_bound(reader, monkeypatch):
+    monkeypatch.setattr(multilingual, "READ_CACHE", 3)
+    MultilingualReader.forget()
+    reader.similarities("问题", [f"第{n}段文字。" for n in range(5)])
+    assert list(MultilingualReader._read) == [f"第{n}段文字。" for n in range(2, 5)]
+    MultilingualReader.forget()
