@@ -243,8 +243,8 @@ def as_markdown(block: Block) -> Block:
     if block.kind != "admonition":
         return block
     head, *body = block.text.splitlines()
-    match = _ADMONITION_HEAD.match(head)
-    title = match.group(2) if match and match.group(2) else (match.group(1).capitalize() if match else head.strip())
+    match = _ADMONITION_HEAD.match(head)  # matches wherever the block was found an admonition
+    title = match.group(2) or match.group(1).capitalize()
     lines = [line[4:] if line.startswith("    ") else line.lstrip("\t") for line in body]
     while lines and not lines[0].strip():  # a body may open with a blank line
         lines.pop(0)

@@ -60,7 +60,6 @@ class MultilingualReader:
                 read.popitem(last=False)
             return vectors @ model.query(_readable(question))
 
-
     @classmethod
     def forget(cls) -> None:
         """Drop the kept vectors: the next read of any text reads it (a benchmark times each
