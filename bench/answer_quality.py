@@ -22,7 +22,7 @@ behind `assistant ask`), warm, in the same run:
 - passages, no reader: the passages pipeline as it was before `[grounding] reader_share` (a
   question the embedder cannot read ranked by term overlap alone);
 - passages: the defaults (chunks keep a lead-in with its block; the answer is the passage that
-  answers: assistant/answering/passages.py; dense_share 0.6; a Chinese question's best sentences
+  answers: assistant/answering/passages.py and choice.py; dense_share 0.6; a Chinese question's best sentences
   read by multilingual-e5: index/multilingual.py).
 
 Per set and pipeline: useful (the key, or a gold answer, is in the answer's text and a right file

@@ -166,25 +166,25 @@ class Retriever:
         return Hit(self.chunks[row], float(score), ranks, by, row)
 
     def neighbours(self, hit: Hit) -> tuple[Chunk | None, Chunk | None]:
-        """The chunks before and after `hit`'s in the same section of the same document (None
-        where the section starts or ends): where a lead-in at the end of a chunk finds the code
-        block or steps it introduces, and whether a chunk holds its whole section. Where the
-        section ends at a subsection of its own ("## Start the server" then "### From the
-        command line"), the chunk after is that subsection's first: a section that only leads in
-        is answered under its subsection."""
+        """The chunks before and after `hit`'s in the same document: before, the one in the same
+        section (None where the section starts); after, the next of the same section, else, where
+        the section ends, the first chunk of the next one (None at the document's end). Where a
+        lead-in at the end of a chunk finds the code block or steps it introduces, whether a chunk
+        holds its whole section, and where a section that only leads in ("## Start the server"
+        then "### From the command line") or ends a step goes on (passages.passage_for)."""
         if hit.row is None:
             return None, None
         chunk = hit.chunk
 
-        def same_section(row: int, below: bool = False) -> Chunk | None:
+        def in_document(row: int, same_section: bool) -> Chunk | None:
             if not 0 <= row < len(self.chunks):
                 return None
             other = self.chunks[row]
-            path = other.title_path[:-1] if below else other.title_path
-            same = (other.source, other.locator, path) == (chunk.source, chunk.locator, chunk.title_path)
-            return other if same and (not below or chunk.title_path) else None
+            if (other.source, other.locator) != (chunk.source, chunk.locator):
+                return None
+            return other if other.title_path == chunk.title_path or not same_section else None
 
-        return same_section(hit.row - 1), same_section(hit.row + 1) or same_section(hit.row + 1, below=True)
+        return in_document(hit.row - 1, same_section=True), in_document(hit.row + 1, same_section=False)
 
     def mentions(self, word: str) -> bool:
         """Whether any chunk mentions `word`: a plain word by its BM25 term ('Italy' → 'itali'), an

@@ -4,6 +4,7 @@
 - `stages.py`: retrieve → rank sentences → decide (abstain or answer) → select the sources →
   compose the prompt → write (extract / sentence / quote / generate) → check support and cite;
 - `passages.py`: the passage an extracted answer shows (a sentence with its code, steps or table);
+  `choice.py`: which of the retrieved chunks' passages answers;
 - `types.py`: the frozen `Plan` the stages fill in, the `Profile` a model is prompted with, and the
   `Answer` with its numbered `Source`s; `profiles.py`: which profile a model gets;
 - `sentences.py` (a chunk's sentences), `grounding.py` (scoring them, evidence, abstention) and

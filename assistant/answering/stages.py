@@ -30,7 +30,8 @@ from ..engines import Engine, Generation, OnToken
 from .citations import attribute, parse_citations, strip_citations
 from .injection import follows, strip_instructions
 from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
-from .passages import Passage, choose_passage, passage_answer
+from .choice import choose_passage
+from .passages import Passage, passage_answer
 from .sentences import with_section
 from .types import Excerpt, Plan, Profile
 
@@ -146,7 +147,7 @@ def select(plan: Plan, profile: Profile, sources: int,
            neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]] | None = None) -> Plan:
     """The sources an answer is written from, numbered: whole chunks, or the best sentences of the
     best chunks (the profile's `sentences`). An extract chooses its passage among the retrieved
-    chunks (passages.choose_passage, with each chunk's place in its section from `neighbours`);
+    chunks (choice.choose_passage, with each chunk's place in its section from `neighbours`);
     its chunk is source 1, the next best retrieved ones follow."""
     if plan.grounded and profile.answer == "extract":
         choice = choose_passage(plan.searched, plan.hits, plan.ranked, plan.scorer.terms, neighbours)

@@ -12,7 +12,8 @@ from lm.prompts import Prompt
 
 from ..engines import Generation
 from .grounding import Evidence, Sentence, SentenceScorer
-from .passages import Choice, Passage
+from .choice import Choice
+from .passages import Passage
 from .sentences import split_sentences
 
 

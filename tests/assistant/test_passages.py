@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.passages import MAX_LINES, Passage, choose_passage, passage_answer, passage_for
+from assistant.answering.choice import choose_passage
+from assistant.answering.passages import MAX_LINES, Passage, passage_answer, passage_for
 from assistant.answering.grounding import Sentence
 from assistant.answering.sentences import split_sentences
 from index.terms import Terms
@@ -238,6 +239,39 @@ def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_w
     ranked = [Sentence(1, rows[0].text, 0.5), Sentence(2, rows[3].text, 0.5)]
     choice = choose_passage("How do I show download progress with a bar while streaming?", hits, ranked, Terms(), neighbours)
     assert choice.hit == 0 and "progress.update" in choice.passage.text
+
+
+def test_a_how_to_passage_with_nothing_to_run_that_ends_its_section_goes_on_into_the_next_steps_command():
+    edit = Chunk("e", "docs/deploy.md", ("Deploy", "Edit the config"), 0, 60,
+                 "Set the port in `conf/config.json`.\n\nWhen you are done, save the file.", lines=(20, 22))
+    start = Chunk("s", "docs/deploy.md", ("Deploy", "Start the service"), 62, 130,
+                  "## Start the service\n\n```bash\n./bin/daemon --config conf/config.json\n```\n\nIt takes a minute.",
+                  lines=(24, 30))
+    sentence = "When you are done, save the file."
+    passage = passage_for(sentence, edit, following=start, reads_on=True)
+    assert passage.text.endswith("**Start the service**\n\n```bash\n./bin/daemon --config conf/config.json\n```"
+                                 "\n\nIt takes a minute.") and passage.lines == (22, 30)
+    alone = passage_for(sentence, edit, following=start)  # not a how-to question: the step alone
+    assert alone.text == sentence and alone.lines == (22, 22)
+    # the next section opens with prose, not a command to run: nothing to read on for
+    prose = Chunk("s", "docs/deploy.md", ("Deploy", "Troubleshooting"), 62, 130,
+                  "## Troubleshooting\n\nIf it does not start, read the log.\n\n```bash\ntail log.txt\n```")
+    assert passage_for(sentence, edit, following=prose, reads_on=True).text == sentence
+    # a passage that shows its own command is an answer already
+    shown = Chunk("e", "docs/deploy.md", ("Deploy", "Edit the config"), 0, 60,
+                  "Save the file with:\n\n```bash\n:wq\n```")
+    assert "daemon" not in passage_for("Save the file with:", shown, following=start, reads_on=True).text
+    # choose_passage reads on for a question that asks how, not for one that asks what
+    hits, ranked = [Hit(edit, 1.0, row=0)], [Sentence(1, sentence, 0.5)]
+    rows = [edit, start]
+
+    def neighbours(hit):
+        return None, rows[hit.row + 1] if hit.row + 1 < len(rows) else None
+
+    how = choose_passage("After saving the config, how do I start the service?", hits, ranked, Terms(), neighbours)
+    assert "./bin/daemon" in how.passage.text
+    what = choose_passage("What do I do when the config is done?", hits, ranked, Terms(), neighbours)
+    assert "./bin/daemon" not in what.passage.text
 
 
 def test_a_list_of_options_keeps_the_command_that_uses_them():

@@ -48,13 +48,15 @@ def test_the_files_a_name_titles_give_their_best_chunks_even_when_look_alikes_ou
     assert retriever.in_files_named(query, ["Gemma3-12B"], 2) == []  # no file carries it: nothing
 
 
-def test_a_section_ending_at_its_own_subsection_has_that_subsection_after_it(retriever):
+def test_a_section_ends_at_the_next_section_of_its_document_its_own_subsection_or_not(retriever):
     def hit(text):
         return next(h for h in retriever.search(text, mode="bm25", k=20) if text in h.chunk.text)
 
     before, after = retriever.neighbours(hit("One card is enough."))
     assert before is None and after.title_path == ("Deploy", "Start", "From the command line")
-    assert retriever.neighbours(hit("run-the-server --port 8000")) == (None, None)  # "## Stop" is not below it
+    before, after = retriever.neighbours(hit("run-the-server --port 8000"))
+    assert before is None and after.title_path == ("Deploy", "Stop")  # not below it: the next step
+    assert retriever.neighbours(hit("Press Ctrl-C to stop.")) == (None, None)  # the document ends
 
 
 def test_weighted_fusion_and_rrf_agree_on_an_easy_query(retriever):

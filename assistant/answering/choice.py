@@ -1,0 +1,153 @@
+"""Which passage answers: among the passages around each retrieved chunk's best-ranked sentences,
+the one whose sentence matches the question best, with the question's terms, names and the kind
+of thing it asks for (an option, a command) in it (bench/results/answer_quality.md chose the
+weights on the real-docs dev questions)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from index.names import carries, name_spans, versioned_names
+from index.terms import Terms
+from index.types import Chunk, Hit
+
+from .grounding import Sentence, names
+from .passages import Passage, passage_for
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The passage an extracted answer shows, the retrieved chunk it is from and the ranked
+    sentence it was found by."""
+
+    hit: int
+    """The index of its hit in the retrieval order."""
+    sentence: Sentence
+    passage: Passage
+    score: float
+
+
+OVERLAP_WEIGHT = 0.2
+"""Weight of the share of the question's terms a passage (with its headings) holds."""
+NAME_WEIGHT = 0.1
+"""Weight of the share of the question's names (a model, a product, a command) its file path or
+headings carry: per-model tutorials and per-product manuals are told apart by their titles. A
+name only its headings carry counts half: a tutorial copied for another model may keep the first
+one's title ("04-Qwen2.5-Coder-7B-Instruct vLLM 部署调用.md" is titled "03-Qwen2.5-7B-Instruct …")."""
+PER_CHUNK = 2
+"""A chunk's best-ranked sentences that make its passage (the second joins when it fits)."""
+ASKED_FOR = (
+    (re.compile(r"\b(?:option|flag|argument|parameter|switch)s?\b", re.IGNORECASE), re.compile(r"`-{1,2}[A-Za-z]")),
+    (re.compile(r"\benvironment variables?\b", re.IGNORECASE), re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]{2,}\b")),
+    (re.compile(r"\bcommands?\b", re.IGNORECASE),
+     re.compile(r"```(?:bash|shell|console|sh)?\n|`[a-z][\w.-]* [^`\n]+`")),
+)
+"""What a question asks for by name (an option, an environment variable, a command), and how a
+passage shows one (`--output`, `POETRY_VIRTUALENVS_PATH`, a shell block or `poetry env use`)."""
+KIND_WEIGHT = 0.2
+"""Added for a passage that shows the kind of thing the question asks for: "which option of
+poetry build ..." prefers the option list to the packaging prose (0.2 to 0.5 measured equal on
+the real-docs dev questions, +1 there, and +1 on test; 0.05 and 0.1 helped test only)."""
+
+
+OVERVIEW_WEIGHT = 0.2
+"""Taken from a passage under an introduction ("引言", "Overview") when the question asks how to
+do something: an introduction says what its page will show, the sections after it show it (real
+docs zh dev +1, z013; 0.1 changed nothing, 0.3 the same as 0.2; no other answer of any set moved)."""
+_OVERVIEW = re.compile(r"^[\W\d_]*(?:引言|简介|概述|介绍|前言|overview|introduction|intro)[\W_]*$", re.IGNORECASE)
+_HOW_TO = re.compile(r"\bhow\b|怎么|怎样|如何", re.IGNORECASE)
+
+
+def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
+                   neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]] | None = None) -> Choice | None:
+    """The passage that answers `question` best among those around the best-ranked sentences of
+    each retrieved chunk (`ranked`: Sentence.source is the hit's number from 1): the sentence's
+    score, plus the share of the question's terms the passage and its headings hold, plus the
+    share of the question's names in its file path and headings, plus KIND_WEIGHT where it shows
+    the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to question
+    (bench/results/answer_quality.md chose the weights on the real-docs dev questions)."""
+    by_hit: dict[int, list[Sentence]] = {}
+    about = _about_most_named(question, hits)
+    for sentence in ranked:
+        if about is None or sentence.source - 1 in about:
+            by_hit.setdefault(sentence.source, []).append(sentence)
+    wanted = set(terms.split(question))
+    named = [name.lower() for name in names(question)]
+    how_to = bool(_HOW_TO.search(question))
+    best = None
+    for number, sentences in by_hit.items():
+        hit = hits[number - 1]
+        before, after = neighbours(hit) if neighbours else (None, None)
+        whole_section = before is None and (after is None or after.title_path != hit.chunk.title_path)
+        top = sentences[:PER_CHUNK]
+        passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]],
+                              reads_on=how_to)
+        if passage is None:
+            continue
+        where = f"{hit.chunk.source}\n{hit.chunk.heading()}"
+        overlap = len(wanted & set(terms.split(f"{where}\n{passage.text}"))) / len(wanted) if wanted else 0.0
+        named_share = _named_share(named, hit.chunk)
+        score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * named_share
+        score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
+        score -= OVERVIEW_WEIGHT * (how_to and _is_introduction(hit.chunk))
+        if best is None or score > best.score:
+            best, read = Choice(number - 1, top[0], passage, score), (top, after, whole_section)
+    return best if best is None else _read_on(best, hits[best.hit], *read, terms, neighbours, how_to)
+
+
+def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | None, whole_section: bool,
+             terms: Terms, neighbours, reads_on: bool) -> Choice:
+    """The chosen passage, read on into the chunk after the next where it stops at the end of
+    the next (passage_for's `further`). Only the winner reads on: a longer passage holds more of
+    the question's words, and would win for its length (measured: real docs en test -1)."""
+    if after is None or hit.row is None:
+        return choice
+    further = neighbours(Hit(after, hit.score, row=hit.row + 1))[1]
+    if further is None:
+        return choice
+    passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]], further,
+                          reads_on)
+    return dataclasses.replace(choice, passage=passage) if passage is not None else choice
+
+
+def _about_most_named(question: str, hits: Sequence[Hit]) -> set[int] | None:
+    """For a question naming a model or product with its version ('Qwen3-8B'), the hits (by
+    index) whose file path carries the most of its names: the same steps in another model's
+    tutorial show that model's flags (`--reasoning-parser hunyuan_a13b` for Qwen3). None when it
+    names no version, or no hit's path carries any of its names."""
+    if not versioned_names(question):
+        return None
+    spans = name_spans(question)
+    counts = [sum(carries(hit.chunk.source, name) for name in spans) for hit in hits]
+    most = max(counts, default=0)
+    return {n for n, count in enumerate(counts) if count == most} if most else None
+
+
+def _named_share(named: Sequence[str], chunk: Chunk) -> float:
+    """The share of `named` (lower case) that `chunk`'s file path carries, or only its headings (half)."""
+    if not named:
+        return 0.0
+    path, headings = chunk.source.lower(), chunk.heading().lower()
+    return sum(1.0 if name in path else 0.5 if name in headings else 0.0 for name in named) / len(named)
+
+
+def _is_introduction(chunk: Chunk) -> bool:
+    """A chunk under an introduction ("1.引言", "**Overview**")."""
+    return bool(chunk.title_path) and bool(_OVERVIEW.match(chunk.title_path[-1]))
+
+
+def shows_what_is_asked(question: str, text: str) -> bool:
+    """Whether `text` shows the kind of thing `question` asks for by name (ASKED_FOR).
+
+    >>> shows_what_is_asked("Which option sets the output folder?", "* `--output (-o)`: the folder.")
+    True
+    >>> shows_what_is_asked("Which option sets the output folder?", "Packages are built into dist.")
+    False
+    """
+    return any(asks.search(question) and shows.search(text) for asks, shows in ASKED_FOR)
+
+
+__all__ = ["ASKED_FOR", "Choice", "choose_passage", "shows_what_is_asked"]
