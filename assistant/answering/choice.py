@@ -15,7 +15,7 @@ from index.terms import Terms
 from index.types import Chunk, Hit
 
 from .grounding import Sentence, names
-from .passages import Passage, passage_for
+from .passages import Passage, joined, passage_for
 
 
 @dataclass(frozen=True)
@@ -98,19 +98,33 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
     return best if best is None else _read_on(best, hits[best.hit], *read, terms, neighbours, how_to)
 
 
+READ_ON_CHUNKS = 4
+"""The most chunks the chosen passage reads on into, while it stops inside a code block."""
+
+
 def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | None, whole_section: bool,
              terms: Terms, neighbours, reads_on: bool) -> Choice:
     """The chosen passage, read on into the chunk after the next where it stops at the end of
-    the next (passage_for's `further`). Only the winner reads on: a longer passage holds more of
-    the question's words, and would win for its length (measured: real docs en test -1)."""
+    the next (passage_for's `further`), and on, chunk by chunk, while it ends cut where the
+    chunks read end (inside a script the chunks cut in three). Only the winner reads on: a
+    longer passage holds more of the question's words, and would win for its length
+    (measured: real docs en test -1)."""
     if after is None or hit.row is None:
         return choice
-    further = neighbours(Hit(after, hit.score, row=hit.row + 1))[1]
-    if further is None:
-        return choice
-    passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]], further,
-                          reads_on)
-    return dataclasses.replace(choice, passage=passage) if passage is not None else choice
+    following, row = after, hit.row + 1
+    for _ in range(READ_ON_CHUNKS):
+        further = neighbours(Hit(following, hit.score, row=row))[1]
+        if further is None or further.title_path != following.title_path:
+            return choice
+        passage = passage_for(top[0].text, hit.chunk, terms, following, whole_section, [s.text for s in top[1:]],
+                              further, reads_on)
+        if passage is None:
+            return choice
+        choice = dataclasses.replace(choice, passage=passage)
+        if not (passage.cut and passage.lines and further.lines and passage.lines[1] >= further.lines[1]):
+            return choice
+        following, row = joined(following, further), row + 1
+    return choice
 
 
 def _about_most_named(question: str, hits: Sequence[Hit]) -> set[int] | None:

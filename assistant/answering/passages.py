@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from index.blocks import FENCE, SITE_MARKUP, Block, as_markdown, split_blocks
 from index.terms import Terms
@@ -129,8 +129,10 @@ def _height(block: Block) -> int:
     return block.text.count("\n") + 2
 
 
-def _trim(blocks: list[Block]) -> tuple[list[str], bool]:
-    """The blocks' texts within MAX_LINES (a code block whole up to MAX_CODE_LINES): cut visibly."""
+def _trim(blocks: list[Block], focus: Callable[[str], int] | None = None) -> tuple[list[str], bool]:
+    """The blocks' texts within MAX_LINES (a code block whole up to MAX_CODE_LINES): cut visibly.
+    `focus` scores a line by the words it shares with the sentence that answers: a long code
+    block is cut around the line that shares the most, where that is below the part shown."""
     kept, used = [], 0
     for block in blocks:
         lines = block.text.splitlines()
@@ -141,13 +143,28 @@ def _trim(blocks: list[Block]) -> tuple[list[str], bool]:
             continue
         if not kept or room >= 4:  # a part of the block, marked as cut
             if block.kind == "code":
-                part = lines[: max(min(room, MAX_CODE_LINES), 4) - 1] + ["# …"]
-                part += [FENCE.match(lines[0]).group(1)]  # blocks come fenced
+                kept.append("\n".join(_code_part(lines, max(min(room, MAX_CODE_LINES), 4), focus)))
             else:
-                part = lines[: max(room, 3)] + ["…"]
-            kept.append("\n".join(part))
+                kept.append("\n".join(lines[: max(room, 3)] + ["…"]))
         return kept, True
     return kept, False
+
+
+def _code_part(lines: list[str], height: int, focus: Callable[[str], int] | None) -> list[str]:
+    """`height` lines of a fenced code block too long to show whole, with `# …` where lines are
+    left out: its top, or the stretch around the line `focus` scores highest (two shared words
+    at least) when the top would leave that line out: `enable_thinking=False` 30 lines into the
+    script that "set enable_thinking to False, for example:" introduces."""
+    fence = FENCE.match(lines[0]).group(1)  # blocks come fenced
+    body = lines[1:-1] if len(lines) > 1 and FENCE.match(lines[-1].strip()) else lines[1:]
+    scores = [focus(line) for line in body] if focus else []
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i)) if scores else 0
+    shown = height - 2  # with its opening fence, as many lines as `height` allows
+    if not scores or scores[best] < 2 or best < shown:
+        return lines[:1] + body[:shown] + ["# …", fence]
+    start = min(best - shown // 3, len(body) - shown + 1)  # the line a third of the way down
+    part = body[start:start + shown - 1]
+    return lines[:1] + ["# …"] + part + (["# …"] if start + len(part) < len(body) else []) + [fence]
 
 
 def joined(chunk: Chunk, following: Chunk | None) -> Chunk:
@@ -210,7 +227,8 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         # nothing to run in it, and its section ends: the next step's command is the answer's rest
         return passage_for(sentence, joined(first_chunk, _headed(next_section)), terms, None, whole_section, also)
     chosen = blocks[first:last + 1]
-    texts, cut = _trim([as_markdown(block) for block in chosen])
+    wanted = set(terms.split(" ".join([sentence, *also])))
+    texts, cut = _trim([as_markdown(block) for block in chosen], lambda line: len(wanted & set(terms.split(line))))
     cut = cut or chosen[-1].is_open_code  # the rest of its code is in the file
     text = _SHORTCODE.sub("", _SHORTCODE_LINK.sub(r"\1", "\n\n".join(texts)))
     return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut)

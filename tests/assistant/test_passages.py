@@ -224,6 +224,37 @@ def test_a_chunk_cut_inside_code_at_both_ends_shows_its_prose_as_prose():
     assert passage.text.endswith("```python\nfrom vllm import LLM\nllm = LLM(model=path)\n# …\n```")
 
 
+SCRIPT = ("To turn thinking off, set enable_thinking to False, for example:\n\n```python\n"
+          + "".join(f"step_{n} = prepare({n})\n" for n in range(40))
+          + "text = tokenizer.apply_chat_template(messages, enable_thinking=False)\n"
+          + "".join(f"print(step_{n})\n" for n in range(15)) + "```")
+
+
+def test_a_long_code_block_is_cut_around_the_line_its_lead_in_names():
+    passage = passage_for("To turn thinking off, set enable_thinking to False, for example:", chunk(SCRIPT))
+    assert "enable_thinking=False)" in passage.text and passage.cut
+    code = passage.text.split("```python\n", 1)[1].splitlines()
+    assert code[0] == "# …" and code[-2:] == ["# …", "```"]  # left out above and below, fenced
+    assert len(passage.text.splitlines()) <= MAX_LINES + 2
+    # no line below the top shares two of its words: the top, as before
+    plain = passage_for("For example:", chunk(SCRIPT.replace("To turn thinking off, set enable_thinking to False, ", "")))
+    assert "step_0 = prepare(0)" in plain.text and "enable_thinking" not in plain.text
+
+
+def test_the_chosen_passage_reads_on_chunk_by_chunk_while_it_stops_inside_code():
+    lines = SCRIPT.split("\n")
+    rows = _section(*("\n".join(lines[i:i + 12]) for i in range(0, len(lines), 12)), path=("Guide", "Offline inference"))
+    assert len(rows) == 5 and "enable_thinking=False" in rows[3].text  # 2 chunks past the next
+
+    def neighbours(hit):
+        after = rows[hit.row + 1] if hit.row + 1 < len(rows) else None
+        return None, after
+
+    hits, ranked = [Hit(rows[0], 1.0, row=0)], [Sentence(1, lines[0], 0.5)]
+    choice = choose_passage("How do I turn thinking off?", hits, ranked, Terms(), neighbours)
+    assert "enable_thinking=False)" in choice.passage.text and choice.passage.cut
+
+
 def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_words():
     # the second section's words are all in its third chunk: read on before choosing, it would win
     other = _section("Progress of uploads is not reported.", "Uploads stream from files, see below.",
