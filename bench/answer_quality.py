@@ -71,6 +71,8 @@ class Question(NamedTuple):
     """Files (or records) a right citation names."""
     group: str
     """The row the question is reported in: 'realdocs en dev', 'devset', ..."""
+    keys_also: tuple[str, ...] = ()
+    """A question asking two things: a useful answer shows one of these too."""
 
     @property
     def answerable(self) -> bool:
@@ -83,7 +85,8 @@ def realdocs_sets(docs: Path) -> dict[str, tuple[list[Path], list[Question]]]:
     sets = {}
     for corpus in ("poetry", "httpx", "self-llm-zh"):
         questions = [Question(r["id"], r["question"], tuple(r["key"]), tuple(r["source"]),
-                              f"realdocs {r['lang']} {r['split']}") for r in rows if r["corpus"] == corpus]
+                              f"realdocs {r['lang']} {r['split']}", tuple(r.get("key_also", ())))
+                     for r in rows if r["corpus"] == corpus]
         sets[corpus] = ([docs / corpus], questions)
     return sets
 
@@ -140,7 +143,8 @@ def answer_row(helper, collection: str, question: Question) -> dict:
     text = answer.text.casefold()
     cited = [s.chunk for s in answer.cited]
     return {"id": question.id, "group": question.group, "answerable": question.answerable,
-            "key_in_text": any(k.casefold() in text for k in question.keys),
+            "key_in_text": all(any(k.casefold() in text for k in keys) for keys in (question.keys, question.keys_also)
+                               if keys) and question.answerable,
             "right_file": any(source_matches(c, s) for c in cited for s in question.sources),
             "abstained_anyway": answer.abstained, "relevance": answer.relevance,
             "reads": helper.retriever(collection).embedder_reads(question.text),

@@ -88,7 +88,7 @@ def check_row(row: dict, lineno: int, errors: list[str]) -> None:
     if missing:
         err(f"missing fields {sorted(missing)}")
         return
-    extra = row.keys() - FIELDS - {"unanswerable"}
+    extra = row.keys() - FIELDS - {"unanswerable", "key_also"}
     if extra:
         err(f"unknown fields {sorted(extra)}")
     for field in ("id", "corpus", "lang", "kind", "question", "split"):
@@ -100,6 +100,10 @@ def check_row(row: dict, lineno: int, errors: list[str]) -> None:
         return
     if not isinstance(row["source"], list) or not all(isinstance(s, str) and s.strip() for s in row["source"]):
         err("source must be a list of non-empty strings")
+        return
+    also = row.get("key_also", [])
+    if not isinstance(also, list) or not all(isinstance(k, str) and k.strip() for k in also) or len(also) > 3:
+        err("key_also must be a list of 1-3 non-empty strings")
         return
 
     corpus, kind = row["corpus"], row["kind"]
@@ -123,8 +127,8 @@ def check_row(row: dict, lineno: int, errors: list[str]) -> None:
             err("unanswerable ids are u001, u002, ...")
         if row.get("unanswerable") is not True:
             err('unanswerable questions need "unanswerable": true')
-        if row["key"] or row["source"]:
-            err("unanswerable questions need empty key and source")
+        if row["key"] or row["source"] or also:
+            err("unanswerable questions need empty key and source, and no key_also")
         probes = UNANSWERABLE_PROBES.get(row["id"])
         if not probes:
             err("no probe terms listed in UNANSWERABLE_PROBES")
@@ -159,7 +163,7 @@ def check_row(row: dict, lineno: int, errors: list[str]) -> None:
         texts.append(read(path))
     if len(texts) != len(row["source"]):
         return
-    for key in row["key"]:
+    for key in row["key"] + also:
         if not any(key.lower() in t.lower() for t in texts):
             err(f"key {key!r} not found in any source file")
         elif not any(key_in_body(key, t) for t in texts):
