@@ -58,6 +58,28 @@ def versioned_names(question: str) -> list[str]:
     return [name for name in names(question) if re.search(r"[^\W\d_]", name) and re.search(r"\d", name)]
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def code_titles(question: str) -> list[str]:
+    """The headings (lower case) a command or identifier written as code in `question` may stand
+    under: the command with its subcommands, the program's name or not ("`poetry env use 3.11`"
+    is documented under "env use" in a reference of poetry's commands); never the program's
+    name alone.
+
+    >>> code_titles("Which option of `poetry version` prints only the number?")
+    ['poetry version', 'version']
+    >>> code_titles("What replaces `response.is_ok`?")
+    ['response.is_ok']
+    """
+    titles = []
+    for span in _CODE_SPAN.findall(question):
+        words = span.casefold().split()
+        titles += [" ".join(words[i:j]) for i in (0, 1) for j in range(i + 1, len(words) + 1)
+                   if (i, j) != (0, 1) or len(words) == 1]
+    return list(dict.fromkeys(titles))
+
+
 _OR = re.compile(r"\s*/\s*|\s+or\s+|\s*或\s*", re.IGNORECASE)
 
 
@@ -139,4 +161,4 @@ def mention_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
-__all__ = ["alternatives", "carries", "mention_pattern", "name_spans", "names", "versioned_names"]
+__all__ = ["alternatives", "carries", "code_titles", "mention_pattern", "name_spans", "names", "versioned_names"]

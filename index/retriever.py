@@ -57,6 +57,7 @@ class Retriever:
         self._titled: dict[str, bool] = {}
         self._titles: tuple[str, ...] | None = None
         self._rows_of_file: dict[str, list[int]] | None = None
+        self._rows_of_title: dict[str, list[int]] | None = None
 
     @classmethod
     def open(cls, collection: Collection, embedder: str | Embedder | None = None,
@@ -217,8 +218,23 @@ class Retriever:
             self._rows_of_file = {}
             for row, chunk in enumerate(self.chunks):
                 self._rows_of_file.setdefault(chunk.source, []).append(row)
-        rows = [row for source, file_rows in self._rows_of_file.items() if any(carries(source, n) for n in names)
-                for row in file_rows]
+        return self._best_of([row for source, file_rows in self._rows_of_file.items()
+                              if any(carries(source, n) for n in names) for row in file_rows], query, k)
+
+    def in_sections_titled(self, query: str, titles: Sequence[str], k: int) -> list[Hit]:
+        """The `k` best chunks by BM25 for `query` under a heading that reads as one of `titles`
+        (lower case; backticks and bold aside): "`poetry version`" is documented under
+        "version", which the words of "which option prints only the version number" do not find
+        among the 40 sections of poetry's commands that share them."""
+        if self._rows_of_title is None:
+            self._rows_of_title = {}
+            for row, chunk in enumerate(self.chunks):
+                for heading in set(chunk.title_path):
+                    self._rows_of_title.setdefault(heading.strip("`*_ ").casefold(), []).append(row)
+        rows = sorted({row for title in titles for row in self._rows_of_title.get(title, [])})
+        return self._best_of(rows, query, k)
+
+    def _best_of(self, rows: list[int], query: str, k: int) -> list[Hit]:
         if not rows or k <= 0:
             return []
         scores = self.sparse.scores(self.terms.split(query))[rows]

@@ -19,6 +19,10 @@ DOCS["Gemma3.5-4B-vLLM.md"] = ("# Gemma3.5-4B vLLM\n\nThinking mode: vllm serve 
                                "thinking mode is on by default, and reasoning_content holds the thinking.\n")
 DOCS["Gemma3-27B-vLLM.md"] = ("# Gemma3-27B vLLM\n\nStart vllm serve with --enable-reasoning for reasoning_content. "
                               + "Downloading the weights takes a while on a slow line. " * 12 + "\n")
+DOCS["cli.md"] = ("# Commands\n\n## build\n\nBuild the version of the package.\n\n### Options\n\n"
+                  "* `--output`: the folder for the version built, printed only when the version is built.\n\n"
+                  "## version\n\nShows the project's version.\n\n### Options\n\n* `--short (-s)`: Output the "
+                  "number only.\n\n## `env use`\n\nPick the interpreter.\n")
 DOCS["zh.md"] = "# 部署\n\n下载 qwen/Qwen-1_8B-Chat 模型，可以用6G显存轻松训练。\n"
 
 
@@ -46,6 +50,17 @@ def test_the_files_a_name_titles_give_their_best_chunks_even_when_look_alikes_ou
     assert [hit.chunk.source.rsplit("/", 1)[-1] for hit in named] == ["Gemma3-27B-vLLM.md"]
     assert named[0].ranks == {"named": 1} and named[0].row is not None
     assert retriever.in_files_named(query, ["Gemma3-12B"], 2) == []  # no file carries it: nothing
+
+
+def test_the_sections_a_command_written_as_code_titles_give_their_best_chunks(retriever):
+    query = "Which option of `poetry version` prints only the version number?"
+    assert not retriever.search(query, mode="bm25", k=1)[0].chunk.title_path[1:2] == ("version",)
+    titled = retriever.in_sections_titled(query, ["poetry version", "version"], 1)
+    assert [hit.chunk.title_path for hit in titled] == [("Commands", "version", "Options")]
+    assert titled[0].ranks == {"named": 1} and "--short" in titled[0].chunk.text
+    # a heading written as code is read as its text; no heading reads as the title: nothing
+    assert retriever.in_sections_titled("interpreter", ["env use"], 2)[0].chunk.title_path == ("Commands", "`env use`")
+    assert retriever.in_sections_titled(query, ["poetry publish", "publish"], 2) == []
 
 
 def test_a_section_ends_at_the_next_section_of_its_document_its_own_subsection_or_not(retriever):
