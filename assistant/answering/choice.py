@@ -99,25 +99,37 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
 
 
 READ_ON_CHUNKS = 4
-"""The most chunks the chosen passage reads on into, while it stops inside a code block."""
+"""The most chunks the chosen passage reads back or on into, while it starts or stops inside code."""
 
 
 def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | None, whole_section: bool,
              terms: Terms, neighbours, reads_on: bool) -> Choice:
-    """The chosen passage, read on into the chunk after the next where it stops at the end of
-    the next (passage_for's `further`), and on, chunk by chunk, while it ends cut where the
-    chunks read end (inside a script the chunks cut in three). Only the winner reads on: a
+    """The chosen passage, read back, chunk by chunk, to the start of a code block it begins
+    inside (`lora_rank = 32` twenty lines above the `lora_alpha=lora_rank * 2` that matched);
+    then read on into the chunk after the next where it stops at the end of the next
+    (passage_for's `further`), and on while it ends cut where the chunks read end (inside a
+    script the chunks cut in three), up to READ_ON_CHUNKS each way. Only the winner reads on: a
     longer passage holds more of the question's words, and would win for its length
     (measured: real docs en test -1)."""
-    if after is None or hit.row is None:
+    if hit.row is None:
+        return choice
+    also = [s.text for s in top[1:]]
+    chunk, first_row = hit.chunk, hit.row
+    for _ in range(READ_ON_CHUNKS):
+        before = neighbours(Hit(chunk, hit.score, row=first_row))[0] if choice.passage.begins_in_code else None
+        passage = passage_for(top[0].text, joined(before, chunk), terms, after, whole_section, also,
+                              reads_on=reads_on) if before is not None else None
+        if passage is None:
+            break
+        chunk, first_row, choice = joined(before, chunk), first_row - 1, dataclasses.replace(choice, passage=passage)
+    if after is None:
         return choice
     following, row = after, hit.row + 1
     for _ in range(READ_ON_CHUNKS):
         further = neighbours(Hit(following, hit.score, row=row))[1]
         if further is None or further.title_path != following.title_path:
             return choice
-        passage = passage_for(top[0].text, hit.chunk, terms, following, whole_section, [s.text for s in top[1:]],
-                              further, reads_on)
+        passage = passage_for(top[0].text, chunk, terms, following, whole_section, also, further, reads_on)
         if passage is None:
             return choice
         choice = dataclasses.replace(choice, passage=passage)

@@ -57,6 +57,8 @@ class Passage:
     """Its first and last line in the file, when the file's lines are known."""
     cut: bool = False
     """Trimmed to MAX_LINES: the rest is in the file."""
+    begins_in_code: bool = False
+    """It opens inside a code block its chunk's start cut: the code's start is in the chunk before."""
 
     def to_json(self) -> dict:
         return {"source": self.chunk.source, "locator": self.chunk.locator,
@@ -231,7 +233,8 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
     texts, cut = _trim([as_markdown(block) for block in chosen], lambda line: len(wanted & set(terms.split(line))))
     cut = cut or chosen[-1].is_open_code  # the rest of its code is in the file
     text = _SHORTCODE.sub("", _SHORTCODE_LINK.sub(r"\1", "\n\n".join(texts)))
-    return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut)
+    return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut,
+                   chosen[0].kind == "code" and not chosen[0].fences[0])
 
 _EMPHASISED = re.compile(r"^(\*\*|__)(.+)\1$")
 

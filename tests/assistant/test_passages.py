@@ -255,6 +255,24 @@ def test_the_chosen_passage_reads_on_chunk_by_chunk_while_it_stops_inside_code()
     assert "enable_thinking=False)" in choice.passage.text and choice.passage.cut
 
 
+def test_a_passage_that_begins_inside_code_reads_back_to_the_code_s_start():
+    head = "Set the LoRA rank first:\n\n```python\nlora_rank = 32\n" + "".join(f"x_{n} = {n}\n" for n in range(10))
+    tail = "".join(f"y_{n} = {n}\n" for n in range(10)) + "lora_alpha = lora_rank * 2\n```\n\nThen train."
+    rows = _section(head, tail, path=("Guide", "LoRA"))
+
+    def neighbours(hit):
+        before = rows[hit.row - 1] if hit.row > 0 else None
+        return before, rows[hit.row + 1] if hit.row + 1 < len(rows) else None
+
+    hits, ranked = [Hit(rows[1], 1.0, row=1)], [Sentence(1, "lora_alpha = lora_rank * 2", 0.5)]
+    passage = choose_passage("What lora_alpha and rank does it use?", hits, ranked, Terms(), neighbours).passage
+    assert passage.text.startswith("Set the LoRA rank first:\n\n```python\nlora_rank = 32\n")
+    assert "lora_alpha = lora_rank * 2" in passage.text and not passage.begins_in_code
+    assert passage.lines[0] == rows[0].lines[0]
+    alone = passage_for("lora_alpha = lora_rank * 2", rows[1])  # without the chunk before: cut, and marked so
+    assert alone.begins_in_code and alone.text.startswith("```\n# …\n")
+
+
 def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_words():
     # the second section's words are all in its third chunk: read on before choosing, it would win
     other = _section("Progress of uploads is not reported.", "Uploads stream from files, see below.",
@@ -332,7 +350,7 @@ def test_an_introduction_gives_way_to_the_section_it_announces_for_a_how_to_ques
     assert chunk.title_path[-1].endswith(expected)
 
 
-def test_a_question_naming_a_version_also_retrieves_the_best_chunk_of_that_version_s_page(tmp_path):
+def test_a_question_naming_a_version_or_a_command_in_code_also_retrieves_the_page_or_section_titled_with_it(tmp_path):
     from assistant.answering import stages
     from assistant.answering.types import Plan
     from index.build import build_collection
@@ -346,6 +364,9 @@ def test_a_question_naming_a_version_also_retrieves_the_best_chunk_of_that_versi
                                               "reasoning_content; reasoning_content holds the thinking.\n")
     (docs / "Gemma3-27B-vLLM.md").write_text("# Gemma3-27B vLLM\n\nStart vllm serve with --enable-reasoning. "
                                              + "Downloading the weights takes a while. " * 12 + "\n")
+    (docs / "cli.md").write_text("# Commands\n\n## build\n\nThe option `--print` prints only the version of the "
+                                 "package built: this option prints the version only.\n\n## version\n\nShows the "
+                                 "project's.\n\n### Options\n\n* `--short (-s)`: Output the number alone.\n")
     for n in range(6):  # Okapi's IDF is 0 for a word half of the files hold: a collection of two finds nothing
         (docs / f"topic{n}.md").write_text(f"# Topic {n}\n\nThis page is about subject number {n}.\n")
     collection = Collection(tmp_path / "project", "models")
@@ -353,13 +374,19 @@ def test_a_question_naming_a_version_also_retrieves_the_best_chunk_of_that_versi
     retriever = Retriever.open(collection)
     settings = RetrievalConfig(mode="bm25")
 
-    def files(question: str) -> list[str]:
+    def hits(question: str):
         plan = Plan(question, "rag", "models", None, False, grounded=True, searched=question)
-        return [hit.chunk.source.rsplit("/", 1)[-1] for hit in stages.retrieve(plan, retriever, settings, 1).hits]
+        return stages.retrieve(plan, retriever, settings, 1).hits
+
+    def files(question: str) -> list[str]:
+        return [hit.chunk.source.rsplit("/", 1)[-1] for hit in hits(question)]
 
     assert files("How do I get reasoning_content from Gemma3-27B with vllm serve?") == [
         "Gemma3.5-4B-vLLM.md", "Gemma3-27B-vLLM.md"]
     assert files("How do I get reasoning_content with vllm serve?") == ["Gemma3.5-4B-vLLM.md"]  # no version named
+    sections = [hit.chunk.title_path for hit in hits("Which option of `poetry version` prints the version only?")]
+    assert sections == [("Commands", "build"), ("Commands", "version", "Options"), ("Commands", "version")]
+    assert len(hits("Which option of poetry version prints the version only?")) == 1  # not written as code
 
 
 def test_an_admonition_in_a_passage_is_shown_as_a_quote_not_as_indented_code():
