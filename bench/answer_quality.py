@@ -25,8 +25,8 @@ behind `assistant ask`), warm, in the same run:
   answers: assistant/answering/passages.py and choice.py; dense_share 0.6; a Chinese question's best sentences
   read by multilingual-e5: index/multilingual.py).
 
-Per set and pipeline: useful (the key, or a gold answer, is in the answer's text and a right file
-is cited), the key in the text alone, abstention on unanswerable questions, false abstention on
+Per set and pipeline: useful (the key, or a gold answer, is in the answer's text, with one of the
+second part's keys for a question asking two things, and a right file is cited), the key in the text alone, abstention on unanswerable questions, false abstention on
 answerable ones, the answer's length in lines (p50, p90) and seconds to the whole answer (p50).
 Answers are given with the relevance threshold at 0 and abstention applied afterwards, so one run
 serves every threshold of the sweep; the main rows are read at the configured defaults.

@@ -20,7 +20,7 @@ from .config import RetrievalConfig
 from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
-from .names import carries, mention_pattern
+from .names import carries, heading_text, mention_pattern
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError
@@ -223,23 +223,24 @@ class Retriever:
 
     def in_sections_titled(self, query: str, titles: Sequence[str], k: int) -> list[Hit]:
         """The `k` best chunks by BM25 for `query` under a heading that reads as one of `titles`
-        (lower case; backticks and bold aside): "`poetry version`" is documented under
+        (lower case; backticks and bold around it aside): "`poetry version`" is documented under
         "version", which the words of "which option prints only the version number" do not find
-        among the 40 sections of poetry's commands that share them."""
+        among the 40 sections of poetry's commands that share them. The first such question
+        reads every chunk's headings once."""
         if self._rows_of_title is None:
             self._rows_of_title = {}
             for row, chunk in enumerate(self.chunks):
                 for heading in set(chunk.title_path):
-                    self._rows_of_title.setdefault(heading.strip("`*_ ").casefold(), []).append(row)
+                    self._rows_of_title.setdefault(heading_text(heading).casefold(), []).append(row)
         rows = sorted({row for title in titles for row in self._rows_of_title.get(title, [])})
-        return self._best_of(rows, query, k)
+        return self._best_of(rows, query, k, "titled")
 
-    def _best_of(self, rows: list[int], query: str, k: int) -> list[Hit]:
+    def _best_of(self, rows: list[int], query: str, k: int, found_by: str = "named") -> list[Hit]:
         if not rows or k <= 0:
             return []
         scores = self.sparse.scores(self.terms.split(query))[rows]
         best = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
-        return [Hit(self.chunks[rows[i]], float(scores[i]), {"named": n}, {"named": float(scores[i])}, rows[i])
+        return [Hit(self.chunks[rows[i]], float(scores[i]), {found_by: n}, {found_by: float(scores[i])}, rows[i])
                 for n, i in enumerate(best, start=1)]
 
     def _any_chunk(self, pattern: re.Pattern) -> bool:

@@ -68,7 +68,8 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
     score, plus the share of the question's terms the passage and its headings hold, plus the
     share of the question's names in its file path and headings, plus KIND_WEIGHT where it shows
     the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to question
-    (bench/results/answer_quality.md chose the weights on the real-docs dev questions)."""
+    (bench/results/answer_quality.md chose the weights on the real-docs dev questions). The
+    winner then reads back and on into the chunks beside it where code continues (_read_on)."""
     by_hit: dict[int, list[Sentence]] = {}
     about = _about_most_named(question, hits)
     for sentence in ranked:
@@ -99,11 +100,12 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
 
 
 READ_ON_CHUNKS = 4
-"""The most chunks the chosen passage reads back or on into, while it starts or stops inside code."""
+"""The most chunks the chosen passage reads back into while it starts inside code, and on into
+past the hit's next one while it stops inside code."""
 
 
 def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | None, whole_section: bool,
-             terms: Terms, neighbours, reads_on: bool) -> Choice:
+             terms: Terms, neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]], how_to: bool) -> Choice:
     """The chosen passage, read back, chunk by chunk, to the start of a code block it begins
     inside (`lora_rank = 32` twenty lines above the `lora_alpha=lora_rank * 2` that matched);
     then read on into the chunk after the next where it stops at the end of the next
@@ -118,7 +120,7 @@ def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | N
     for _ in range(READ_ON_CHUNKS):
         before = neighbours(Hit(chunk, hit.score, row=first_row))[0] if choice.passage.begins_in_code else None
         passage = passage_for(top[0].text, joined(before, chunk), terms, after, whole_section, also,
-                              reads_on=reads_on) if before is not None else None
+                              reads_on=how_to) if before is not None else None
         if passage is None:
             break
         chunk, first_row, choice = joined(before, chunk), first_row - 1, dataclasses.replace(choice, passage=passage)
@@ -129,7 +131,7 @@ def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | N
         further = neighbours(Hit(following, hit.score, row=row))[1]
         if further is None or further.title_path != following.title_path:
             return choice
-        passage = passage_for(top[0].text, chunk, terms, following, whole_section, also, further, reads_on)
+        passage = passage_for(top[0].text, chunk, terms, following, whole_section, also, further, how_to)
         if passage is None:
             return choice
         choice = dataclasses.replace(choice, passage=passage)

@@ -133,8 +133,8 @@ def _height(block: Block) -> int:
 
 def _trim(blocks: list[Block], focus: Callable[[str], int] | None = None) -> tuple[list[str], bool]:
     """The blocks' texts within MAX_LINES (a code block whole up to MAX_CODE_LINES): cut visibly.
-    `focus` scores a line by the words it shares with the sentence that answers: a long code
-    block is cut around the line that shares the most, where that is below the part shown."""
+    `focus` scores a line of code (_focus): a long code block is cut around the line it scores
+    highest, where that is below the part shown."""
     kept, used = [], 0
     for block in blocks:
         lines = block.text.splitlines()
@@ -150,6 +150,19 @@ def _trim(blocks: list[Block], focus: Callable[[str], int] | None = None) -> tup
                 kept.append("\n".join(lines[: max(room, 3)] + ["…"]))
         return kept, True
     return kept, False
+
+
+def _focus(sentence: str, also: Sequence[str], terms: Terms) -> Callable[[str], int]:
+    """How much a line of code is what answers: a line of the ranked sentence itself (a code
+    line can be the best match) before all; else the words it shares with it and `also`."""
+    wanted = set(terms.split(" ".join([sentence, *also])))
+
+    def score(line: str) -> int:
+        code = line.strip()
+        own = code == sentence.strip() or len(code) >= 6 and code in sentence
+        return 100 * own + len(wanted & set(terms.split(line)))
+
+    return score
 
 
 def _code_part(lines: list[str], height: int, focus: Callable[[str], int] | None) -> list[str]:
@@ -199,7 +212,7 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
     matches "修改完成以后，按:wq保存配置文件。", the last line of one step; the command is the next's)."""
     next_section = None
     if following is not None and following.title_path != chunk.title_path:  # the next section
-        below = following.title_path[:-1] == chunk.title_path  # its first subsection
+        below = bool(chunk.title_path) and following.title_path[:-1] == chunk.title_path  # its first subsection
         next_section, following = following, _under_lead_in(chunk, following) if below else None
     first_chunk, chunk = chunk, joined(chunk, following)
     blocks = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
@@ -229,8 +242,7 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         # nothing to run in it, and its section ends: the next step's command is the answer's rest
         return passage_for(sentence, joined(first_chunk, _headed(next_section)), terms, None, whole_section, also)
     chosen = blocks[first:last + 1]
-    wanted = set(terms.split(" ".join([sentence, *also])))
-    texts, cut = _trim([as_markdown(block) for block in chosen], lambda line: len(wanted & set(terms.split(line))))
+    texts, cut = _trim([as_markdown(block) for block in chosen], _focus(sentence, also, terms))
     cut = cut or chosen[-1].is_open_code  # the rest of its code is in the file
     text = _SHORTCODE.sub("", _SHORTCODE_LINK.sub(r"\1", "\n\n".join(texts)))
     return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut,

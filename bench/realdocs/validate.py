@@ -102,7 +102,8 @@ def check_row(row: dict, lineno: int, errors: list[str]) -> None:
         err("source must be a list of non-empty strings")
         return
     also = row.get("key_also", [])
-    if not isinstance(also, list) or not all(isinstance(k, str) and k.strip() for k in also) or len(also) > 3:
+    if not isinstance(also, list) or not all(isinstance(k, str) and k.strip() for k in also) or not (
+            "key_also" not in row or 1 <= len(also) <= 3):
         err("key_also must be a list of 1-3 non-empty strings")
         return
 

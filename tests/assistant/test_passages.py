@@ -172,13 +172,15 @@ def test_a_heading_written_in_bold_is_shown_bold_once():
     assert passage_answer(Passage(chunk.text, chunk), "**Serving**", 1).startswith("**Serving**\n\nRun")
 
 
-def _section(*texts: str, path=("Guide", "Monitoring download progress"), source="docs/quickstart.md") -> list[Chunk]:
-    """A section cut into consecutive chunks, one per text, with their file lines."""
+def _section(*texts: str, path=("Guide", "Monitoring download progress"), source="docs/quickstart.md",
+             gap: int = 2) -> list[Chunk]:
+    """A section cut into consecutive chunks, one per text, with their file lines; `gap`: the
+    newlines between two chunks (1 where the cut falls inside a block)."""
     chunks, line, start = [], 10, 0
     for n, text in enumerate(texts):
         chunks.append(Chunk(f"{source}#{n}", source, path, start, start + len(text), text,
                             lines=(line, line + text.count("\n"))))
-        line, start = line + text.count("\n") + 2, start + len(text) + 2
+        line, start = line + text.count("\n") + gap, start + len(text) + gap
     return chunks
 
 
@@ -243,7 +245,8 @@ def test_a_long_code_block_is_cut_around_the_line_its_lead_in_names():
 
 def test_the_chosen_passage_reads_on_chunk_by_chunk_while_it_stops_inside_code():
     lines = SCRIPT.split("\n")
-    rows = _section(*("\n".join(lines[i:i + 12]) for i in range(0, len(lines), 12)), path=("Guide", "Offline inference"))
+    rows = _section(*("\n".join(lines[i:i + 12]) for i in range(0, len(lines), 12)), path=("Guide", "Offline inference"),
+                    gap=1)
     assert len(rows) == 5 and "enable_thinking=False" in rows[3].text  # 2 chunks past the next
 
     def neighbours(hit):
@@ -271,6 +274,13 @@ def test_a_passage_that_begins_inside_code_reads_back_to_the_code_s_start():
     assert passage.lines[0] == rows[0].lines[0]
     alone = passage_for("lora_alpha = lora_rank * 2", rows[1])  # without the chunk before: cut, and marked so
     assert alone.begins_in_code and alone.text.startswith("```\n# …\n")
+    # read back, the block outgrows what is shown whole: it is cut around the line that matched
+    head = "Train it:\n\n```python\n" + "".join(f"x_{n} = {n}\n" for n in range(30))
+    tail = "".join(f"y_{n} = {n}\n" for n in range(20)) + "fit()\n```"
+    rows = _section(head.rstrip("\n"), tail, path=("Guide", "Train"), gap=1)
+    hits, ranked = [Hit(rows[1], 1.0, row=1)], [Sentence(1, "fit()", 0.5)]
+    passage = choose_passage("How do I train it?", hits, ranked, Terms(), neighbours).passage
+    assert "fit()" in passage.text and passage.text.startswith("Train it:") and passage.cut
 
 
 def test_only_the_chosen_passage_reads_on_so_a_longer_one_does_not_win_for_its_words():

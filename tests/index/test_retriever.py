@@ -22,7 +22,7 @@ DOCS["Gemma3-27B-vLLM.md"] = ("# Gemma3-27B vLLM\n\nStart vllm serve with --enab
 DOCS["cli.md"] = ("# Commands\n\n## build\n\nBuild the version of the package.\n\n### Options\n\n"
                   "* `--output`: the folder for the version built, printed only when the version is built.\n\n"
                   "## version\n\nShows the project's version.\n\n### Options\n\n* `--short (-s)`: Output the "
-                  "number only.\n\n## `env use`\n\nPick the interpreter.\n")
+                  "number only.\n\n## `env use`\n\nPick the interpreter.\n\n## **`__init__`**\n\nThe constructor.\n")
 DOCS["zh.md"] = "# 部署\n\n下载 qwen/Qwen-1_8B-Chat 模型，可以用6G显存轻松训练。\n"
 
 
@@ -57,9 +57,10 @@ def test_the_sections_a_command_written_as_code_titles_give_their_best_chunks(re
     assert not retriever.search(query, mode="bm25", k=1)[0].chunk.title_path[1:2] == ("version",)
     titled = retriever.in_sections_titled(query, ["poetry version", "version"], 1)
     assert [hit.chunk.title_path for hit in titled] == [("Commands", "version", "Options")]
-    assert titled[0].ranks == {"named": 1} and "--short" in titled[0].chunk.text
-    # a heading written as code is read as its text; no heading reads as the title: nothing
+    assert titled[0].ranks == {"titled": 1} and "--short" in titled[0].chunk.text
+    # a heading written as code (or bold code) is read as its text; no heading reads as the title: nothing
     assert retriever.in_sections_titled("interpreter", ["env use"], 2)[0].chunk.title_path == ("Commands", "`env use`")
+    assert retriever.in_sections_titled("constructor", ["__init__"], 1)[0].chunk.title_path[-1] == "**`__init__`**"
     assert retriever.in_sections_titled(query, ["poetry publish", "publish"], 2) == []
 
 
