@@ -22,12 +22,13 @@ behind `assistant ask`), warm, in the same run:
 - passages, no reader: the passages pipeline as it was before `[grounding] reader_share` (a
   question the embedder cannot read ranked by term overlap alone);
 - passages: the defaults (chunks keep a lead-in with its block; the answer is the passage that
-  answers: assistant/answering/passages.py and choice.py; dense_share 0.6; a Chinese question's best sentences
-  read by multilingual-e5: index/multilingual.py).
+  answers: assistant/answering/passages.py and choice.py; dense_share 0.6; a Chinese question's
+  best sentences read by multilingual-e5: index/multilingual.py).
 
 Per set and pipeline: useful (the key, or a gold answer, is in the answer's text, with one of the
-second part's keys for a question asking two things, and a right file is cited), the key in the text alone, abstention on unanswerable questions, false abstention on
-answerable ones, the answer's length in lines (p50, p90) and seconds to the whole answer (p50).
+second part's keys for a question asking two things, and a right file is cited), the key in the
+text alone, abstention on unanswerable questions, false abstention on answerable ones, the
+answer's length in lines (p50, p90) and seconds to the whole answer (p50).
 Answers are given with the relevance threshold at 0 and abstention applied afterwards, so one run
 serves every threshold of the sweep; the main rows are read at the configured defaults.
 
@@ -143,8 +144,8 @@ def answer_row(helper, collection: str, question: Question) -> dict:
     text = answer.text.casefold()
     cited = [s.chunk for s in answer.cited]
     return {"id": question.id, "group": question.group, "answerable": question.answerable,
-            "key_in_text": all(any(k.casefold() in text for k in keys) for keys in (question.keys, question.keys_also)
-                               if keys) and question.answerable,
+            "key_in_text": question.answerable and all(any(k.casefold() in text for k in keys)
+                                                       for keys in (question.keys, question.keys_also) if keys),
             "right_file": any(source_matches(c, s) for c in cited for s in question.sources),
             "abstained_anyway": answer.abstained, "relevance": answer.relevance,
             "reads": helper.retriever(collection).embedder_reads(question.text),

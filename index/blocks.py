@@ -219,6 +219,33 @@ def fenced(block: Block) -> Block:
     return replace(block, text=text if closing else f"{text}\n# …\n{marker}")
 
 
+_BOLD = re.compile(r"^(\*\*|__)(.+)\1$")
+_CODE = re.compile(r"^(`+)(.+)\1$")
+
+
+def unbolded(heading: str) -> str:
+    """A heading without the bold around it ("**Serving**" → "Serving").
+
+    >>> unbolded("**`env use`**")
+    '`env use`'
+    """
+    text = heading.strip()
+    while (bold := _BOLD.match(text)) is not None:
+        text = bold.group(2).strip()
+    return text
+
+
+def heading_text(heading: str) -> str:
+    """A heading without the bold or backticks around it; what backticks hold is kept as written.
+
+    >>> heading_text("**`env use`**"), heading_text("`__init__`")
+    ('env use', '__init__')
+    """
+    text = unbolded(heading)
+    code = _CODE.match(text)
+    return code.group(2).strip() if code else text
+
+
 # mkdocstrings' link to an API page, "[add_rows][textual.widgets.DataTable.add_rows]": its target is
 # defined by the site, so a terminal would show both brackets
 _CROSS_REFERENCE = re.compile(r"\[([^\]`]+)\]\[[A-Za-z_]\w*(?:\.\w+)+\]")
@@ -252,4 +279,4 @@ def as_markdown(block: Block) -> Block:
 
 
 __all__ = ["Block", "DIAGRAMS", "FENCE", "LEAD_IN_END", "POINTS_ON", "SITE_MARKUP", "as_markdown", "fenced",
-           "split_blocks"]
+           "heading_text", "split_blocks", "unbolded"]

@@ -61,23 +61,6 @@ def versioned_names(question: str) -> list[str]:
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
-_BOLD = re.compile(r"^(\*\*|__)(.+)\1$")
-_CODE = re.compile(r"^(`+)(.+)\1$")
-
-
-def heading_text(heading: str) -> str:
-    """A heading without the bold or backticks around it; what backticks hold is kept as written.
-
-    >>> heading_text("**`env use`**"), heading_text("`__init__`")
-    ('env use', '__init__')
-    """
-    text = heading.strip()
-    while (bold := _BOLD.match(text)) is not None:
-        text = bold.group(2).strip()
-    code = _CODE.match(text)
-    return code.group(2).strip() if code else text
-
-
 def code_titles(question: str) -> list[str]:
     """The headings (lower case) a command or identifier written as code in `question` may stand
     under: the command with its subcommands, the program's name or not ("`poetry env use 3.11`"
@@ -178,4 +161,4 @@ def mention_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
-__all__ = ["alternatives", "carries", "code_titles", "heading_text", "mention_pattern", "name_spans", "names", "versioned_names"]
+__all__ = ["alternatives", "carries", "code_titles", "mention_pattern", "name_spans", "names", "versioned_names"]

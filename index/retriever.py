@@ -20,7 +20,8 @@ from .config import RetrievalConfig
 from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
-from .names import carries, heading_text, mention_pattern
+from .blocks import heading_text
+from .names import carries, mention_pattern
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError

@@ -18,6 +18,10 @@ from .grounding import Sentence, names
 from .passages import Passage, joined, passage_for
 
 
+Neighbours = Callable[[Hit], tuple[Chunk | None, Chunk | None]]
+"""The chunks before and after a hit's (Retriever.neighbours)."""
+
+
 @dataclass(frozen=True)
 class Choice:
     """The passage an extracted answer shows, the retrieved chunk it is from and the ranked
@@ -62,7 +66,7 @@ _HOW_TO = re.compile(r"\bhow\b|怎么|怎样|如何", re.IGNORECASE)
 
 
 def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
-                   neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]] | None = None) -> Choice | None:
+                   neighbours: Neighbours | None = None) -> Choice | None:
     """The passage that answers `question` best among those around the best-ranked sentences of
     each retrieved chunk (`ranked`: Sentence.source is the hit's number from 1): the sentence's
     score, plus the share of the question's terms the passage and its headings hold, plus the
@@ -105,7 +109,7 @@ past the hit's next one while it stops inside code."""
 
 
 def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | None, whole_section: bool,
-             terms: Terms, neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]], how_to: bool) -> Choice:
+             terms: Terms, neighbours: Neighbours, how_to: bool) -> Choice:
     """The chosen passage, read back, chunk by chunk, to the start of a code block it begins
     inside (`lora_rank = 32` twenty lines above the `lora_alpha=lora_rank * 2` that matched);
     then read on into the chunk after the next where it stops at the end of the next
@@ -117,17 +121,19 @@ def _read_on(choice: Choice, hit: Hit, top: Sequence[Sentence], after: Chunk | N
         return choice
     also = [s.text for s in top[1:]]
     chunk, first_row = hit.chunk, hit.row
-    for _ in range(READ_ON_CHUNKS):
+    for _ in range(READ_ON_CHUNKS):  # back, while it begins inside code
         before = neighbours(Hit(chunk, hit.score, row=first_row))[0] if choice.passage.begins_in_code else None
-        passage = passage_for(top[0].text, joined(before, chunk), terms, after, whole_section, also,
-                              reads_on=how_to) if before is not None else None
+        if before is None:
+            break
+        wider = joined(before, chunk)
+        passage = passage_for(top[0].text, wider, terms, after, whole_section, also, reads_on=how_to)
         if passage is None:
             break
-        chunk, first_row, choice = joined(before, chunk), first_row - 1, dataclasses.replace(choice, passage=passage)
+        chunk, first_row, choice = wider, first_row - 1, dataclasses.replace(choice, passage=passage)
     if after is None:
         return choice
     following, row = after, hit.row + 1
-    for _ in range(READ_ON_CHUNKS):
+    for _ in range(READ_ON_CHUNKS):  # on, while it ends cut where the chunks read end
         further = neighbours(Hit(following, hit.score, row=row))[1]
         if further is None or further.title_path != following.title_path:
             return choice
@@ -178,4 +184,4 @@ def shows_what_is_asked(question: str, text: str) -> bool:
     return any(asks.search(question) and shows.search(text) for asks, shows in ASKED_FOR)
 
 
-__all__ = ["ASKED_FOR", "Choice", "choose_passage", "shows_what_is_asked"]
+__all__ = ["ASKED_FOR", "Choice", "Neighbours", "choose_passage", "shows_what_is_asked"]

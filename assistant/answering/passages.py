@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from index.blocks import FENCE, SITE_MARKUP, Block, as_markdown, split_blocks
+from index.blocks import FENCE, SITE_MARKUP, Block, as_markdown, split_blocks, unbolded
 from index.terms import Terms
 from index.types import Chunk
 
@@ -73,6 +73,11 @@ def _shown(block: Block) -> bool:
         body = [line for line in block.text.splitlines()[1:] if not FENCE.match(line.strip())]
         return any(line.strip() and not SITE_MARKUP.match(line) for line in body) and not block.is_markup
     return not (block.is_markup or block.kind == "heading" or _IMAGE_ONLY.match(block.text))
+
+
+def _shown_blocks(chunk: Chunk) -> list[Block]:
+    """The blocks of a chunk (which may begin or end inside code) that a reader wants shown."""
+    return [block for block in split_blocks(chunk.text, cut=True) if _shown(block)]
 
 
 def _asks(block: Block) -> bool:
@@ -183,7 +188,7 @@ def _code_part(lines: list[str], height: int, focus: Callable[[str], int] | None
 
 
 def joined(chunk: Chunk, following: Chunk | None) -> Chunk:
-    """`chunk` with the rest of the section's next chunk after it (chunks of a section overlap,
+    """`chunk` with the rest of the chunk after it in its document (chunks of a section overlap,
     or leave whitespace between them): one stretch of the document."""
     if following is None:
         return chunk
@@ -215,7 +220,7 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
         below = bool(chunk.title_path) and following.title_path[:-1] == chunk.title_path  # its first subsection
         next_section, following = following, _under_lead_in(chunk, following) if below else None
     first_chunk, chunk = chunk, joined(chunk, following)
-    blocks = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
+    blocks = _shown_blocks(chunk)
     if not blocks:
         return None
     terms = terms or Terms()
@@ -248,9 +253,6 @@ def passage_for(sentence: str, chunk: Chunk, terms: Terms | None = None, followi
     return Passage(text, chunk, _lines(chunk, chosen[0].start, chosen[-1].end), cut,
                    chosen[0].kind == "code" and not chosen[0].fences[0])
 
-_EMPHASISED = re.compile(r"^(\*\*|__)(.+)\1$")
-
-
 def passage_answer(passage: Passage, section: str, number: int) -> str:
     """The answer's text for a passage: its section's heading above it (when the passage does not
     open with it), the passage, where the rest is when it was cut, and the citation under it.
@@ -272,7 +274,7 @@ def passage_answer(passage: Passage, section: str, number: int) -> str:
         where = f", lines {passage.lines[0]}–{passage.lines[1]}" if passage.lines else ""
         text += f"\n\n(cut here: the rest is in {passage.chunk.source}{where})"
     opening = text.lstrip("#*_ ").split("\n", 1)[0]
-    section = _EMPHASISED.sub(r"\2", section.strip())  # a heading written "**Serving**" is bolded once
+    section = unbolded(section)  # a heading written "**Serving**" is bolded once
     head = f"**{section}**\n\n" if section and not opening.startswith(section) else ""
     last = text.rstrip().splitlines()[-1].strip()
     in_block = last.startswith(("```", "~~~", "|", "-", "*", "+", ">")) or last[:1].isdigit() and last[1:3].strip()[:1] in ".)"
@@ -288,7 +290,7 @@ _HEADING_LINE = re.compile(r"\A[ \t]*#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 def _under_lead_in(chunk: Chunk, subsection: Chunk) -> Chunk | None:
     """`subsection` (the first chunk of `chunk`'s first subsection) with its heading as a bold
     line, when `chunk` only leads in to it; else None."""
-    shown = [b for b in split_blocks(chunk.text, cut=True) if _shown(b)]
+    shown = _shown_blocks(chunk)
     if len(shown) != 1 or not _prose(shown[0]) or len(split_sentences(shown[0].text)) > LEAD_IN_SENTENCES:
         return None
     return _headed(subsection)
@@ -296,7 +298,7 @@ def _under_lead_in(chunk: Chunk, subsection: Chunk) -> Chunk | None:
 
 def _opens_with_code(section: Chunk) -> bool:
     """Whether the first block a reader sees in `section` (after its heading) is code."""
-    shown = [b for b in split_blocks(section.text, cut=True) if _shown(b)]
+    shown = _shown_blocks(section)
     return bool(shown) and shown[0].kind == "code"
 
 

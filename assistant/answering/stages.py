@@ -30,7 +30,7 @@ from ..engines import Engine, Generation, OnToken
 from .citations import attribute, parse_citations, strip_citations
 from .injection import follows, strip_instructions
 from .grounding import Evidence, Sentence, SentenceScorer, excerpts, says_not_found, support_answer, unknown_names
-from .choice import choose_passage
+from .choice import Neighbours, choose_passage
 from .passages import Passage, passage_answer
 from .sentences import with_section
 from .types import Excerpt, Plan, Profile
@@ -75,10 +75,12 @@ def retrieve(plan: Plan, retriever, settings: RetrievalConfig, k: int, fuse_type
     if not plan.subject:
         hits = retriever.search(plan.searched, settings, k=k)
         named, titles = versioned_names(plan.searched), code_titles(plan.searched)
+        found = {hit.row for hit in hits}
         for more in ((retriever.in_files_named(plan.searched, named, NAMED_CANDIDATES) if named else []) +
                      (retriever.in_sections_titled(plan.searched, titles, NAMED_CANDIDATES) if titles else [])):
-            if more.row not in {hit.row for hit in hits}:
+            if more.row not in found:
                 hits.append(more)
+                found.add(more.row)
         return dataclasses.replace(plan, hits=tuple(hits))
     hits = retriever.search(plan.searched, settings, k=k * SUBJECT_POOL)
     if fuse_typed and plan.searched != plan.question:  # [chat] follow_ups = "fused"
@@ -146,7 +148,7 @@ WRITES_ITSELF = ("extract", "sentence")
 
 
 def select(plan: Plan, profile: Profile, sources: int,
-           neighbours: Callable[[Hit], tuple[Chunk | None, Chunk | None]] | None = None) -> Plan:
+           neighbours: Neighbours | None = None) -> Plan:
     """The sources an answer is written from, numbered: whole chunks, or the best sentences of the
     best chunks (the profile's `sentences`). An extract chooses its passage among the retrieved
     chunks (choice.choose_passage, with each chunk's place in its section from `neighbours`);
