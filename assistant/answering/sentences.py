@@ -136,4 +136,24 @@ def with_section(sentence: str, section: str) -> str:
     return f"{section} {sentence}" if section.rstrip().endswith("?") else f"{section}: {sentence}"
 
 
-__all__ = ["split_sentences", "with_section"]
+_PART_HEADING = re.compile(
+    r"(?:options|arguments|parameters|usage|syntax|examples?|notes?|see also|returns|attributes|methods"
+    r"|bindings|messages|defaults|参数|参数说明|示例|用法|说明|注意|注意事项)", re.IGNORECASE)
+
+
+def section_title(title_path: tuple[str, ...] | list[str]) -> str:
+    """The heading an answer is shown under: the last of `title_path`, with the one above it when
+    the last names a part of something rather than a thing ("Options" of which command?).
+
+    >>> section_title(("Commands", "version", "Options")), section_title(("Commands", "version"))
+    ('version > Options', 'version')
+    """
+    if not title_path:
+        return ""
+    last = title_path[-1]
+    if len(title_path) > 1 and _PART_HEADING.fullmatch(re.sub(r"[\W_]+", " ", last).strip()):
+        return f"{title_path[-2]} > {last}"
+    return last
+
+
+__all__ = ["section_title", "split_sentences", "with_section"]

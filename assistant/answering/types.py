@@ -14,7 +14,7 @@ from ..engines import Generation
 from .grounding import Evidence, Sentence, SentenceScorer
 from .choice import Choice
 from .passages import Passage
-from .sentences import split_sentences
+from .sentences import section_title, split_sentences
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,9 @@ class Plan:
         return [Sentence(e.number, text, 0.0, i) for e in given for i, text in enumerate(split_sentences(e.text))]
 
     def section(self, sentence: Sentence) -> str:
-        """The heading a sentence sits under, in the prompt's numbering ('' when it has none)."""
-        title_path = self.excerpts[sentence.source - 1].hit.chunk.title_path
-        return title_path[-1] if title_path else ""
+        """The heading a sentence sits under, in the prompt's numbering ('' when it has none; see
+        sentences.section_title)."""
+        return section_title(self.excerpts[sentence.source - 1].hit.chunk.title_path)
 
 
 @dataclass(frozen=True)

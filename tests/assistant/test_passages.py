@@ -172,6 +172,22 @@ def test_a_heading_written_in_bold_is_shown_bold_once():
     assert passage_answer(Passage(chunk.text, chunk), "**Serving**", 1).startswith("**Serving**\n\nRun")
 
 
+@pytest.mark.parametrize("title_path, shown", [
+    (("Commands", "version", "Options"), "version > Options"),  # whose options: the heading above says
+    (("Guide", "参数说明"), "Guide > 参数说明"),
+    (("Commands", "version"), "version"),
+    (("Options",), "Options"),  # nothing above it
+])
+def test_an_answer_under_a_heading_that_names_a_part_says_whose_part_it_is(title_path, shown):
+    from assistant.answering.types import Excerpt, Plan
+
+    options = Chunk("c1", "docs/cli.md", title_path, 0, 9, "* `--short (-s)`: Output the version number only.")
+    plan = Plan("q", "rag", "docs", None, False, grounded=True, excerpts=(Excerpt(1, Hit(options, 1.0)),))
+    section = plan.section(Sentence(1, "Output the version number only."))
+    assert section == shown
+    assert passage_answer(Passage(options.text, options), section, 1).startswith(f"**{shown}**\n\n* `--short")
+
+
 def _section(*texts: str, path=("Guide", "Monitoring download progress"), source="docs/quickstart.md",
              gap: int = 2) -> list[Chunk]:
     """A section cut into consecutive chunks, one per text, with their file lines; `gap`: the
