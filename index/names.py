@@ -101,6 +101,20 @@ def alternatives(question: str) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(tuple(dict.fromkeys(group)) for group in groups))
 
 
+_FILE_NAME = re.compile(r"(?<![\w./-])(my |our )?((?:[\w-]+/)*[\w.-]*\w\.(?:toml|ya?ml|json|lock|cfg|ini|txt|py|sh|conf))\b",
+                        re.IGNORECASE)
+
+
+def file_names(question: str) -> list[str]:
+    """The files `question` names by file name ('environment.yml', 'Pipfile.lock'), not the
+    asker's own ('my app.py': the documents need not know it).
+
+    >>> file_names("Can my app.py export to a Conda environment.yml from poetry.lock?")
+    ['environment.yml', 'poetry.lock']
+    """
+    return list(dict.fromkeys(match[2] for match in _FILE_NAME.finditer(question) if not match[1]))
+
+
 def name_spans(question: str, identifiers: bool = False) -> list[str]:
     """The names of `question` with the names right beside them joined: one span per thing named;
     `identifiers`: code identifiers in lower case count too.

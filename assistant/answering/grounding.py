@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.multilingual import MultilingualReader
-from index.names import alternatives, name_spans, names
+from index.names import alternatives, file_names, name_spans, names
 from index.readable import embedder_reads
 from index.terms import Terms
 
@@ -85,11 +85,13 @@ class Support:
 def unknown_names(question: str, mentions: Callable[[str], bool]) -> list[str]:
     """The names in `question` (see `names`) that no document mentions, by `mentions(word)`: a
     question about Italy over documents that never name Italy is not answered from them. Of names
-    written as alternatives ("a Starlette/FastAPI app"), one mentioned is enough."""
+    written as alternatives ("a Starlette/FastAPI app"), one mentioned is enough. A file the
+    question names ("a Conda environment.yml") counts as a name, unless it is the asker's own."""
     unknown = []
     for group in alternatives(question):
         missing = [word for word in group if not mentions(word)]
         unknown += missing if len(missing) == len(group) else []
+    unknown += [name for name in file_names(question) if not mentions(name)]
     return list(dict.fromkeys(unknown))
 
 

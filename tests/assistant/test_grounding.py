@@ -102,6 +102,9 @@ def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_tho
     # of names written as alternatives one mentioned is enough; none mentioned, all are named
     assert unknown_names("How do I test a Starlette/FastAPI app on the T-2?", {"Starlette", "T-2"}.__contains__) == []
     assert unknown_names("Is it Italy or Spain?", known.__contains__) == ["Italy", "Spain"]
+    # a file it names is a name too, unless it is the asker's own
+    assert unknown_names("How do I export to a Conda environment.yml file?", {"Conda"}.__contains__) == ["environment.yml"]
+    assert unknown_names("How do I read settings from my app.yml?", known.__contains__) == []
     assert not_found_text(["Italy"]) == f"{NOT_FOUND} They never mention Italy." and not_found_text([]) == NOT_FOUND
     assert says_not_found(not_found_text(["Italy"]))
 
