@@ -80,11 +80,14 @@ class Question(NamedTuple):
         return bool(self.keys)
 
 
+REALDOCS_CORPORA = ("poetry", "httpx", "self-llm-zh")
+
+
 def realdocs_sets(docs: Path) -> dict[str, tuple[list[Path], list[Question]]]:
     """One collection per docs tree, its questions reported by language and split."""
     rows = [json.loads(line) for line in REALDOCS.read_text(encoding="utf-8").splitlines() if line.strip()]
     sets = {}
-    for corpus in ("poetry", "httpx", "self-llm-zh"):
+    for corpus in REALDOCS_CORPORA:
         questions = [Question(r["id"], r["question"], tuple(r["key"]), tuple(r["source"]),
                               f"realdocs {r['lang']} {r['split']}", tuple(r.get("key_also", ())))
                      for r in rows if r["corpus"] == corpus]
@@ -133,7 +136,16 @@ def zh_set() -> dict[str, tuple[list[Path], list[Question]]]:
     return {"zh": ([FOLDER / "docs"], questions)}
 
 
-def answer_row(helper, collection: str, question: Question) -> dict:
+def shows_keys(question: Question, text: str) -> bool:
+    """Whether `text` shows a key of `question` (and one of its `keys_also`), case aside."""
+    text = text.casefold()
+    return question.answerable and all(any(k.casefold() in text for k in keys)
+                                       for keys in (question.keys, question.keys_also) if keys)
+
+
+def answer_row(helper, collection: str, question: Question, diagnose: bool = False) -> dict:
+    """One answered question. `diagnose`: also whether the retrieved chunks hold its key, for the
+    misses table (the plan is made again after the answer is timed)."""
     from index.multilingual import MultilingualReader
     from lm.questions import source_matches
 
@@ -141,11 +153,13 @@ def answer_row(helper, collection: str, question: Question) -> dict:
     began = time.perf_counter()
     answer = helper.answer(question.text, mode="rag", collection=collection)
     seconds = time.perf_counter() - began
-    text = answer.text.casefold()
     cited = [s.chunk for s in answer.cited]
+    retrieved = None
+    if diagnose and question.answerable:
+        hits = helper.plan(question.text, "rag", collection=collection).hits
+        retrieved = shows_keys(question, "\n".join(hit.chunk.text for hit in hits))
     return {"id": question.id, "group": question.group, "answerable": question.answerable,
-            "key_in_text": question.answerable and all(any(k.casefold() in text for k in keys)
-                                                       for keys in (question.keys, question.keys_also) if keys),
+            "key_in_text": shows_keys(question, answer.text), "key_retrieved": retrieved,
             "right_file": any(source_matches(c, s) for c in cited for s in question.sources),
             "abstained_anyway": answer.abstained, "relevance": answer.relevance,
             "reads": helper.retriever(collection).embedder_reads(question.text),
@@ -153,23 +167,28 @@ def answer_row(helper, collection: str, question: Question) -> dict:
             "answer": answer.text}
 
 
+def abstains(row: dict, min_relevance: float, min_term_relevance: float) -> bool:
+    """Whether the answer of `row` abstains at these thresholds (names no document mentions abstain anyway)."""
+    threshold = min_relevance if row["reads"] else min_term_relevance
+    return row["abstained_anyway"] or (row["relevance"] is not None and row["relevance"] < threshold)
+
+
 def score(rows: list[dict], min_relevance: float, min_term_relevance: float) -> dict:
-    """The metrics of `rows` with abstention at these thresholds (names no document mentions abstain anyway)."""
-    def abstains(r):
-        threshold = min_relevance if r["reads"] else min_term_relevance
-        return r["abstained_anyway"] or (r["relevance"] is not None and r["relevance"] < threshold)
+    """The metrics of `rows` with abstention at these thresholds."""
+    def abstains_here(r):
+        return abstains(r, min_relevance, min_term_relevance)
 
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
-    answered = [r for r in answerable if not abstains(r)]
+    answered = [r for r in answerable if not abstains_here(r)]
 
     def share(items, test):
         return sum(map(test, items)) / len(items) if items else None
 
     return {"answerable": len(answerable), "unanswerable": len(unanswerable),
-            "useful": share(answerable, lambda r: r["key_in_text"] and r["right_file"] and not abstains(r)),
-            "key in text": share(answerable, lambda r: r["key_in_text"] and not abstains(r)),
-            "abstention": share(unanswerable, abstains), "false abstention": share(answerable, abstains),
+            "useful": share(answerable, lambda r: r["key_in_text"] and r["right_file"] and not abstains_here(r)),
+            "key in text": share(answerable, lambda r: r["key_in_text"] and not abstains_here(r)),
+            "abstention": share(unanswerable, abstains_here), "false abstention": share(answerable, abstains_here),
             "lines p50": _report.pct([r["lines"] for r in answered], 0.5),
             "lines p90": _report.pct([r["lines"] for r in answered], 0.9),
             "seconds p50": _report.pct([r["seconds"] for r in rows], 0.5)}
@@ -210,7 +229,8 @@ def main() -> None:
                     index_seconds[collection] = round(time.perf_counter() - began, 1)
                 print(f"{pipeline}: {name} ({len(questions)} questions)", file=sys.stderr, flush=True)
                 helper.answer(questions[0].text, mode="rag", collection=collection)  # opens the collection
-                rows[pipeline] += [answer_row(helper, collection, q) for q in questions]
+                diagnose = pipeline == "passages" and name in REALDOCS_CORPORA
+                rows[pipeline] += [answer_row(helper, collection, q, diagnose) for q in questions]
     groups = list(dict.fromkeys(r["group"] for r in rows["passages"]))
     threshold = {name: settings.get("min_relevance", defaults.min_relevance) for name, (_, settings) in PIPELINES.items()}
     results = {pipeline: {group: score([r for r in rows[pipeline] if r["group"] == group], threshold[pipeline],
@@ -242,6 +262,7 @@ def markdown(p: dict, groups: list[str]) -> str:
         lines += [f"## {group}: {first['answerable']} answerable, {first['unanswerable']} unanswerable", "",
                   _report.table(["pipeline", *COLUMNS],
                                 [[name, *[p["results"][name][group][c] for c in COLUMNS]] for name in p["results"]]), ""]
+    lines += _misses(p["rows"]["passages"], p["defaults"])
     for pipeline, per_group in p["sweep"].items():
         for group, steps in per_group.items():
             lines += [f"Relevance threshold sweep, {pipeline}, {group}:", "",
@@ -249,6 +270,29 @@ def markdown(p: dict, groups: list[str]) -> str:
                                     [[t, v["useful"], v["abstention"], v["false abstention"]] for t, v in steps.items()]),
                       ""]
     return "\n".join(lines)
+
+
+def _misses(rows: list[dict], defaults: dict) -> list[str]:
+    """Where each real-docs question the passages pipeline did not answer usefully lost its key:
+    it abstained, the 10 retrieved chunks did not hold the key (retrieval), they held it and the
+    answer did not show it (choice of sentence and passage), or it showed it from no right file."""
+    def abstained(r):
+        return abstains(r, defaults["min_relevance"], defaults["min_term_relevance"])
+
+    causes = {"abstained": abstained, "key not retrieved": lambda r: not r["key_retrieved"],
+              "retrieved, not shown": lambda r: not r["key_in_text"], "shown, no right file cited": lambda r: True}
+    table = []
+    for group in dict.fromkeys(r["group"] for r in rows if r.get("key_retrieved") is not None):
+        misses = [r for r in rows if r["group"] == group and r["answerable"]
+                  and not (r["key_in_text"] and r["right_file"] and not abstained(r))]
+        by_cause = {cause: [] for cause in causes}
+        for r in misses:
+            by_cause[next(cause for cause, test in causes.items() if test(r))].append(r["id"])
+        table.append([group, len(misses), *[f"{len(ids)} ({' '.join(ids)})" if ids else "0" for ids in by_cause.values()]])
+    if not table:
+        return []
+    return ["Where the passages pipeline's real-docs misses lost the key (first cause that applies):", "",
+            _report.table(["group", "misses", *causes], table), ""]
 
 
 if __name__ == "__main__":
