@@ -144,8 +144,10 @@ def shows_keys(question: Question, text: str) -> bool:
 
 
 def answer_row(helper, collection: str, question: Question, diagnose: bool = False) -> dict:
-    """One answered question. `diagnose`: also whether the retrieved chunks hold its key, for the
-    misses table (the plan is made again after the answer is timed)."""
+    """One answered question. `diagnose`: also whether the retrieved chunks hold its key, and
+    whether a passage the choice compared showed it, for the misses table (the plan is made again
+    after the answer is timed)."""
+    from assistant.answering.choice import candidates
     from index.multilingual import MultilingualReader
     from lm.questions import source_matches
 
@@ -154,12 +156,14 @@ def answer_row(helper, collection: str, question: Question, diagnose: bool = Fal
     answer = helper.answer(question.text, mode="rag", collection=collection)
     seconds = time.perf_counter() - began
     cited = [s.chunk for s in answer.cited]
-    retrieved = None
+    retrieved = offered = None
     if diagnose and question.answerable:
-        hits = helper.plan(question.text, "rag", collection=collection).hits
-        retrieved = shows_keys(question, "\n".join(hit.chunk.text for hit in hits))
+        plan = helper.plan(question.text, "rag", collection=collection)
+        retrieved = shows_keys(question, "\n".join(hit.chunk.text for hit in plan.hits))
+        offered = any(shows_keys(question, c.passage.text) for c in candidates(
+            plan.searched, plan.hits, plan.ranked, plan.scorer.terms, helper.retriever(collection).neighbours))
     return {"id": question.id, "group": question.group, "answerable": question.answerable,
-            "key_in_text": shows_keys(question, answer.text), "key_retrieved": retrieved,
+            "key_in_text": shows_keys(question, answer.text), "key_retrieved": retrieved, "key_offered": offered,
             "right_file": any(source_matches(c, s) for c in cited for s in question.sources),
             "abstained_anyway": answer.abstained, "relevance": answer.relevance,
             "reads": helper.retriever(collection).embedder_reads(question.text),
@@ -274,13 +278,16 @@ def markdown(p: dict, groups: list[str]) -> str:
 
 def _misses(rows: list[dict], defaults: dict) -> list[str]:
     """Where each real-docs question the passages pipeline did not answer usefully lost its key:
-    it abstained, the 10 retrieved chunks did not hold the key (retrieval), they held it and the
-    answer did not show it (choice of sentence and passage), or it showed it from no right file."""
+    it abstained; the 10 retrieved chunks did not hold the key (retrieval); they held it, but no
+    passage the choice compared showed it (the sentences ranked, the passages made); one did, and
+    another was chosen (the choice's scores); or it was shown from no right file."""
     def abstained(r):
         return abstains(r, defaults["min_relevance"], defaults["min_term_relevance"])
 
     causes = {"abstained": abstained, "key not retrieved": lambda r: not r["key_retrieved"],
-              "retrieved, not shown": lambda r: not r["key_in_text"], "shown, no right file cited": lambda r: True}
+              "retrieved, in no passage compared": lambda r: not r["key_in_text"] and not r["key_offered"],
+              "in a passage compared, not chosen": lambda r: not r["key_in_text"],
+              "shown, no right file cited": lambda r: True}
     table = []
     for group in dict.fromkeys(r["group"] for r in rows if r.get("key_retrieved") is not None):
         misses = [r for r in rows if r["group"] == group and r["answerable"]

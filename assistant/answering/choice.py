@@ -65,42 +65,61 @@ _OVERVIEW = re.compile(r"^[\W\d_]*(?:引言|简介|概述|介绍|前言|overview
 _HOW_TO = re.compile(r"\bhow\b|怎么|怎样|如何", re.IGNORECASE)
 
 
-def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
-                   neighbours: Neighbours | None = None) -> Choice | None:
-    """The passage that answers `question` best among those around the best-ranked sentences of
-    each retrieved chunk (`ranked`: Sentence.source is the hit's number from 1): the sentence's
-    score, plus the share of the question's terms the passage and its headings hold, plus the
-    share of the question's names in its file path and headings, plus KIND_WEIGHT where it shows
-    the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to question
-    (bench/results/answer_quality.md chose the weights on the real-docs dev questions). The
-    winner then reads back and on into the chunks beside it where code continues (_read_on)."""
-    by_hit: dict[int, list[Sentence]] = {}
+def candidates(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
+               neighbours: Neighbours | None = None) -> list[Choice]:
+    """The passages around the best-ranked sentences of each retrieved chunk (`ranked`:
+    Sentence.source is the hit's number from 1), in the order of their best sentences, each scored:
+    the sentence's score, plus the share of the question's terms the passage and its headings hold,
+    plus the share of the question's names in its file path and headings, plus KIND_WEIGHT where it
+    shows the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to
+    question (bench/results/answer_quality.md chose the weights on the real-docs dev questions)."""
     about = _about_most_named(question, hits)
-    for sentence in ranked:
-        if about is None or sentence.source - 1 in about:
-            by_hit.setdefault(sentence.source, []).append(sentence)
     wanted = set(terms.split(question))
     named = [name.lower() for name in names(question)]
     how_to = bool(_HOW_TO.search(question))
-    best = None
-    for number, sentences in by_hit.items():
+    found = []
+    for number, top in _best_per_hit(ranked, about).items():
         hit = hits[number - 1]
-        before, after = neighbours(hit) if neighbours else (None, None)
-        whole_section = before is None and (after is None or after.title_path != hit.chunk.title_path)
-        top = sentences[:PER_CHUNK]
+        after, whole_section = _place(hit, neighbours)
         passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]],
                               reads_on=how_to)
         if passage is None:
             continue
         where = f"{hit.chunk.source}\n{hit.chunk.heading()}"
         overlap = len(wanted & set(terms.split(f"{where}\n{passage.text}"))) / len(wanted) if wanted else 0.0
-        named_share = _named_share(named, hit.chunk)
-        score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * named_share
+        score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * _named_share(named, hit.chunk)
         score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
         score -= OVERVIEW_WEIGHT * (how_to and _is_introduction(hit.chunk))
-        if best is None or score > best.score:
-            best, read = Choice(number - 1, top[0], passage, score), (top, after, whole_section)
-    return best if best is None else _read_on(best, hits[best.hit], *read, terms, neighbours, how_to)
+        found.append(Choice(number - 1, top[0], passage, score))
+    return found
+
+
+def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
+                   neighbours: Neighbours | None = None) -> Choice | None:
+    """The best-scored of the `candidates`, read back and on into the chunks beside it where
+    code continues (_read_on)."""
+    best = max(candidates(question, hits, ranked, terms, neighbours), key=lambda c: c.score, default=None)
+    if best is None:
+        return None
+    hit = hits[best.hit]
+    top = _best_per_hit(ranked, None)[best.hit + 1]
+    return _read_on(best, hit, top, *_place(hit, neighbours), terms, neighbours, bool(_HOW_TO.search(question)))
+
+
+def _best_per_hit(ranked: Sequence[Sentence], about: set[int] | None) -> dict[int, list[Sentence]]:
+    """The PER_CHUNK best-ranked sentences of each hit (by number from 1), of the hits in `about`
+    (by index) where given, in the order of each hit's best."""
+    by_hit: dict[int, list[Sentence]] = {}
+    for sentence in ranked:
+        if about is None or sentence.source - 1 in about:
+            by_hit.setdefault(sentence.source, []).append(sentence)
+    return {number: sentences[:PER_CHUNK] for number, sentences in by_hit.items()}
+
+
+def _place(hit: Hit, neighbours: Neighbours | None) -> tuple[Chunk | None, bool]:
+    """The chunk after `hit`'s, and whether the hit's chunk (with it) holds its whole section."""
+    before, after = neighbours(hit) if neighbours else (None, None)
+    return after, before is None and (after is None or after.title_path != hit.chunk.title_path)
 
 
 READ_ON_CHUNKS = 4
@@ -184,4 +203,4 @@ def shows_what_is_asked(question: str, text: str) -> bool:
     return any(asks.search(question) and shows.search(text) for asks, shows in ASKED_FOR)
 
 
-__all__ = ["ASKED_FOR", "Choice", "Neighbours", "choose_passage", "shows_what_is_asked"]
+__all__ = ["ASKED_FOR", "Choice", "Neighbours", "candidates", "choose_passage", "shows_what_is_asked"]
