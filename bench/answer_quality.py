@@ -159,9 +159,9 @@ def answer_row(helper, collection: str, question: Question, diagnose: bool = Fal
     retrieved = offered = None
     if diagnose and question.answerable:
         plan = helper.plan(question.text, "rag", collection=collection)
-        retrieved = shows_keys(question, "\n".join(hit.chunk.text for hit in plan.hits))
-        offered = any(shows_keys(question, c.passage.text) for c in candidates(
-            plan.searched, plan.hits, plan.ranked, plan.scorer.terms, helper.retriever(collection).neighbours))
+        retrieved = shows_keys(question, "\n".join(f"{hit.chunk.heading()}\n{hit.chunk.text}" for hit in plan.hits))
+        offered = any(shows_keys(question, f"{plan.hits[c.hit].chunk.heading()}\n{c.passage.text}") for c in candidates(
+            plan.searched, plan.hits, plan.ranked, plan.scorer.terms, helper.neighbours(collection)))
     return {"id": question.id, "group": question.group, "answerable": question.answerable,
             "key_in_text": shows_keys(question, answer.text), "key_retrieved": retrieved, "key_offered": offered,
             "right_file": any(source_matches(c, s) for c in cited for s in question.sources),
@@ -177,6 +177,11 @@ def abstains(row: dict, min_relevance: float, min_term_relevance: float) -> bool
     return row["abstained_anyway"] or (row["relevance"] is not None and row["relevance"] < threshold)
 
 
+def useful(row: dict, min_relevance: float, min_term_relevance: float) -> bool:
+    """Whether `row` answers usefully: its key shown, a right file cited, not abstaining."""
+    return row["key_in_text"] and row["right_file"] and not abstains(row, min_relevance, min_term_relevance)
+
+
 def score(rows: list[dict], min_relevance: float, min_term_relevance: float) -> dict:
     """The metrics of `rows` with abstention at these thresholds."""
     def abstains_here(r):
@@ -190,7 +195,7 @@ def score(rows: list[dict], min_relevance: float, min_term_relevance: float) -> 
         return sum(map(test, items)) / len(items) if items else None
 
     return {"answerable": len(answerable), "unanswerable": len(unanswerable),
-            "useful": share(answerable, lambda r: r["key_in_text"] and r["right_file"] and not abstains_here(r)),
+            "useful": share(answerable, lambda r: useful(r, min_relevance, min_term_relevance)),
             "key in text": share(answerable, lambda r: r["key_in_text"] and not abstains_here(r)),
             "abstention": share(unanswerable, abstains_here), "false abstention": share(answerable, abstains_here),
             "lines p50": _report.pct([r["lines"] for r in answered], 0.5),
@@ -278,20 +283,20 @@ def markdown(p: dict, groups: list[str]) -> str:
 
 def _misses(rows: list[dict], defaults: dict) -> list[str]:
     """Where each real-docs question the passages pipeline did not answer usefully lost its key:
-    it abstained; the 10 retrieved chunks did not hold the key (retrieval); they held it, but no
+    it abstained; the retrieved chunks did not hold the key (retrieval); they held it, but no
     passage the choice compared showed it (the sentences ranked, the passages made); one did, and
     another was chosen (the choice's scores); or it was shown from no right file."""
     def abstained(r):
         return abstains(r, defaults["min_relevance"], defaults["min_term_relevance"])
 
-    causes = {"abstained": abstained, "key not retrieved": lambda r: not r["key_retrieved"],
+    causes = {"abstained": abstained, "key not retrieved": lambda r: not r["key_in_text"] and not r["key_retrieved"],
               "retrieved, in no passage compared": lambda r: not r["key_in_text"] and not r["key_offered"],
               "in a passage compared, not chosen": lambda r: not r["key_in_text"],
               "shown, no right file cited": lambda r: True}
     table = []
     for group in dict.fromkeys(r["group"] for r in rows if r.get("key_retrieved") is not None):
         misses = [r for r in rows if r["group"] == group and r["answerable"]
-                  and not (r["key_in_text"] and r["right_file"] and not abstained(r))]
+                  and not useful(r, defaults["min_relevance"], defaults["min_term_relevance"])]
         by_cause = {cause: [] for cause in causes}
         for r in misses:
             by_cause[next(cause for cause, test in causes.items() if test(r))].append(r["id"])

@@ -101,18 +101,24 @@ def alternatives(question: str) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(tuple(dict.fromkeys(group)) for group in groups))
 
 
-_FILE_NAME = re.compile(r"(?<![\w./-])(my |our )?((?:[\w-]+/)*[\w.-]*\w\.(?:toml|ya?ml|json|lock|cfg|ini|txt|py|sh|conf))\b",
-                        re.IGNORECASE)
+_FILE_NAME = re.compile(r"(?<![A-Za-z0-9_./-])((?:my|our)\s+|我的|我们的)?"
+                        r"((?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_.-]*[A-Za-z0-9_]\.(?:toml|ya?ml|json|lock|cfg|ini|txt|py|sh|conf))"
+                        r"(?![A-Za-z0-9_(])")
+"""A file name with an extension of a config, manifest or script, lower case (not `response.json()`
+nor `asyncio.Lock`), and the possessive before it, if any."""
 
 
-def file_names(question: str) -> list[str]:
-    """The files `question` names by file name ('environment.yml', 'Pipfile.lock'), not the
-    asker's own ('my app.py': the documents need not know it).
+def file_names(question: str, own: bool = False) -> list[str]:
+    """The files `question` names by file name ('environment.yml', 'Pipfile.lock'), but not the
+    asker's own ('my app.py', '我的config.json'), which the documents need not know; `own`: those
+    instead.
 
     >>> file_names("Can my app.py export to a Conda environment.yml from poetry.lock?")
     ['environment.yml', 'poetry.lock']
+    >>> file_names("怎么修改config.yaml？我的app.py 呢？"), file_names("my app.py", own=True)
+    (['config.yaml'], ['app.py'])
     """
-    return list(dict.fromkeys(match[2] for match in _FILE_NAME.finditer(question) if not match[1]))
+    return list(dict.fromkeys(match[2] for match in _FILE_NAME.finditer(question) if bool(match[1]) == own))
 
 
 def name_spans(question: str, identifiers: bool = False) -> list[str]:
@@ -175,4 +181,4 @@ def mention_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
-__all__ = ["alternatives", "carries", "code_titles", "mention_pattern", "name_spans", "names", "versioned_names"]
+__all__ = ["alternatives", "carries", "code_titles", "file_names", "mention_pattern", "name_spans", "names", "versioned_names"]

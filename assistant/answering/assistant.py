@@ -35,6 +35,7 @@ from lm.prompts import Turn
 from ..config import MODES, Config, Mode
 from ..engines import ENGINES, Engine, Generation, OnToken
 from . import stages
+from .choice import Neighbours
 from .grounding import not_found_text
 from .profiles import choose_profile
 from .rewrite import model_rewrite
@@ -195,6 +196,14 @@ class Assistant:
             plan = stages.decide(plan, grounding, retriever.mentions)
         return plan
 
+    def neighbours(self, collection: str) -> Neighbours:
+        """The chunks beside a hit of `collection`, which a passage reads on into (Retriever.neighbours):
+        instructions to a model taken out, as from the hits (grounding.ignore_instructions)."""
+        retriever = self.retriever(collection)
+        if not self.config.grounding.ignore_instructions:
+            return retriever.neighbours
+        return lambda hit: tuple(map(stages.without_instructions, retriever.neighbours(hit)))
+
     def plan(self, question: str, mode: str | None = None, history: Sequence[Turn] = (), *,
              collection: str | None = None, adapter: str | None = None) -> Plan:
         """Every stage before writing: retrieve, rank sentences, decide, compose the prompt. RAFT-style
@@ -211,11 +220,7 @@ class Assistant:
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)
-            def neighbours(hit):  # the chunks beside a hit, read for a passage: instructions out too
-                beside = retriever.neighbours(hit)
-                return tuple(map(stages.without_instructions, beside)) if grounding.ignore_instructions else beside
-        else:
-            neighbours = None
+        neighbours = self.neighbours(plan.collection) if plan.collection is not None else None
         plan = stages.select(plan, self.profile(plan.mode, plan.adapter_dir), chat.sources, neighbours)
         if plan.grounded and plan.profile.answer in stages.WRITES_ITSELF:
             return plan  # the answer is taken from the sources: no model, no prompt

@@ -102,7 +102,7 @@ def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence
     if best is None:
         return None
     hit = hits[best.hit]
-    top = _best_per_hit(ranked, None)[best.hit + 1]
+    top = _best_per_hit(ranked, None)[best.hit + 1]  # the names' filter keeps or drops whole hits: the winner's are whole
     return _read_on(best, hit, top, *_place(hit, neighbours), terms, neighbours, bool(_HOW_TO.search(question)))
 
 

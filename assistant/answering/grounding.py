@@ -86,10 +86,11 @@ def unknown_names(question: str, mentions: Callable[[str], bool]) -> list[str]:
     """The names in `question` (see `names`) that no document mentions, by `mentions(word)`: a
     question about Italy over documents that never name Italy is not answered from them. Of names
     written as alternatives ("a Starlette/FastAPI app"), one mentioned is enough. A file the
-    question names ("a Conda environment.yml") counts as a name, unless it is the asker's own."""
-    unknown = []
+    question names ("a Conda environment.yml") counts as a name, but the asker's own file ("my
+    Pipfile.lock") does not."""
+    unknown, own = [], set(file_names(question, own=True))
     for group in alternatives(question):
-        missing = [word for word in group if not mentions(word)]
+        missing = [word for word in group if word not in own and not mentions(word)]
         unknown += missing if len(missing) == len(group) else []
     unknown += [name for name in file_names(question) if not mentions(name)]
     return list(dict.fromkeys(unknown))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from index.blocks import DIAGRAMS, FENCE, SITE_MARKUP
+from index.blocks import DIAGRAMS, FENCE, SITE_MARKUP, unbolded
 from index.chunking import CJK_SENTENCE_END
 from index.terms import CJK_CHARACTER
 
@@ -138,7 +138,8 @@ def with_section(sentence: str, section: str) -> str:
 
 _PART_HEADING = re.compile(
     r"(?:options|arguments|parameters|usage|syntax|examples?|notes?|see also|returns|attributes|methods"
-    r"|bindings|messages|defaults|参数|参数说明|示例|用法|说明|注意|注意事项)", re.IGNORECASE)
+    r"|raises|properties|bindings|messages|defaults|参数|参数说明|示例|使用示例|示例代码|用法|说明|注意|注意事项)",
+    re.IGNORECASE)
 
 
 def section_title(title_path: tuple[str, ...] | list[str]) -> str:
@@ -147,12 +148,14 @@ def section_title(title_path: tuple[str, ...] | list[str]) -> str:
 
     >>> section_title(("Commands", "version", "Options")), section_title(("Commands", "version"))
     ('version > Options', 'version')
+    >>> section_title(("**部署**", "3. 参数说明"))
+    '部署 > 3. 参数说明'
     """
     if not title_path:
         return ""
     last = title_path[-1]
-    if len(title_path) > 1 and _PART_HEADING.fullmatch(re.sub(r"[\W_]+", " ", last).strip()):
-        return f"{title_path[-2]} > {last}"
+    if len(title_path) > 1 and _PART_HEADING.fullmatch(re.sub(r"[\W\d_]+", " ", unbolded(last)).strip()):
+        return f"{unbolded(title_path[-2])} > {unbolded(last)}"  # each unbolded: "**version** > Options" would break
     return last
 
 

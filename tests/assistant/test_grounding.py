@@ -102,9 +102,13 @@ def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_tho
     # of names written as alternatives one mentioned is enough; none mentioned, all are named
     assert unknown_names("How do I test a Starlette/FastAPI app on the T-2?", {"Starlette", "T-2"}.__contains__) == []
     assert unknown_names("Is it Italy or Spain?", known.__contains__) == ["Italy", "Spain"]
-    # a file it names is a name too, unless it is the asker's own
+    # a file it names is a name too, unless it is the asker's own; a method call is no file
     assert unknown_names("How do I export to a Conda environment.yml file?", {"Conda"}.__contains__) == ["environment.yml"]
-    assert unknown_names("How do I read settings from my app.yml?", known.__contains__) == []
+    assert unknown_names("Where does poetry.lock go?", {"poetry.lock"}.__contains__) == []
+    assert unknown_names("How do I read settings from my app.yml or our  Pipfile.lock?", known.__contains__) == []
+    assert unknown_names("怎么修改我的config.yaml？", known.__contains__) == []
+    assert unknown_names("改完config.json之后怎么重启？", known.__contains__) == ["config.json"]
+    assert unknown_names("Why does response.json() fail here?", known.__contains__) == []
     assert not_found_text(["Italy"]) == f"{NOT_FOUND} They never mention Italy." and not_found_text([]) == NOT_FOUND
     assert says_not_found(not_found_text(["Italy"]))
 

@@ -177,6 +177,8 @@ def test_a_heading_written_in_bold_is_shown_bold_once():
     (("Guide", "参数说明"), "Guide > 参数说明"),
     (("Commands", "version"), "version"),
     (("Options",), "Options"),  # nothing above it
+    (("**Commands**", "`env use`", "**Options**"), "`env use` > Options"),  # bold taken off each, not the join
+    (("部署", "3. 参数说明"), "部署 > 3. 参数说明"),  # numbered
 ])
 def test_an_answer_under_a_heading_that_names_a_part_says_whose_part_it_is(title_path, shown):
     from assistant.answering.types import Excerpt, Plan
