@@ -83,16 +83,19 @@ def code_titles(question: str) -> list[str]:
 _OR = re.compile(r"\s*/\s*|\s+or\s+|\s*或\s*", re.IGNORECASE)
 
 
-def alternatives(question: str) -> list[tuple[str, ...]]:
+def alternatives(question: str, files: bool = False) -> list[tuple[str, ...]]:
     """The names of `question` (see `names`), those written as alternatives of one another
-    ("Starlette/FastAPI", "Flask or Django") grouped: the question is about either.
+    ("Starlette/FastAPI", "Flask or Django") grouped: the question is about either. `files`: the
+    file names it names instead (see `file_names`).
 
     >>> alternatives("How do I test a Starlette/FastAPI app with Flask or Django 5?")
     [('Starlette', 'FastAPI'), ('Flask', 'Django'), ('5',)]
+    >>> alternatives("Do I keep requirements.txt or pyproject.toml, and poetry.lock?", files=True)
+    [('requirements.txt', 'pyproject.toml'), ('poetry.lock',)]
     """
     groups: list[list[str]] = []
     previous_end = None
-    for start, end in _name_matches(question):
+    for start, end in _file_matches(question) if files else _name_matches(question):
         if previous_end is not None and _OR.fullmatch(question[previous_end:start]):
             groups[-1].append(question[start:end])
         else:
@@ -108,6 +111,11 @@ _FILE_NAME = re.compile(r"(?<![A-Za-z0-9_./-])((?:my|our)\s+|我的|我们的)?"
 nor `asyncio.Lock`), and the possessive before it, if any."""
 
 
+def _file_matches(question: str, own: bool = False) -> list[tuple[int, int]]:
+    """Where the file names of `question` are (see `file_names`): (start, end) pairs, in order."""
+    return [match.span(2) for match in _FILE_NAME.finditer(question) if bool(match[1]) == own]
+
+
 def file_names(question: str, own: bool = False) -> list[str]:
     """The files `question` names by file name ('environment.yml', 'Pipfile.lock'), but not the
     asker's own ('my app.py', '我的config.json'), which the documents need not know; `own`: those
@@ -118,7 +126,7 @@ def file_names(question: str, own: bool = False) -> list[str]:
     >>> file_names("怎么修改config.yaml？我的app.py 呢？"), file_names("my app.py", own=True)
     (['config.yaml'], ['app.py'])
     """
-    return list(dict.fromkeys(match[2] for match in _FILE_NAME.finditer(question) if bool(match[1]) == own))
+    return list(dict.fromkeys(question[start:end] for start, end in _file_matches(question, own)))
 
 
 def name_spans(question: str, identifiers: bool = False) -> list[str]:

@@ -89,10 +89,9 @@ def unknown_names(question: str, mentions: Callable[[str], bool]) -> list[str]:
     question names ("a Conda environment.yml") counts as a name, but the asker's own file ("my
     Pipfile.lock") does not."""
     unknown, own = [], set(file_names(question, own=True))
-    for group in alternatives(question):
+    for group in alternatives(question) + alternatives(question, files=True):
         missing = [word for word in group if word not in own and not mentions(word)]
         unknown += missing if len(missing) == len(group) else []
-    unknown += [name for name in file_names(question) if not mentions(name)]
     return list(dict.fromkeys(unknown))
 
 

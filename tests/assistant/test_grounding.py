@@ -105,6 +105,7 @@ def test_names_are_capitalised_words_codes_and_versions_and_unknown_ones_are_tho
     # a file it names is a name too, unless it is the asker's own; a method call is no file
     assert unknown_names("How do I export to a Conda environment.yml file?", {"Conda"}.__contains__) == ["environment.yml"]
     assert unknown_names("Where does poetry.lock go?", {"poetry.lock"}.__contains__) == []
+    assert unknown_names("Do I keep requirements.txt or pyproject.toml?", {"pyproject.toml"}.__contains__) == []
     assert unknown_names("How do I read settings from my app.yml or our  Pipfile.lock?", known.__contains__) == []
     assert unknown_names("怎么修改我的config.yaml？", known.__contains__) == []
     assert unknown_names("改完config.json之后怎么重启？", known.__contains__) == ["config.json"]
