@@ -199,7 +199,10 @@ class Assistant:
     def neighbours(self, collection: str) -> Neighbours:
         """The chunks beside a hit of `collection`, which a passage reads on into (Retriever.neighbours):
         instructions to a model taken out, as from the hits (grounding.ignore_instructions)."""
-        retriever = self.retriever(collection)
+        return self._neighbours(self.retriever(collection))
+
+    def _neighbours(self, retriever) -> Neighbours:
+        # the retriever the hits came from: one `assistant index` published since has other rows
         if not self.config.grounding.ignore_instructions:
             return retriever.neighbours
         return lambda hit: tuple(map(stages.without_instructions, retriever.neighbours(hit)))
@@ -220,7 +223,9 @@ class Assistant:
             plan = dataclasses.replace(plan, retrieval_seconds=time.perf_counter() - began)
             if plan.not_found:
                 return stages.nearest(plan, chat.sources)
-        neighbours = self.neighbours(plan.collection) if plan.collection is not None else None
+            neighbours = self._neighbours(retriever)
+        else:
+            neighbours = None
         plan = stages.select(plan, self.profile(plan.mode, plan.adapter_dir), chat.sources, neighbours)
         if plan.grounded and plan.profile.answer in stages.WRITES_ITSELF:
             return plan  # the answer is taken from the sources: no model, no prompt

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from index.names import carries, name_spans, versioned_names
 from index.terms import Terms
@@ -73,14 +73,48 @@ def candidates(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], t
     plus the share of the question's names in its file path and headings, plus KIND_WEIGHT where it
     shows the kind of thing asked for, less OVERVIEW_WEIGHT for an introduction to a how-to
     question (bench/results/answer_quality.md chose the weights on the real-docs dev questions)."""
+    return [scored.choice for scored in _scored(question, hits, ranked, terms, neighbours)]
+
+
+def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
+                   neighbours: Neighbours | None = None) -> Choice | None:
+    """The best-scored of the `candidates`, read back and on into the chunks beside it where
+    code continues (_read_on)."""
+    best = max(_scored(question, hits, ranked, terms, neighbours), key=lambda scored: scored.choice.score,
+               default=None)
+    if best is None:
+        return None
+    return _read_on(best.choice, hits[best.choice.hit], best.top, best.after, best.whole_section, terms, neighbours,
+                    bool(_HOW_TO.search(question)))
+
+
+class _Scored(NamedTuple):
+    """A candidate and what its passage was made from, which reading it on makes it from again."""
+
+    choice: Choice
+    top: list[Sentence]
+    """Its hit's PER_CHUNK best-ranked sentences."""
+    after: Chunk | None
+    """The chunk after its hit's (Neighbours)."""
+    whole_section: bool
+    """Its hit's chunk (with `after`) holds its whole section."""
+
+
+def _scored(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
+            neighbours: Neighbours | None) -> list[_Scored]:
     about = _about_most_named(question, hits)
+    by_hit: dict[int, list[Sentence]] = {}
+    for sentence in ranked:
+        if about is None or sentence.source - 1 in about:
+            by_hit.setdefault(sentence.source, []).append(sentence)
     wanted = set(terms.split(question))
     named = [name.lower() for name in names(question)]
     how_to = bool(_HOW_TO.search(question))
     found = []
-    for number, top in _best_per_hit(ranked, about).items():
-        hit = hits[number - 1]
-        after, whole_section = _place(hit, neighbours)
+    for number, sentences in by_hit.items():
+        hit, top = hits[number - 1], sentences[:PER_CHUNK]
+        before, after = neighbours(hit) if neighbours else (None, None)
+        whole_section = before is None and (after is None or after.title_path != hit.chunk.title_path)
         passage = passage_for(top[0].text, hit.chunk, terms, after, whole_section, [s.text for s in top[1:]],
                               reads_on=how_to)
         if passage is None:
@@ -90,36 +124,8 @@ def candidates(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], t
         score = top[0].score + OVERLAP_WEIGHT * overlap + NAME_WEIGHT * _named_share(named, hit.chunk)
         score += KIND_WEIGHT * shows_what_is_asked(question, passage.text)
         score -= OVERVIEW_WEIGHT * (how_to and _is_introduction(hit.chunk))
-        found.append(Choice(number - 1, top[0], passage, score))
+        found.append(_Scored(Choice(number - 1, top[0], passage, score), top, after, whole_section))
     return found
-
-
-def choose_passage(question: str, hits: Sequence[Hit], ranked: Sequence[Sentence], terms: Terms,
-                   neighbours: Neighbours | None = None) -> Choice | None:
-    """The best-scored of the `candidates`, read back and on into the chunks beside it where
-    code continues (_read_on)."""
-    best = max(candidates(question, hits, ranked, terms, neighbours), key=lambda c: c.score, default=None)
-    if best is None:
-        return None
-    hit = hits[best.hit]
-    top = _best_per_hit(ranked, None)[best.hit + 1]  # the names' filter keeps or drops whole hits: the winner's are whole
-    return _read_on(best, hit, top, *_place(hit, neighbours), terms, neighbours, bool(_HOW_TO.search(question)))
-
-
-def _best_per_hit(ranked: Sequence[Sentence], about: set[int] | None) -> dict[int, list[Sentence]]:
-    """The PER_CHUNK best-ranked sentences of each hit (by number from 1), of the hits in `about`
-    (by index) where given, in the order of each hit's best."""
-    by_hit: dict[int, list[Sentence]] = {}
-    for sentence in ranked:
-        if about is None or sentence.source - 1 in about:
-            by_hit.setdefault(sentence.source, []).append(sentence)
-    return {number: sentences[:PER_CHUNK] for number, sentences in by_hit.items()}
-
-
-def _place(hit: Hit, neighbours: Neighbours | None) -> tuple[Chunk | None, bool]:
-    """The chunk after `hit`'s, and whether the hit's chunk (with it) holds its whole section."""
-    before, after = neighbours(hit) if neighbours else (None, None)
-    return after, before is None and (after is None or after.title_path != hit.chunk.title_path)
 
 
 READ_ON_CHUNKS = 4
