@@ -7,8 +7,8 @@ import pytest
 
 from assistant.answering import Assistant
 from assistant.config import ChatConfig, Config, GenerationConfig, GroundingConfig, ModelConfig
-from assistant.answering.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, names, not_found_text,
-                                           says_not_found, support_answer, unknown_names)
+from assistant.answering.grounding import (NOT_FOUND, Sentence, SentenceScorer, excerpts, heading_topic, names,
+                                           not_found_text, says_not_found, support_answer, unknown_names)
 from assistant.answering.sentences import split_sentences, with_section
 from assistant.render import answer_line, answer_notes, grounding_notes
 from index.build import build_collection
@@ -135,6 +135,19 @@ def test_the_sentence_that_answers_ranks_first(scorer):
     assert ranked[0].text.startswith("The kettle is covered for 30 months") and ranked[0].source == 1
     assert ranked[0].score > ranked[-1].score
     assert all(0 <= s.score <= 1 for s in ranked)
+
+
+def test_an_faq_entry_asking_how_does_not_outrank_the_section_that_answers_for_its_question_words(scorer):
+    # "How do I …" in an FAQ heading is shared by every how-to question: only the topic counts
+    question = "how do i add a private package index to my poetry project?"
+    faq, section = "Some manual changes to your project file are needed.", \
+        "Poetry can also install from other repositories than PyPI: add them as package sources."
+    ranked = scorer.rank(question, [faq, section], ["FAQ > How do I migrate my Poetry project?",
+                                                    "Repositories > Package sources"])
+    assert ranked[0].source == 2
+    assert heading_topic("FAQ > How do I migrate my Poetry project?") == "FAQ > migrate my Poetry project?"
+    assert heading_topic("Why is the dependency resolution process slow?") == "the dependency resolution process slow?"
+    assert heading_topic("Howto > Showing how to build") == "Howto > Showing how to build"
 
 
 def test_a_sentence_copied_into_several_sources_is_read_once_and_scored_alike(scorer):
