@@ -86,6 +86,82 @@ def test_the_same_section_of_another_manual_gives_way_to_the_subjects(project):
     assert answer.cited[0].chunk.source.endswith("toastline-t4.md")
 
 
+HOW_TO = """# Dependencies
+
+## Git dependencies
+
+To depend on a library located in a git repository, the minimum information you need to
+specify is the location of the repository with the git key:
+
+```toml
+[dependencies]
+widgets = { git = "https://github.com/example/widgets.git" }
+```
+
+Since we haven't specified any other information, the tool assumes that we intend to use the
+latest commit on the default branch.
+
+You can explicitly specify which branch, commit hash or tagged ref should be used:
+
+```toml
+[dependencies]
+widgets = { git = "https://github.com/example/widgets.git", branch = "next" }
+```
+
+It is possible to add a package that is located in a subdirectory of the VCS repository:
+
+```toml
+[dependencies]
+widgets = { git = "https://github.com/example/tools.git", subdirectory = "widgets" }
+```
+
+To use an SSH connection, for example in the case of private repositories, use the following
+example syntax:
+
+```toml
+[dependencies]
+widgets = { git = "git@github.com:example/widgets.git" }
+```
+
+### Credentials for git dependencies
+
+To use HTTP basic authentication with your git repositories, you can configure credentials the
+same way you would for a private package index:
+
+```bash
+pkgtool config http-basic.git-org-project username token
+pkgtool add git+https://github.com/org/project.git
+```
+
+## Path dependencies
+
+To depend on a library located in a local directory or file, use the path key. To install it
+in editable mode, use the develop key:
+
+```toml
+[dependencies]
+widgets = { path = "../widgets/", develop = true }
+```
+"""
+
+
+def test_a_follow_up_joined_to_its_thread_is_answered_by_what_it_asks_now(tmp_path):
+    """A how-to page answers each follow-up in its own part; joined to the thread's first question
+    to stay on topic, the follow-up would otherwise find that question's part again."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "dependencies.md").write_text(HOW_TO)
+    build_collection([tmp_path / "docs"], Collection(tmp_path, "howto"))
+    session = Chat(Assistant(Config(project_dir=tmp_path, chat=ChatConfig(mode="rag", collection="howto"))))
+    first = session.ask("how do i add a dependency straight from a git repo?")
+    assert "Git dependencies" in first.text
+    editable = session.ask("and how do i make it editable?")
+    assert editable.searched == "how do i add a dependency straight from a git repo? and how do i make it editable?"
+    assert "develop = true" in editable.text and "**Path dependencies**" in editable.text
+    login = session.helper.plan("and what if the repo needs a login?", "rag", session.history)
+    assert login.ranked[0].text.startswith("To use HTTP basic authentication")
+    assert login.relevance == session.helper.plan(login.searched, "rag").relevance  # abstention: the joined question's
+
+
 def test_follow_ups_off_searches_as_typed(project):
     session = chat(project, follow_ups="off")
     session.ask("How long is the warranty on the Toastline T4?")
