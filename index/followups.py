@@ -79,10 +79,11 @@ class Searched:
 
 
 # A word that points back at something said before. "that" only as a pronoun or determiner: "make
-# sure that my laptop …" is a conjunction.
+# sure that my laptop …" is a conjunction, "releases that are less than a week old" a relative.
 _POINTS_BACK_EN = re.compile(
     r"\b(?:it|its|it's|itself|they|them|their|theirs|these|those|this|"
-    r"that(?!\s+(?:my|the|a|an|i|you|we|it|they|he|she|there|your|our|is|was)\b)|the other|the same|same|"
+    r"that(?!\s+(?:my|the|a|an|i|you|we|it|they|he|she|there|your|our|is|was|are|were|has|have|had|can|could|"
+    r"will|would|should|don't|doesn't|aren't|isn't|need|needs)\b)|the other|the same|same|"
     r"there(?=\W*$))\b",
     re.IGNORECASE)
 _POINTS_BACK_ZH = re.compile(r"它|这个|那个|这款|那款|这台|那台|这种|那种|这一|上面|前面|呢[？?。！!]*\s*$")
@@ -91,7 +92,7 @@ _OPENS_ELLIPSIS = re.compile(
     r"那么|那|还有|另外|换成|同样|如果是)(?:\b|(?=[\u3400-\u9fff\s]))", re.IGNORECASE)
 _FILLER = re.compile(
     r"\b(?:and|also|but|or|so|then|what's|what|how|about|same|for|on|in|with|the|a|an|of|to|is|are|does|do|"
-    r"one|model|version|office|product|case|if|equivalent)\b|那么|那|呢|还有|另外|换成|同样|如果是|的|是|版本|型号|款",
+    r"one|just|only|model|version|office|product|case|if|equivalent)\b|那么|那|呢|还有|另外|换成|同样|如果是|的|是|版本|型号|款",
     re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9][\w.'\-]*|[\u3400-\u9fff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -56,6 +56,7 @@ def test_a_follow_up_too_short_to_stand_alone_is_asked_after_the_question_it_fol
 @pytest.mark.parametrize("switch, expected", [
     ("What about the Toastline T4?", "What does error E4 mean on the Toastline T4?"),
     ("and the K3?", "What does error E4 mean on the Brewmaster K3?"),
+    ("just the K3 one?", "What does error E4 mean on the Brewmaster K3?"),
 ])
 def test_an_entity_switch_asks_the_previous_question_of_the_new_subject(manuals, switch, expected):
     result = searched(manuals, "What does error E4 mean on the Brewmaster K2?", switch)
@@ -71,6 +72,7 @@ def test_the_subject_follows_a_switch_into_the_next_follow_up(manuals):
 @pytest.mark.parametrize("new_topic", [
     "How do I return an item I bought online?",
     "How do I make sure that my order number is right?",  # "that" as a conjunction points nowhere
+    "Which spare parts that are sold separately fit every machine?",  # nor as a relative pronoun
 ])
 def test_a_topic_switch_does_not_inherit_the_old_subject(manuals, new_topic):
     result = searched(manuals, "How long is the warranty on the Brewmaster K2?", new_topic)
