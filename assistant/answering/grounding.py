@@ -42,7 +42,7 @@ NOT_FOUND = "I could not find the answer in the documents."
 
 _ASKING = re.compile(
     r"^\s*(?:how\s+(?:do|can|should|does)\s+(?:i|we|you|one)|how\s+to|what\s+(?:is|are|does)|"
-    r"why\s+(?:is|are|does|do)|can\s+(?:i|we|you)|is\s+(?:it|there)|should\s+i)\b\s*",
+    r"why\s+(?:is|are|does|do)(?:\s+(?:i|we|you))?|can\s+(?:i|we|you)|is\s+(?:it|there)|should\s+i)\b\s*",
     re.IGNORECASE,
 )
 """How an FAQ heading asks ("How do I migrate …?", "Why is …"): words every how-to question shares."""
@@ -58,7 +58,7 @@ def heading_topic(heading: str) -> str:
     >>> heading_topic("FAQ > How do I migrate a project? > Why is it slow?")
     'FAQ > migrate a project? > it slow?'
     """
-    return " > ".join(_ASKING.sub("", part) for part in heading.split(" > "))
+    return " > ".join(topic for part in heading.split(" > ") if (topic := _ASKING.sub("", part)))
 
 
 @dataclass(frozen=True)

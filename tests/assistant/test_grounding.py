@@ -148,6 +148,10 @@ def test_an_faq_entry_asking_how_does_not_outrank_the_section_that_answers_for_i
     assert heading_topic("FAQ > How do I migrate my Poetry project?") == "FAQ > migrate my Poetry project?"
     assert heading_topic("Why is the dependency resolution process slow?") == "the dependency resolution process slow?"
     assert heading_topic("Howto > Showing how to build") == "Howto > Showing how to build"
+    assert heading_topic("Why do I get a timeout?") == "get a timeout?"
+    assert heading_topic("FAQ > How to") == "FAQ"  # nothing left of a part: no empty part
+    assert [heading_topic(h) for h in ("How it works", "Why Poetry?", "Is this supported?")] == \
+        ["How it works", "Why Poetry?", "Is this supported?"]  # asking only as a question opens
 
 
 def test_a_sentence_copied_into_several_sources_is_read_once_and_scored_alike(scorer):
