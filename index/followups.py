@@ -79,9 +79,14 @@ class Searched:
 
 
 # A word that points back at something said before. "that" only as a pronoun or determiner: "make
-# sure that my laptop …" is a conjunction, "releases that are less than a week old" a relative.
+# sure that my laptop …" is a conjunction, "releases that are less than a week old" a relative;
+# after a verb or a question word it points back whatever follows ("does that have a limit?").
+_AFTER_VERB = "|".join(rf"(?<=\b{word}\s)" for word in (
+    "do", "does", "did", "will", "would", "can", "could", "should", "has", "have", "had", "is", "was", "if",
+    "when", "why", "where"))
 _POINTS_BACK_EN = re.compile(
     r"\b(?:it|its|it's|itself|they|them|their|theirs|these|those|this|"
+    rf"(?:{_AFTER_VERB})that|"
     r"that(?!\s+(?:my|the|a|an|i|you|we|it|they|he|she|there|your|our|is|was|are|were|has|have|had|can|could|"
     r"will|would|should|don't|doesn't|aren't|isn't|need|needs)\b)|the other|the same|same|"
     r"there(?=\W*$))\b",

@@ -51,6 +51,9 @@ def test_a_follow_up_too_short_to_stand_alone_is_asked_after_the_question_it_fol
     # with no name to carry, a pronoun follow-up is joined the same way
     assert searched(manuals, "How do I return an item?", "How long does it take?").text == \
         "How do I return an item? How long does it take?"
+    # "that" after a verb points back, whatever follows it ("that need" is a relative after a noun)
+    assert searched(manuals, "How do I return an item?", "Does that need a receipt?").text == \
+        "How do I return an item? Does that need a receipt?"
 
 
 @pytest.mark.parametrize("switch, expected", [
