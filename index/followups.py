@@ -68,6 +68,10 @@ class Searched:
     nothing: "how long can the milk stay out of the fridge?"): the question with the thread's
     subject after it, or with no subject after the thread's question; searched instead when the
     documents hold nothing relevant to it as typed (Assistant.searched_after). Else ""."""
+    asked: str = ""
+    """For a follow-up searched after the question it follows (`text` joins the two): the
+    follow-up itself, as typed or with its pronoun carried: what is asked now, which the
+    answering stages rank sentences by first. Else ""."""
 
     @property
     def thread(self) -> str:
@@ -199,10 +203,12 @@ def by_rules(question: str, earlier: Sequence[str], names: KnowsNames) -> Search
     return previous
 
 
-def _joined(previous: Searched, question: str) -> Searched:
+def _joined(previous: Searched, question: str, asked: str | None = None) -> Searched:
     """A follow-up too short to stand alone ("and the grinder?", "电池呢？", "how do I remove it?"
-    with no name to carry): asked after the question of the thread that stood alone."""
-    return Searched(f"{previous.thread} {question}", "follow-up", previous.subject, previous.details, previous.thread)
+    with no name to carry): asked after the question of the thread that stood alone. `asked`
+    (Searched.asked): what it asks now, `question` unless given."""
+    return Searched(f"{previous.thread} {question}", "follow-up", previous.subject, previous.details, previous.thread,
+                    asked=question if asked is None else asked)
 
 
 _THE_OTHER = re.compile(r"\bthe other(?: one)?\b|另一个|另一款|另一台|另外那个|另外一个", re.IGNORECASE)
@@ -237,8 +243,9 @@ def _by_rules_after(question: str, previous: Searched | None, names: KnowsNames,
         carried = _carry(question, previous.subject) if previous.subject else None
         if carried and _carry(carried, previous.subject) is None:
             return Searched(carried, "follow-up", previous.subject, previous.details)
-        # no subject to carry, or a second pronoun points at what was asked ("which tool do they use for it?")
-        return _joined(previous, carried or question)
+        # no subject to carry, or a second pronoun points at what was asked ("which tool do they use for it?"):
+        # then what the thread asked says what this one asks, and ranking reads the two joined
+        return _joined(previous, carried or question, asked="" if carried else question)
     # Searched as typed; the subject stays for a later "it" (a question naming nothing has none of its own)
     return Searched(question, "continued" if previous.subject else "as asked", previous.subject,
                     fallback=_after(question, previous.subject) if previous.subject else f"{previous.thread} {question}")
@@ -253,7 +260,7 @@ def with_previous(question: str, earlier: Sequence[str], names: KnowsNames) -> S
     """The previous question joined to every follow-up: what many chat front ends do."""
     if not earlier:
         return Searched(question)
-    return Searched(f"{earlier[-1]} {question}", "previous")
+    return Searched(f"{earlier[-1]} {question}", "previous", asked=question)
 
 
 FOLLOW_UPS: dict[str, Callable[[str, Sequence[str], KnowsNames], Searched]] = {

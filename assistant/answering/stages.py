@@ -39,7 +39,7 @@ from .types import Excerpt, Plan, Profile
 def search_for(plan: Plan, searched: Searched) -> Plan:
     """The question as searched (index/followups.py: a follow-up that points back made
     self-contained from the conversation): what every later stage reads."""
-    return dataclasses.replace(plan, searched=searched.text, searched_how=searched.how,
+    return dataclasses.replace(plan, searched=searched.text, searched_how=searched.how, asked=searched.asked,
                                subject=searched.subject if searched.how != "as asked" else ())
 
 
@@ -122,14 +122,16 @@ def rank(plan: Plan, retriever, dense_share: float, reader: MultilingualReader |
          reader_share: float = 0.0) -> Plan:
     """Every sentence of the retrieved chunks, scored against the question (under its heading):
     cosine by `dense_share`, term overlap the rest (grounding.SentenceScorer); a question the
-    embedder cannot read is read by `reader` by `reader_share` instead."""
+    embedder cannot read is read by `reader` by `reader_share` instead. A follow-up searched after
+    the question it follows is ranked mostly by itself (`Plan.asked`, FOLLOW_UP_SHARE); the
+    relevance the abstention check reads stays the searched question's."""
     scorer = SentenceScorer(retriever.embedder, dense_share, terms=retriever.terms, reads=retriever.embedder_reads,
                             reader=reader, reader_share=reader_share)
     texts, headings = [h.chunk.text for h in plan.hits], [h.chunk.heading() for h in plan.hits]
     ranked = scorer.rank(plan.searched, texts, headings)
     relevance = scorer.relevance(plan.searched, ranked)
-    if plan.searched != plan.question and plan.searched.endswith(plan.question):  # a follow-up joined to its thread
-        ranked = _weighted(ranked, scorer.rank(plan.question, texts, headings), FOLLOW_UP_SHARE)
+    if plan.asked:  # a follow-up searched after the question it follows
+        ranked = _weighted(ranked, scorer.rank(plan.asked, texts, headings), FOLLOW_UP_SHARE)
     return dataclasses.replace(plan, scorer=scorer, ranked=tuple(ranked), relevance=relevance)
 
 
@@ -139,8 +141,11 @@ package sits in a subfolder?") finds the thread's chunks, but what it asks now i
 sentences are ranked by their score against the follow-up as typed by this share, and against
 the joined question by the rest, so the thread's first answer is no longer the best match for
 every later turn. Chosen on the dev conversations of bench/conversations (real docs: follow-ups
-0.40 -> 0.60 at 0.7, 0.57 at 0.5; test 0.45 -> 0.52); 0.85 lost a Chinese dev follow-up. How
-relevant the documents are (abstention) stays the joined question's."""
+0.40 -> 0.60 at 0.7, 0.57 at 0.5; test 0.45 -> 0.52); 0.85 lost a Chinese dev follow-up. The
+follow-up reads its own best few sentences (SentenceScorer.rank's `rescore`), not all those the
+joined question read: reading 12 or 16 lost one or two dev follow-ups. How relevant the documents
+are (abstention) stays the joined question's: taken from the weighted ranking, it refused 13
+answerable turns for one unanswerable more."""
 
 
 def _weighted(joined: Sequence[Sentence], asked: Sequence[Sentence], share: float) -> list[Sentence]:

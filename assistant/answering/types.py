@@ -75,6 +75,9 @@ class Plan:
     or a follow-up made self-contained from the conversation (stages.search_for); "" until set."""
     searched_how: str = "as asked"
     """How `searched` was made (index.followups.Searched.how)."""
+    asked: str = ""
+    """For a follow-up searched after the question it follows: the follow-up itself, which its
+    sentences are ranked by first (index.followups.Searched.asked; stages.rank). Else ""."""
     subject: tuple[str, ...] = ()
     """For a follow-up made self-contained: the names it is about, carried from the conversation;
     the passages of files and sections titled with them come first."""
@@ -84,10 +87,12 @@ class Plan:
     """(file, sentence) of each instruction to a model found in the retrieved chunks, taken out."""
     retrieval_seconds: float = 0.0
     ranked: tuple[Sentence, ...] = ()
-    """Sentences of the retrieved chunks, best match to the question first; `source` is the hit's number."""
+    """Sentences of the retrieved chunks, best match to the question first (for a follow-up
+    joined to the question it follows, mostly to the follow-up: `asked`); `source` is the hit's number."""
     scorer: SentenceScorer | None = None
     relevance: float | None = None
-    """Score of the best-matching sentence (0..1)."""
+    """Score of the best sentence against `searched` (0..1), which the abstention check reads;
+    for a follow-up with `asked` not the first of `ranked`'s scores."""
     unknown: tuple[str, ...] = ()
     """Names in the question that no document mentions (grounding.check_names)."""
     not_found: bool = False

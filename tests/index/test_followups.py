@@ -45,6 +45,8 @@ def test_a_pronoun_or_ellipsis_follow_up_carries_the_subject(manuals, follow_up,
 def test_a_follow_up_too_short_to_stand_alone_is_asked_after_the_question_it_follows(manuals):
     first = "How long is the warranty on the Brewmaster K2?"
     assert searched(manuals, first, "And the cleaning?").text == f"{first} And the cleaning?"
+    assert searched(manuals, first, "And the cleaning?").asked == "And the cleaning?"  # what it asks now
+    assert searched(manuals, first).asked == ""
     # joined to the last question that stood alone, not to a growing chain
     assert searched(manuals, first, "And the cleaning?", "and the error codes?").text == \
         f"{first} and the error codes?"
@@ -90,6 +92,7 @@ def test_there_at_the_end_points_at_the_subject_and_a_second_pronoun_joins_the_t
     result = searched(manuals, first, "what do they need from me to claim it?")
     assert result.text == f"{first} what do the Brewmaster K2 need from me to claim it?"
     assert result.how == "follow-up" and result.subject == ("Brewmaster K2",)
+    assert result.asked == ""  # what the thread asked says what it asks: ranked by the two joined
 
 
 def test_a_question_searched_as_typed_in_a_thread_keeps_a_fallback(manuals):
@@ -126,6 +129,7 @@ def test_the_other_methods(manuals):
     turns = ("How long is the warranty on the Brewmaster K2?", "How often do I descale it?")
     assert searched(manuals, *turns, method="off").text == turns[1]
     assert searched(manuals, *turns, method="previous").text == " ".join(turns)
+    assert searched(manuals, *turns, method="previous").asked == turns[1]
 
 
 def test_the_other_one_is_the_subject_before_the_current_one(manuals):
