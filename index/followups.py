@@ -81,6 +81,11 @@ class Searched:
     def rewritten(self) -> bool:
         return self.how not in ("as asked", "continued")
 
+    def fallen_back(self) -> "Searched":
+        """The search of `fallback`: the question about the thread's subject, or, with no subject,
+        asked after the thread's question (then what it asks now is this question: `asked`)."""
+        return Searched(self.fallback, "follow-up", self.subject, self.details, asked="" if self.subject else self.text)
+
 
 # A word that points back at something said before. "that" only as a pronoun or determiner: "make
 # sure that my laptop …" is a conjunction, "releases that are less than a week old" a relative;

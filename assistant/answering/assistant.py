@@ -173,10 +173,7 @@ class Assistant:
         typed = self._probe(searched, retriever)
         if not typed.not_found or not typed.hits:
             return searched
-        # with no subject, the fallback is the thread's question with this one after it
-        joined = searched.fallback.endswith(searched.text)
-        fallback = Searched(searched.fallback, "follow-up", searched.subject, searched.details,
-                            asked=searched.text if joined else "")
+        fallback = searched.fallen_back()
         found = self._probe(fallback, retriever)
         same = found.hits and found.hits[0].chunk.source == typed.hits[0].chunk.source
         return fallback if same and not found.not_found else searched

@@ -91,8 +91,8 @@ class Plan:
     joined to the question it follows, mostly to the follow-up: `asked`); `source` is the hit's number."""
     scorer: SentenceScorer | None = None
     relevance: float | None = None
-    """Score of the best sentence against `searched` (0..1), which the abstention check reads;
-    for a follow-up with `asked` not the first of `ranked`'s scores."""
+    """Score of the best sentence against `searched` (0..1), which the abstention check reads; for
+    a follow-up with `asked`, `ranked` is ordered by other scores, so this need not be its first's."""
     unknown: tuple[str, ...] = ()
     """Names in the question that no document mentions (grounding.check_names)."""
     not_found: bool = False

@@ -105,6 +105,9 @@ def test_a_question_searched_as_typed_in_a_thread_keeps_a_fallback(manuals):
     assert (no_subject.text, no_subject.fallback) == ("how long do refunds take?",
                                                       "How do I return an item? how long do refunds take?")
     assert searched(manuals, "How long do refunds take?").fallback == ""  # a first question has none
+    # searched, the fallback about the subject is ranked by itself; the one joined to the thread by what it asks
+    assert (result.fallen_back().text, result.fallen_back().asked) == (result.fallback, "")
+    assert (no_subject.fallen_back().text, no_subject.fallen_back().asked) == (no_subject.fallback, no_subject.text)
 
 
 def test_a_detail_name_keeps_the_subject_and_an_entity_switch_replaces_the_detail_like_it(manuals):
