@@ -199,7 +199,7 @@ class Retriever:
                 return False
             spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # C\w* F\w* O\w*, capitals as written
             return self._any_chunk(re.compile(rf"\b{spelled}\b"))
-        return self._any_chunk(mention_pattern(word))
+        return self._any_chunk(mention_pattern(word), self._rows_with_all(self.terms.split(word)))
 
     def titled(self, words: str) -> bool:
         """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
@@ -244,8 +244,23 @@ class Retriever:
         return [Hit(self.chunks[rows[i]], float(scores[i]), {found_by: n}, {found_by: float(scores[i])}, rows[i])
                 for n, i in enumerate(best, start=1)]
 
-    def _any_chunk(self, pattern: re.Pattern) -> bool:
-        return any(pattern.search(c.text) or pattern.search(c.heading()) for c in self.chunks)
+    def _any_chunk(self, pattern: re.Pattern, rows: np.ndarray | None = None) -> bool:
+        """Whether a chunk's text or heading matches `pattern`: every chunk, or those of `rows`."""
+        chunks = self.chunks if rows is None else (self.chunks[int(row)] for row in rows)
+        return any(pattern.search(c.text) or pattern.search(c.heading()) for c in chunks)
+
+    def _rows_with_all(self, terms: Sequence[str]) -> np.ndarray | None:
+        """The rows whose BM25 terms (of heading and text, search_text) hold every one of `terms`;
+        None for no terms. A name's pattern is looked for there only: its mention is written with
+        the same words ('Qwen-1.8B-Chat' as 'qwen/Qwen-1_8B-Chat': qwen, 1, 8b, chat), and reading
+        every chunk took 60 ms a name at 8,400 chunks (and parses every chunk of a mapped one)."""
+        rows = None
+        for term in dict.fromkeys(terms):
+            found = self.sparse.rows_with(term)
+            rows = found if rows is None else np.intersect1d(rows, found)
+            if not len(rows):
+                break
+        return rows
 
     def _rerank(self, query: str, hits: list[Hit], config: RetrievalConfig) -> list[Hit]:
         if self._reranker is None or self._reranker_name != config.reranker:

@@ -99,6 +99,14 @@ class Bm25sIndex:
     def has_term(self, term: str) -> bool:
         return term in self.vocab
 
+    def rows_with(self, term: str) -> np.ndarray:
+        """The rows whose terms include `term`: its column of the term×row scores."""
+        column = self.vocab.get(term)
+        if column is None:
+            return np.empty(0, dtype=np.int64)
+        scores = self.engine.scores
+        return np.asarray(scores["indices"][scores["indptr"][column] : scores["indptr"][column + 1]], dtype=np.int64)
+
     def save(self, folder: Path) -> None:
         self.engine.save(str(folder), allow_pickle=False, show_progress=False)
 
@@ -135,6 +143,10 @@ class RankBm25Index:
 
     def has_term(self, term: str) -> bool:
         return term in self.engine.idf
+
+    def rows_with(self, term: str) -> np.ndarray:
+        return np.array([row for row, counts in enumerate(self.engine.doc_freqs[: len(self.corpus_terms)])
+                         if term in counts], dtype=np.int64)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

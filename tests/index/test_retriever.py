@@ -1,12 +1,15 @@
 """Search behaviour beyond the basics: fusion choice, reranking, JSON shape."""
 
+import re
+
 import pytest
 
 from index.build import build_collection
 from index.config import RetrievalConfig
 from index.embedder import load_tokenizer
 from index.retriever import Retriever
-from index.store import Collection
+from index.names import mention_pattern
+from index.store import ChunkFile, Collection
 
 DOCS = {
     f"doc{i}.md": f"# Topic {i}\n\nThis page is about subject number {i}. " + ("filler words here. " * i)
@@ -41,6 +44,23 @@ def retriever(tmp_path_factory):
 def test_a_name_is_mentioned_beside_chinese_text_and_with_other_separators_but_not_inside_a_longer_name(retriever):
     assert retriever.mentions("6G") and retriever.mentions("Qwen-1.8B-Chat") and retriever.mentions("1.21")
     assert not retriever.mentions("Qwen-1.8B-Int4") and not retriever.mentions("1.2") and not retriever.mentions("8B")
+
+
+def test_a_name_is_looked_for_in_the_chunks_holding_its_words_and_found_as_a_scan_of_every_chunk_finds_it(retriever):
+    written = {word for text in DOCS.values() for word in re.findall(r"[\w.\-]*\d[\w.\-]*", text)}
+    variants = {form for word in written for form in (word, word.upper(), word.replace("-", "_"), word.replace(
+        ".", "-"), word[:-1], f"{word}7", f"v{word}")}
+    for word in sorted(variants - {""}):
+        assert retriever.mentions(word) == retriever._any_chunk(mention_pattern(word)), word
+
+
+def test_a_mapped_collection_reads_only_the_chunks_holding_a_names_words(retriever, monkeypatch):
+    mapped = Retriever.open(retriever.collection, mmap=True)
+    parsed = []
+    read_row = ChunkFile._row
+    monkeypatch.setattr(ChunkFile, "_row", lambda self, i: parsed.append(i) or read_row(self, i))
+    assert mapped.mentions("Qwen-1.8B-Chat") and not mapped.mentions("Qwen-1.8B-Int4") and not mapped.mentions("T-1000")
+    assert len(parsed) <= 2 < len(mapped.chunks)  # the Chinese page, once for each name it holds words of
 
 
 def test_the_files_a_name_titles_give_their_best_chunks_even_when_look_alikes_outrank_them(retriever):

@@ -99,3 +99,18 @@ def test_okapi_csc_layout_is_term_major():
     data, indices, indptr = okapi_csc([[0, 1], [1, 1]], n_vocab=2, k1=1.5, b=0.75)
     assert indptr.tolist() == [0, 1, 3]  # term 0 in doc 0; term 1 in docs 0 and 1
     assert indices.tolist() == [0, 0, 1]
+
+
+@pytest.mark.parametrize("backend, variant", [("bm25s", "okapi"), ("bm25s", "lucene"), ("bm25s", "robertson"),
+                                              ("bm25s", "bm25+"), ("rank-bm25", "okapi")])
+def test_rows_with_a_term_are_exactly_the_rows_holding_it_also_when_its_idf_is_zero_or_negative(tmp_path, backend,
+                                                                                                 variant):
+    rng = random.Random(7)
+    # "half" is in exactly half of the rows (Robertson's idf is 0 there), "most" in nearly all (negative idf)
+    corpus = [[f"w{rng.randrange(30)}" for _ in range(rng.randrange(1, 9))] + ["half"] * (row % 2)
+              + ["most"] * (row % 10 != 0) for row in range(40)]
+    engine = build_sparse(corpus, backend, variant)
+    engine.save(tmp_path / "sparse")
+    for index in (engine, load_sparse(tmp_path / "sparse", backend, mmap=True)):
+        for term in ["half", "most", "w3", "w29", "absent"]:
+            assert index.rows_with(term).tolist() == [row for row, terms in enumerate(corpus) if term in terms]
