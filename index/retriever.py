@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class Retriever:
         self._reranker = None
         self._reranker_name: str | None = None
         self._titled: dict[str, bool] = {}
+        self._mentioned: dict[str, bool] = {}
         self._titles: tuple[str, ...] | None = None
         self._rows_of_file: dict[str, list[int]] | None = None
         self._rows_of_title: dict[str, list[int]] | None = None
@@ -191,7 +192,11 @@ class Retriever:
     def mentions(self, word: str) -> bool:
         """Whether any chunk mentions `word`: a plain word by its BM25 term ('Italy' → 'itali'), an
         acronym by its letters too ('CFO': 'Chief Financial Officer'), a code or version ('3.3',
-        'T-2') as written, case and separators aside (mention_pattern)."""
+        'T-2') as written, case and separators aside (mention_pattern). Remembered: each turn of a
+        chat asks again of the names of the questions before it (index/followups.py)."""
+        return _remembered(self._mentioned, word, self._finds)
+
+    def _finds(self, word: str) -> bool:
         if word.isalpha():
             if all(self.sparse.has_term(t) for t in self.terms.split(word)):
                 return True
@@ -206,9 +211,7 @@ class Retriever:
         'brewmaster-k2.md' or '# Brewmaster K2 manual'): a subject, not a detail of one."""
         if self._titles is None:  # one pass over the chunks; a collection has far fewer titles than chunks
             self._titles = tuple(dict.fromkeys(f"{c.source} {c.heading()}" for c in self.chunks))
-        if words not in self._titled:
-            self._titled[words] = any(carries(title, words) for title in self._titles)
-        return self._titled[words]
+        return _remembered(self._titled, words, lambda _: any(carries(title, words) for title in self._titles))
 
     def in_files_named(self, query: str, names: Sequence[str], k: int) -> list[Hit]:
         """The `k` best chunks by BM25 for `query` in the files whose path carries one of `names`
@@ -294,6 +297,19 @@ class _Laps:
             now = time.perf_counter()
             self.timings[stage] = self.timings.get(stage, 0.0) + (now - self.last) * 1000
             self.last = now
+
+
+REMEMBERED = 4096
+"""The most answers a Retriever keeps of `mentions` and of `titled` each: a server asked of ever new
+names forgets them all and starts again rather than grow."""
+
+
+def _remembered(answers: dict[str, bool], key: str, find: Callable[[str], bool]) -> bool:
+    if key not in answers:
+        if len(answers) >= REMEMBERED:
+            answers.clear()
+        answers[key] = find(key)
+    return answers[key]
 
 
 def open_collection(project_dir: Path, name: str, embedder: str | Embedder | None = None) -> Retriever:

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+import index.retriever
+
 from index.build import build_collection
 from index.config import RetrievalConfig
 from index.embedder import load_tokenizer
@@ -61,6 +63,20 @@ def test_a_mapped_collection_reads_only_the_chunks_holding_a_names_words(retriev
     monkeypatch.setattr(ChunkFile, "_row", lambda self, i: parsed.append(i) or read_row(self, i))
     assert mapped.mentions("Qwen-1.8B-Chat") and not mapped.mentions("Qwen-1.8B-Int4") and not mapped.mentions("T-1000")
     assert len(parsed) <= 2 < len(mapped.chunks)  # the Chinese page, once for each name it holds words of
+
+
+def test_a_name_asked_of_again_reads_no_chunk_and_a_retriever_remembers_a_bounded_number(retriever, monkeypatch):
+    mapped = Retriever.open(retriever.collection, mmap=True)
+    parsed = []
+    read_row = ChunkFile._row
+    monkeypatch.setattr(ChunkFile, "_row", lambda self, i: parsed.append(i) or read_row(self, i))
+    assert not mapped.mentions("CFO") and parsed  # an acronym no chunk spells out: every chunk read
+    parsed.clear()
+    assert not mapped.mentions("CFO") and not parsed  # the next turn of a chat asks again
+    monkeypatch.setattr(index.retriever, "REMEMBERED", 2)
+    for word in ("ABC", "DEF", "GHI"):
+        mapped.mentions(word)
+    assert len(mapped._mentioned) <= 2
 
 
 def test_the_files_a_name_titles_give_their_best_chunks_even_when_look_alikes_outrank_them(retriever):
