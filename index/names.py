@@ -189,4 +189,35 @@ def mention_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!{_WORD})(?<!\.){body}(?!{_WORD})", re.IGNORECASE)
 
 
-__all__ = ["alternatives", "carries", "code_titles", "file_names", "mention_pattern", "name_spans", "names", "versioned_names"]
+_SPELLED_WORD = re.compile(r"[\w-]+")
+_CAPITALISED_RUN = re.compile(r"\b[^\W\d_a-z][\w-]*(?:\s+[^\W\d_a-z][\w-]*)+")
+"""Two or more words with spaces between them, each beginning with a letter that may be a capital
+(the regex engine has no class of capitals; spelled_acronyms checks them)."""
+ACRONYM_LENGTHS = range(2, 7)
+"""The lengths of an acronym that a run of capitalised words may spell out ('CFO')."""
+
+
+def spelled_acronyms(text: str) -> set[str]:
+    """The acronyms `text` spells out: the initials of each run of capitalised words written with
+    spaces between them, of ACRONYM_LENGTHS letters. A run may begin inside a hyphenated word
+    ("Tool-Integrated Reasoning" spells IR, as a search for I… R… finds it), not go on through one.
+
+    >>> sorted(spelled_acronyms("Ask the Chief Financial Officer (CFO), or the head of IT."))
+    ['CF', 'CFO', 'FO']
+    """
+    found: set[str] = set()
+    for run in _CAPITALISED_RUN.finditer(text):
+        words = _SPELLED_WORD.findall(run.group())
+        for at, word in enumerate(words):
+            for first in (part[0] for part in word.split("-") if part and part[0].isupper()):
+                initials = first
+                for after in words[at + 1 : at + len(ACRONYM_LENGTHS) + 1]:
+                    if not after[0].isupper():
+                        break
+                    initials += after[0]
+                    found.add(initials)
+    return found
+
+
+__all__ = ["ACRONYM_LENGTHS", "alternatives", "carries", "code_titles", "file_names", "mention_pattern", "name_spans",
+           "names", "spelled_acronyms", "versioned_names"]

@@ -21,7 +21,7 @@ from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
 from .blocks import heading_text
-from .names import carries, mention_pattern
+from .names import ACRONYM_LENGTHS, carries, mention_pattern, spelled_acronyms
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError
@@ -57,6 +57,7 @@ class Retriever:
         self._reranker_name: str | None = None
         self._titled: dict[str, bool] = {}
         self._mentioned: dict[str, bool] = {}
+        self._spelled: set[str] | None = None
         self._titles: tuple[str, ...] | None = None
         self._rows_of_file: dict[str, list[int]] | None = None
         self._rows_of_title: dict[str, list[int]] | None = None
@@ -200,10 +201,12 @@ class Retriever:
         if word.isalpha():
             if all(self.sparse.has_term(t) for t in self.terms.split(word)):
                 return True
-            if not (word.isupper() and 2 <= len(word) <= 6):
+            if not (word.isupper() and len(word) in ACRONYM_LENGTHS):
                 return False
-            spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # C\w* F\w* O\w*, capitals as written
-            return self._any_chunk(re.compile(rf"\b{spelled}\b"))
+            if self._spelled is None:  # one pass over the chunks, the first time an acronym is no term
+                self._spelled = set().union(*(spelled_acronyms(text) for chunk in self.chunks
+                                              for text in (chunk.text, chunk.heading())))
+            return word in self._spelled
         return self._any_chunk(mention_pattern(word), self._rows_with_all(self.terms.split(word)))
 
     def titled(self, words: str) -> bool:

@@ -17,7 +17,8 @@ DOCS = {
     f"doc{i}.md": f"# Topic {i}\n\nThis page is about subject number {i}. " + ("filler words here. " * i)
     for i in range(12)
 }
-DOCS["special.md"] = "# Special\n\nThe flux capacitor needs 1.21 gigawatts.\n"
+DOCS["special.md"] = ("# Special\n\nThe flux capacitor needs 1.21 gigawatts, says the Chief\nFinancial Officer "
+                      "of Tool-Integrated Reasoning Labs; the chief technical officer is away.\n")
 DOCS["deploy.md"] = ("# Deploy\n\n## Start\n\nOne card is enough.\n\n### From the command line\n\n"
                      "```bash\nrun-the-server --port 8000\n```\n\n## Stop\n\nPress Ctrl-C to stop.\n")
 DOCS["Gemma3.5-4B-vLLM.md"] = ("# Gemma3.5-4B vLLM\n\nThinking mode: vllm serve returns the thinking in reasoning_content; "
@@ -65,14 +66,25 @@ def test_a_mapped_collection_reads_only_the_chunks_holding_a_names_words(retriev
     assert len(parsed) <= 2 < len(mapped.chunks)  # the Chinese page, once for each name it holds words of
 
 
+def test_an_acronym_is_mentioned_where_capitalised_words_spell_it_out_found_in_one_pass_over_the_chunks(retriever,
+                                                                                                      monkeypatch):
+    mapped = Retriever.open(retriever.collection, mmap=True)
+    parsed = []
+    read_row = ChunkFile._row
+    monkeypatch.setattr(ChunkFile, "_row", lambda self, i: parsed.append(i) or read_row(self, i))
+    assert mapped.mentions("CFO") and mapped.mentions("IRL") and len(parsed) == len(mapped.chunks)
+    assert not mapped.mentions("CTO") and not mapped.mentions("TIR") and len(parsed) == len(mapped.chunks)
+    assert [retriever.mentions(word) for word in ("CFO", "IRL", "CTO", "TIR")] == [True, True, False, False]
+
+
 def test_a_name_asked_of_again_reads_no_chunk_and_a_retriever_remembers_a_bounded_number(retriever, monkeypatch):
     mapped = Retriever.open(retriever.collection, mmap=True)
     parsed = []
     read_row = ChunkFile._row
     monkeypatch.setattr(ChunkFile, "_row", lambda self, i: parsed.append(i) or read_row(self, i))
-    assert not mapped.mentions("CFO") and parsed  # an acronym no chunk spells out: every chunk read
+    assert not mapped.mentions("Chat-Qwen-1.8B") and parsed  # the Chinese page holds its words
     parsed.clear()
-    assert not mapped.mentions("CFO") and not parsed  # the next turn of a chat asks again
+    assert not mapped.mentions("Chat-Qwen-1.8B") and not parsed  # the next turn of a chat asks again
     monkeypatch.setattr(index.retriever, "REMEMBERED", 2)
     for word in ("ABC", "DEF", "GHI"):
         mapped.mentions(word)
