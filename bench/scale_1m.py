@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -147,9 +148,37 @@ def stage_search(work: Path, n_chunks: int, n_real: int, mmap: bool) -> dict:
     truth = np.load(work / "truth.npy")
     found = [retriever.dense.search(q, 10).rows for q in np.load(work / "queries.npy")]
     recall = float(np.mean([len(set(f.tolist()) & set(t.tolist())) / 10 for f, t in zip(found, truth)]))
+    lookups = name_lookups(Retriever(collection, manifest, chunks, sparse, dense, embedder))
     return {"mmap": mmap, "open_s": opened, "open_total_s": sum(opened.values()), "open_grew_mb": grew,
             "memory_before_open": before, "latency": latency, "breakdown_median_ms": stages,
-            "stage_names": list(SEARCH_STAGES), "dense_recall_at_10": recall, "memory_end": memory()}
+            "stage_names": list(SEARCH_STAGES), "dense_recall_at_10": recall, "name_lookups_ms": lookups,
+            "memory_end": memory()}
+
+
+NAMES = {"a year the chunks hold": "1066", "a code none holds": "Zq-9917", "an acronym none spells out": "QXZ"}
+"""The names an answer asks the collection about (Retriever.mentions: grounding's "they never mention
+X", the follow-up rules' subject), each the first time."""
+
+
+def name_lookups(retriever) -> dict:
+    """ms for Retriever.mentions of each of NAMES, beside reading every chunk for its pattern (what
+    mentions did before it looked only in the chunks whose BM25 terms hold the name's words), and
+    for the first Retriever.titled (one pass over the chunks' file names and headings)."""
+    from bench.hybrid_latency import timed
+    from index.names import mention_pattern
+
+    found = {}
+    for label, word in NAMES.items():
+        spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # an acronym's words, as mentions spells it
+        pattern = re.compile(rf"\b{spelled}\b") if word.isalpha() else mention_pattern(word)
+        held, seconds = timed(retriever.mentions, word)
+        scanned, scan_seconds = timed(lambda: any(pattern.search(c.text) or pattern.search(c.heading())
+                                                  for c in retriever.chunks))
+        if held != scanned:
+            raise SystemExit(f"mentions({word!r}) is {held}, reading every chunk says {scanned}")
+        found[label] = {"ms": seconds * 1000, "every chunk ms": scan_seconds * 1000, "found": held}
+    _, seconds = timed(retriever.titled, "Zq 9917")
+    return {"names": found, "first titled ms": seconds * 1000}
 
 
 def child(stage: str, work: Path, n_chunks: int, n_real: int) -> dict:
@@ -223,6 +252,14 @@ def report(n_chunks: int, results: dict, wall_s: float) -> dict:
                       [[s, whole["breakdown_median_ms"][s]["ms"], f"{whole['breakdown_median_ms'][s]['share']:.0%}",
                         mapped["breakdown_median_ms"][s]["ms"], f"{mapped['breakdown_median_ms'][s]['share']:.0%}"]
                        for s in whole["stage_names"]]), "",
+        "Name look-ups (ms, the first time each: Retriever.mentions, beside reading every chunk for the name; "
+        "the first titled() reads every chunk's file name and headings once):", "",
+        _report.table(["name", "whole ms", "every chunk", "mmap ms", "every chunk", "found"],
+                      [[label, found["ms"], found["every chunk ms"], mapped["name_lookups_ms"]["names"][label]["ms"],
+                        mapped["name_lookups_ms"]["names"][label]["every chunk ms"], str(found["found"])]
+                       for label, found in whole["name_lookups_ms"]["names"].items()]), "",
+        f"The first titled(): {whole['name_lookups_ms']['first titled ms']:,.0f} ms whole, "
+        f"{mapped['name_lookups_ms']['first titled ms']:,.0f} ms mapped.", "",
         "Wall time per process (s): " + ", ".join(f"{k} {v['wall_s']:.0f}" for k, v in results.items()) + ".",
     ]
     if n_chunks == N_CHUNKS:
