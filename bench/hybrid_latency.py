@@ -70,6 +70,7 @@ def write_collection(project: Path, name: str, chunks: list[Chunk], vectors: np.
     collection = Collection(project, name)
     version = collection.new_version_dir()
     _, timings["write_chunks_s"] = timed(store.write_chunks, version / store.CHUNKS, chunks)
+    _, timings["write_names_s"] = timed(store.write_names, version / store.NAMES, chunks)
     _, timings["write_faiss_s"] = timed(dense.save, version / store.DENSE)
     _, timings["write_bm25_s"] = timed(sparse.save, version / store.SPARSE)
     embedder = resolve_embedder(config.embedder).name

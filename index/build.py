@@ -381,6 +381,7 @@ def _write_version(collection: Collection, config: IndexConfig, settings: dict, 
 
     version = collection.new_version_dir()
     store.write_chunks(version / store.CHUNKS, chunks)
+    store.write_names(version / store.NAMES, chunks)
     fault_point("index:chunks-written")
     dense.save(version / store.DENSE)
     fault_point("index:dense-written")

@@ -21,7 +21,7 @@ from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
 from .blocks import heading_text
-from .names import ACRONYM_LENGTHS, carries, mention_pattern, spelled_acronyms
+from .names import ACRONYM_LENGTHS, carries, mention_pattern
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError
@@ -57,8 +57,10 @@ class Retriever:
         self._reranker_name: str | None = None
         self._titled: dict[str, bool] = {}
         self._mentioned: dict[str, bool] = {}
-        self._spelled: set[str] | None = None
+        self._acronyms: frozenset[str] | None = None
         self._titles: tuple[str, ...] | None = None
+        self.names_file: Path | None = None  # store.NAMES of the version opened (Retriever.open sets it)
+        self._saved: tuple | None = None
         self._rows_of_file: dict[str, list[int]] | None = None
         self._rows_of_title: dict[str, list[int]] | None = None
 
@@ -89,7 +91,9 @@ class Retriever:
         dense = DenseIndex.load(version / store.DENSE, mmap=mmap)
         if len(chunks) != len(dense):
             raise StoreError(f"{version}: {len(chunks)} chunks but {len(dense)} vectors; re-index with --rebuild")
-        return cls(collection, manifest, chunks, sparse, dense, loaded)
+        retriever = cls(collection, manifest, chunks, sparse, dense, loaded)
+        retriever.names_file = version / store.NAMES
+        return retriever
 
     @property
     def embedder(self) -> Embedder:
@@ -203,18 +207,26 @@ class Retriever:
                 return True
             if not (word.isupper() and len(word) in ACRONYM_LENGTHS):
                 return False
-            if self._spelled is None:  # one pass over the chunks, the first time an acronym is no term
-                self._spelled = set().union(*(spelled_acronyms(text) for chunk in self.chunks
-                                              for text in (chunk.text, chunk.heading())))
-            return word in self._spelled
+            if self._acronyms is None:
+                saved = self._saved_names()[1]
+                self._acronyms = store.acronyms_of(self.chunks) if saved is None else saved
+            return word in self._acronyms
         return self._any_chunk(mention_pattern(word), self._rows_with_all(self.terms.split(word)))
 
     def titled(self, words: str) -> bool:
         """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
         'brewmaster-k2.md' or '# Brewmaster K2 manual'): a subject, not a detail of one."""
-        if self._titles is None:  # one pass over the chunks; a collection has far fewer titles than chunks
-            self._titles = tuple(dict.fromkeys(f"{c.source} {c.heading()}" for c in self.chunks))
+        if self._titles is None:  # a collection has far fewer titles than chunks
+            saved = self._saved_names()[0]
+            self._titles = store.titles_of(self.chunks) if saved is None else saved
         return _remembered(self._titled, words, lambda _: any(carries(title, words) for title in self._titles))
+
+    def _saved_names(self) -> tuple[tuple[str, ...], frozenset[str]] | tuple[None, None]:
+        """The titles and acronyms the build found (store.NAMES); (None, None) for a collection built
+        before it wrote them, whose chunks are then read once for each."""
+        if self._saved is None:
+            self._saved = (store.read_names(self.names_file) if self.names_file else None) or (None, None)
+        return self._saved
 
     def in_files_named(self, query: str, names: Sequence[str], k: int) -> list[Hit]:
         """The `k` best chunks by BM25 for `query` in the files whose path carries one of `names`

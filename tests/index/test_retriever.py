@@ -66,15 +66,20 @@ def test_a_mapped_collection_reads_only_the_chunks_holding_a_names_words(retriev
     assert len(parsed) <= 2 < len(mapped.chunks)  # the Chinese page, once for each name it holds words of
 
 
-def test_an_acronym_is_mentioned_where_capitalised_words_spell_it_out_found_in_one_pass_over_the_chunks(retriever,
-                                                                                                      monkeypatch):
-    mapped = Retriever.open(retriever.collection, mmap=True)
+def test_acronyms_spelled_out_and_titles_are_found_at_build_time_and_else_in_one_pass_over_the_chunks(retriever,
+                                                                                                       monkeypatch):
     parsed = []
     read_row = ChunkFile._row
     monkeypatch.setattr(ChunkFile, "_row", lambda self, i: parsed.append(i) or read_row(self, i))
-    assert mapped.mentions("CFO") and mapped.mentions("IRL") and len(parsed) == len(mapped.chunks)
-    assert not mapped.mentions("CTO") and not mapped.mentions("TIR") and len(parsed) == len(mapped.chunks)
-    assert [retriever.mentions(word) for word in ("CFO", "IRL", "CTO", "TIR")] == [True, True, False, False]
+    asked = [("CFO", True), ("IRL", True), ("CTO", False), ("TIR", False)]
+    mapped = Retriever.open(retriever.collection, mmap=True)
+    assert [mapped.mentions(word) for word, _ in asked] == [found for _, found in asked]
+    assert mapped.titled("Gemma3-27B") and not mapped.titled("Gemma3-12B") and not parsed  # store.NAMES
+    assert mapped.names_file.exists()
+    older = Retriever.open(retriever.collection, mmap=True)
+    older.names_file = None  # as a collection built before builds wrote it
+    assert [older.mentions(word) for word, _ in asked] == [found for _, found in asked]
+    assert older.titled("Gemma3-27B") and not older.titled("Gemma3-12B") and len(parsed) == 2 * len(older.chunks)
 
 
 def test_a_name_asked_of_again_reads_no_chunk_and_a_retriever_remembers_a_bounded_number(retriever, monkeypatch):

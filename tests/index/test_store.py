@@ -55,3 +55,18 @@ def test_an_undated_manifest_loses_and_no_collections_give_none(tmp_path):
     (tmp_path / "collections" / "undated" / "v-1" / MANIFEST).write_text(
         json.dumps({"format_version": FORMAT_VERSION, "name": "undated"}))
     assert pick_collection(list_collections(tmp_path)) == "dated"
+
+
+def test_a_names_file_that_is_missing_or_not_one_is_read_as_none_and_a_written_one_round_trips(tmp_path):
+    from index.store import read_names, write_names
+    from index.types import Chunk
+
+    path = tmp_path / "names.json"
+    assert read_names(path) is None
+    for text in ("not json", "[]", '{"titles": 3, "acronyms": []}', '{"titles": ["a"], "acronyms": [1]}'):
+        path.write_text(text)
+        assert read_names(path) is None, text
+    chunks = [Chunk(id="c0", source="docs/pay.md", title_path=("Pay", "Who signs"), start=0, end=32,
+                    text="Ask the Chief Financial Officer.")]
+    write_names(path, chunks)
+    assert read_names(path) == (("docs/pay.md Pay > Who signs",), frozenset({"CF", "FO", "CFO"}))
