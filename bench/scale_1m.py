@@ -103,7 +103,8 @@ def stage_build(work: Path, n_chunks: int, n_real: int) -> dict:
     np.save(work / "truth.npy", truth)
 
     version = collection.version_dir()
-    sizes = {name: folder_bytes(version / name) for name in (store.CHUNKS, store.DENSE, store.SPARSE, store.MANIFEST)}
+    sizes = {name: folder_bytes(version / name)
+             for name in (store.CHUNKS, store.DENSE, store.SPARSE, store.NAMES, store.MANIFEST)}
     return {"timings": timings, "build_s": sum(timings.values()), "sizes_bytes": sizes,
             "dense": collection.manifest().index_settings["dense"],
             "memory": {"inputs_ready": after_inputs, "after_build": after_build, "end": memory()}}
