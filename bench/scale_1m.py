@@ -156,13 +156,13 @@ def stage_search(work: Path, n_chunks: int, n_real: int, mmap: bool) -> dict:
             "memory_end": memory()}
 
 
-NAMES = {"a year the chunks hold": "1066", "a code none holds": "Zq-9917", "an acronym none spells out": "QXZ"}
+LOOKED_UP = {"a year the chunks hold": "1066", "a code none holds": "Zq-9917", "an acronym none spells out": "QXZ"}
 """The names an answer asks the collection about (Retriever.mentions: grounding's "they never mention
 X", the follow-up rules' subject), each the first time."""
 
 
 def name_lookups(new_retriever, version: Path) -> dict:
-    """ms for Retriever.mentions of each of NAMES and for the first Retriever.titled: with the names
+    """ms for Retriever.mentions of each of LOOKED_UP and for the first Retriever.titled: with the names
     the build found (store.NAMES), and as for a collection built before builds wrote them (every
     chunk read once for the titles, once for the acronyms); beside reading every chunk for each name,
     as mentions did before it looked only in the chunks whose BM25 terms hold the name's words."""
@@ -171,9 +171,9 @@ def name_lookups(new_retriever, version: Path) -> dict:
     from index.names import mention_pattern
 
     built, older = new_retriever(), new_retriever()
-    built.names_file = version / store.NAMES
+    built.names = store.read_names(version / store.NAMES)
     found = {}
-    for label, word in NAMES.items():
+    for label, word in LOOKED_UP.items():
         spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # an acronym's words, as mentions spelled it
         pattern = re.compile(rf"\b{spelled}\b") if word.isalpha() else mention_pattern(word)
         held, seconds = timed(built.mentions, word)

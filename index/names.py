@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 _NAME = re.compile(r"[^\W_](?:[\w.\-]*[^\W_])?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -211,13 +212,35 @@ def spelled_acronyms(text: str) -> set[str]:
         for at, word in enumerate(words):
             for first in (part[0] for part in word.split("-") if part and part[0].isupper()):
                 initials = first
-                for after in words[at + 1 : at + len(ACRONYM_LENGTHS) + 1]:
+                for after in words[at + 1 : at + ACRONYM_LENGTHS[-1]]:
                     if not after[0].isupper():
                         break
                     initials += after[0]
-                    found.add(initials)
+                    if len(initials) in ACRONYM_LENGTHS:
+                        found.add(initials)
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def unsettled_characters() -> re.Pattern:
+    """A character beside which a text's BM25 terms (index/terms.py) may not be those of a name
+    that mention_pattern finds there: NFKC makes a letter or digit of it or joins it to the letter
+    before ('GPT-4™' is the terms gpt, 4tm; '5㎏' is 5kg; a combining accent), it is a capital or
+    small letter that lower() maps otherwise than the regex's ignoring of case (ς and σ, ı and İ),
+    or it is Hangul or Kana (a lone one is no term where the collection splits CJK in bigrams).
+    Built once from every code point (0.4 s)."""
+    found = []
+    for point in range(0x110000):
+        char = chr(point)
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        normal = unicodedata.normalize("NFKC", char)
+        if (normal != char and any(c.isalnum() or unicodedata.combining(c) for c in normal)) \
+                or unicodedata.combining(char) or char.lower() != char.casefold() or len(char.lower()) > 1 \
+                or (char.isalpha() and char.lower() == char and char.upper().lower() != char):
+            found.append(re.escape(char))
+    return re.compile(f"[{''.join(found)}\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\uac00-\ud7af]")
+
+
 __all__ = ["ACRONYM_LENGTHS", "alternatives", "carries", "code_titles", "file_names", "mention_pattern", "name_spans",
-           "names", "spelled_acronyms", "versioned_names"]
+           "names", "spelled_acronyms", "unsettled_characters", "versioned_names"]

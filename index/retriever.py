@@ -21,7 +21,7 @@ from .dense import DenseIndex
 from .embedder import Embedder, resolve_embedder
 from .fusion import rrf, weighted
 from .blocks import heading_text
-from .names import ACRONYM_LENGTHS, carries, mention_pattern
+from .names import ACRONYM_LENGTHS, carries, mention_pattern, unsettled_characters
 from .readable import MIN_KNOWN, embedder_reads
 from .sparse import load_sparse, top_k
 from .store import Collection, CollectionManifest, StoreError
@@ -42,7 +42,10 @@ class Retriever:
     of (a Chinese question to an English-only embedder: index/readable.py); 0 always fuses it."""
 
     def __init__(self, collection: Collection, manifest: CollectionManifest, chunks: Sequence[Chunk], sparse,
-                 dense: DenseIndex, embedder: Embedder | None = None) -> None:
+                 dense: DenseIndex, embedder: Embedder | None = None, names: store.SavedNames | None = None) -> None:
+        """`names`: what the build found of the names in the chunks (store.NAMES; Retriever.open
+        reads it); without it (a collection built before builds wrote it) names are looked for in
+        the chunks themselves."""
         self.collection = collection
         self.manifest = manifest
         self.chunks = chunks
@@ -59,8 +62,7 @@ class Retriever:
         self._mentioned: dict[str, bool] = {}
         self._acronyms: frozenset[str] | None = None
         self._titles: tuple[str, ...] | None = None
-        self.names_file: Path | None = None  # store.NAMES of the version opened (Retriever.open sets it)
-        self._saved: tuple | None = None
+        self.names = names
         self._rows_of_file: dict[str, list[int]] | None = None
         self._rows_of_title: dict[str, list[int]] | None = None
 
@@ -91,9 +93,7 @@ class Retriever:
         dense = DenseIndex.load(version / store.DENSE, mmap=mmap)
         if len(chunks) != len(dense):
             raise StoreError(f"{version}: {len(chunks)} chunks but {len(dense)} vectors; re-index with --rebuild")
-        retriever = cls(collection, manifest, chunks, sparse, dense, loaded)
-        retriever.names_file = version / store.NAMES
-        return retriever
+        return cls(collection, manifest, chunks, sparse, dense, loaded, store.read_names(version / store.NAMES))
 
     @property
     def embedder(self) -> Embedder:
@@ -199,34 +199,33 @@ class Retriever:
         acronym by its letters too ('CFO': 'Chief Financial Officer'), a code or version ('3.3',
         'T-2') as written, case and separators aside (mention_pattern). Remembered: each turn of a
         chat asks again of the names of the questions before it (index/followups.py)."""
-        return _remembered(self._mentioned, word, self._finds)
+        return _remembered(self._mentioned, word, self._is_mentioned)
 
-    def _finds(self, word: str) -> bool:
+    def _is_mentioned(self, word: str) -> bool:
+        saved = self.names
         if word.isalpha():
             if all(self.sparse.has_term(t) for t in self.terms.split(word)):
                 return True
             if not (word.isupper() and len(word) in ACRONYM_LENGTHS):
                 return False
-            if self._acronyms is None:
-                saved = self._saved_names()[1]
-                self._acronyms = store.acronyms_of(self.chunks) if saved is None else saved
+            if self._acronyms is None:  # a collection built before builds found them: one pass
+                self._acronyms = saved.acronyms if saved else store.acronyms_of(self.chunks)
             return word in self._acronyms
-        return self._any_chunk(mention_pattern(word), self._rows_with_all(self.terms.split(word)))
+        pattern = mention_pattern(word)
+        rows = self._rows_with_all(self.terms.split(word))
+        if saved is None or rows is None or unsettled_characters().search(word):
+            return self._any_chunk(pattern)  # no terms to narrow by, or terms that may not be the text's
+        return self._any_chunk(pattern, np.union1d(rows, saved.unsettled_rows))
 
     def titled(self, words: str) -> bool:
         """Whether a file name or a heading of the collection carries `words` ('Brewmaster K2' in
         'brewmaster-k2.md' or '# Brewmaster K2 manual'): a subject, not a detail of one."""
         if self._titles is None:  # a collection has far fewer titles than chunks
-            saved = self._saved_names()[0]
-            self._titles = store.titles_of(self.chunks) if saved is None else saved
-        return _remembered(self._titled, words, lambda _: any(carries(title, words) for title in self._titles))
+            self._titles = self.names.titles if self.names else store.titles_of(self.chunks)
+        return _remembered(self._titled, words, self._carries_title)
 
-    def _saved_names(self) -> tuple[tuple[str, ...], frozenset[str]] | tuple[None, None]:
-        """The titles and acronyms the build found (store.NAMES); (None, None) for a collection built
-        before it wrote them, whose chunks are then read once for each."""
-        if self._saved is None:
-            self._saved = (store.read_names(self.names_file) if self.names_file else None) or (None, None)
-        return self._saved
+    def _carries_title(self, words: str) -> bool:
+        return any(carries(title, words) for title in self._titles)
 
     def in_files_named(self, query: str, names: Sequence[str], k: int) -> list[Hit]:
         """The `k` best chunks by BM25 for `query` in the files whose path carries one of `names`
@@ -273,9 +272,8 @@ class Retriever:
         the same words ('Qwen-1.8B-Chat' as 'qwen/Qwen-1_8B-Chat': qwen, 1, 8b, chat), and reading
         every chunk took 60 ms a name at 8,400 chunks (and parses every chunk of a mapped one)."""
         rows = None
-        for term in dict.fromkeys(terms):
-            found = self.sparse.rows_with(term)
-            rows = found if rows is None else np.intersect1d(rows, found)
+        for found in sorted((self.sparse.rows_with(term) for term in dict.fromkeys(terms)), key=len):
+            rows = found if rows is None else np.intersect1d(rows, found)  # the rarest term first
             if not len(rows):
                 break
         return rows

@@ -31,7 +31,7 @@ import numpy as np
 
 from core.faults import fault_point
 from core.files import atomic_write_text
-from .names import spelled_acronyms
+from .names import spelled_acronyms, unsettled_characters
 from .types import Chunk
 from core.errors import UserError
 
@@ -43,10 +43,9 @@ SPARSE = "sparse"
 CURRENT = "CURRENT"
 NAMES = "names.json"
 """What a question's names are checked against, found when the collection is built: each title
-(a chunk's file path with its headings: Retriever.titled) and the acronyms its capitalised words
-spell out (Retriever.mentions). Without it (a collection built before it) a Retriever reads every
-chunk once, the first time it is asked: 4.5 s for the titles and 21 s for the acronyms of a mapped
-million chunks (bench/results/scale_1m.md)."""
+(a chunk's file path with its headings: Retriever.titled), the acronyms its capitalised words
+spell out and the rows whose BM25 terms may not be a name's (Retriever.mentions). Without it (a
+collection built before it) a Retriever reads every chunk for these (bench/results/scale_1m.md)."""
 
 
 class StoreError(UserError):
@@ -81,25 +80,47 @@ def titles_of(chunks: Sequence[Chunk]) -> tuple[str, ...]:
 
 def acronyms_of(chunks: Sequence[Chunk]) -> frozenset[str]:
     """The acronyms the texts and headings of `chunks` spell out (names.spelled_acronyms)."""
-    return frozenset().union(*(spelled_acronyms(text) for chunk in chunks for text in (chunk.text, chunk.heading())))
+    found: set[str] = set()
+    for chunk in chunks:
+        found.update(spelled_acronyms(chunk.text), spelled_acronyms(chunk.heading()))
+    return frozenset(found)
+
+
+def unsettled_rows_of(chunks: Sequence[Chunk]) -> np.ndarray:
+    """The rows of `chunks` whose text or heading holds a character beside which its BM25 terms may
+    not be a name's (names.unsettled_characters): Retriever.mentions reads them whatever their terms."""
+    unsettled = unsettled_characters()
+    return np.array([row for row, chunk in enumerate(chunks)
+                     if unsettled.search(chunk.text) or unsettled.search(chunk.heading())], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SavedNames:
+    """What a build found of the names in its chunks (NAMES)."""
+
+    titles: tuple[str, ...]
+    acronyms: frozenset[str]
+    unsettled_rows: np.ndarray
 
 
 def write_names(path: Path, chunks: Sequence[Chunk]) -> None:
-    path.write_text(json.dumps({"titles": titles_of(chunks), "acronyms": sorted(acronyms_of(chunks))},
-                               ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps({"titles": titles_of(chunks), "acronyms": sorted(acronyms_of(chunks)),
+                                "unsettled_rows": unsettled_rows_of(chunks).tolist()}, ensure_ascii=False),
+                    encoding="utf-8")
 
 
-def read_names(path: Path) -> tuple[tuple[str, ...], frozenset[str]] | None:
-    """The titles and acronyms write_names wrote; None where there is no such file or it is not
-    one (then they are found from the chunks)."""
+def read_names(path: Path) -> SavedNames | None:
+    """What write_names wrote; None where there is no such file or it is not one (then a Retriever
+    reads the chunks instead)."""
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        titles, acronyms = saved["titles"], saved["acronyms"]
-    except (OSError, ValueError, TypeError, KeyError):
+        titles, acronyms, rows = saved["titles"], saved["acronyms"], saved["unsettled_rows"]
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
         return None
-    if not all(isinstance(value, list) and all(isinstance(item, str) for item in value) for value in (titles, acronyms)):
+    if not (all(isinstance(value, list) and all(isinstance(item, str) for item in value) for value in (titles, acronyms))
+            and isinstance(rows, list) and all(type(row) is int and row >= 0 for row in rows)):
         return None
-    return tuple(titles), frozenset(acronyms)
+    return SavedNames(tuple(titles), frozenset(acronyms), np.array(rows, dtype=np.int64))
 
 
 def read_chunks(path: Path) -> list[Chunk]:

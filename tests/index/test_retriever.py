@@ -7,7 +7,7 @@ import pytest
 import index.retriever
 
 from index.build import build_collection
-from index.config import RetrievalConfig
+from index.config import IndexConfig, RetrievalConfig
 from index.embedder import load_tokenizer
 from index.retriever import Retriever
 from index.names import mention_pattern
@@ -57,6 +57,23 @@ def test_a_name_is_looked_for_in_the_chunks_holding_its_words_and_found_as_a_sca
         assert retriever.mentions(word) == retriever._any_chunk(mention_pattern(word)), word
 
 
+@pytest.mark.parametrize("cjk", ["unigram+bigram", "bigram"])
+def test_a_name_beside_a_character_that_changes_its_terms_is_still_found(tmp_path, cjk):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts = {"GPT-4": "Runs on GPT-4™ only.", "5": "整机重量5㎏，面积100㎡。", "Kimi-K2": "Notes on Kımı-K2.",
+             "ΑΣ-2": "Το μοντέλο ας-2.", "İstanbul-2": "Office istanbul-2 opens.", "Qwen-8e": "Qwen-8e\u0301 ships.",
+             "S24폰": "갤럭시S24폰이 나왔다.", "No-5": "Chanel №5."}
+    for number, text in enumerate(texts.values()):
+        (docs / f"d{number}.md").write_text(f"# Doc {number}\n\n{text}\n" + "Filler words about nothing. " * 5)
+    (docs / "other.md").write_text("# Other\n\nGPT-5 and version 4 and istanbul and chanel.\n")
+    collection = Collection(tmp_path / "project", "c")
+    build_collection([docs], collection, IndexConfig(cjk=cjk))
+    found = Retriever.open(collection)
+    for name in texts:
+        assert found.mentions(name) == found._any_chunk(mention_pattern(name)), name
+
+
 def test_a_mapped_collection_reads_only_the_chunks_holding_a_names_words(retriever, monkeypatch):
     mapped = Retriever.open(retriever.collection, mmap=True)
     parsed = []
@@ -75,9 +92,9 @@ def test_acronyms_spelled_out_and_titles_are_found_at_build_time_and_else_in_one
     mapped = Retriever.open(retriever.collection, mmap=True)
     assert [mapped.mentions(word) for word, _ in asked] == [found for _, found in asked]
     assert mapped.titled("Gemma3-27B") and not mapped.titled("Gemma3-12B") and not parsed  # store.NAMES
-    assert mapped.names_file.exists()
+    assert mapped.names is not None
     older = Retriever.open(retriever.collection, mmap=True)
-    older.names_file = None  # as a collection built before builds wrote it
+    older.names = None  # as a collection built before builds wrote it
     assert [older.mentions(word) for word, _ in asked] == [found for _, found in asked]
     assert older.titled("Gemma3-27B") and not older.titled("Gemma3-12B") and len(parsed) == 2 * len(older.chunks)
 

@@ -63,10 +63,15 @@ def test_a_names_file_that_is_missing_or_not_one_is_read_as_none_and_a_written_o
 
     path = tmp_path / "names.json"
     assert read_names(path) is None
-    for text in ("not json", "[]", '{"titles": 3, "acronyms": []}', '{"titles": ["a"], "acronyms": [1]}'):
+    for text in ("not json", "[]", '{"titles": 3, "acronyms": [], "unsettled_rows": []}', "[" * 100_000,
+                 '{"titles": ["a"], "acronyms": [1], "unsettled_rows": []}',
+                 '{"titles": [], "acronyms": [], "unsettled_rows": [-1]}'):
         path.write_text(text)
-        assert read_names(path) is None, text
+        assert read_names(path) is None, text[:40]
     chunks = [Chunk(id="c0", source="docs/pay.md", title_path=("Pay", "Who signs"), start=0, end=32,
-                    text="Ask the Chief Financial Officer.")]
+                    text="Ask the Chief Financial Officer."),
+              Chunk(id="c1", source="docs/pay.md", title_path=("Pay",), start=32, end=44, text="GPT-4™ pays.")]
     write_names(path, chunks)
-    assert read_names(path) == (("docs/pay.md Pay > Who signs",), frozenset({"CF", "FO", "CFO"}))
+    saved = read_names(path)
+    assert saved.titles == ("docs/pay.md Pay > Who signs", "docs/pay.md Pay")
+    assert saved.acronyms == frozenset({"CF", "FO", "CFO"}) and saved.unsettled_rows.tolist() == [1]
