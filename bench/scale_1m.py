@@ -171,7 +171,7 @@ def name_lookups(new_retriever, version: Path) -> dict:
     from index.names import mention_pattern
 
     built, older = new_retriever(), new_retriever()
-    built.names = store.read_names(version / store.NAMES)
+    built.names = store.read_names(version / store.NAMES, len(built.chunks))
     found = {}
     for label, word in LOOKED_UP.items():
         spelled = r"\s+".join(rf"{letter}[\w-]*" for letter in word)  # an acronym's words, as mentions spelled it

@@ -93,7 +93,8 @@ class Retriever:
         dense = DenseIndex.load(version / store.DENSE, mmap=mmap)
         if len(chunks) != len(dense):
             raise StoreError(f"{version}: {len(chunks)} chunks but {len(dense)} vectors; re-index with --rebuild")
-        return cls(collection, manifest, chunks, sparse, dense, loaded, store.read_names(version / store.NAMES))
+        names = store.read_names(version / store.NAMES, len(chunks))
+        return cls(collection, manifest, chunks, sparse, dense, loaded, names)
 
     @property
     def embedder(self) -> Embedder:

@@ -109,18 +109,18 @@ def write_names(path: Path, chunks: Sequence[Chunk]) -> None:
                     encoding="utf-8")
 
 
-def read_names(path: Path) -> SavedNames | None:
-    """What write_names wrote; None where there is no such file or it is not one (then a Retriever
-    reads the chunks instead)."""
+def read_names(path: Path, rows: int) -> SavedNames | None:
+    """What write_names wrote for a version of `rows` chunks; None where there is no such file or
+    it is not one (then a Retriever reads the chunks instead)."""
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        titles, acronyms, rows = saved["titles"], saved["acronyms"], saved["unsettled_rows"]
+        titles, acronyms, unsettled = saved["titles"], saved["acronyms"], saved["unsettled_rows"]
     except (OSError, ValueError, TypeError, KeyError, RecursionError):
         return None
     if not (all(isinstance(value, list) and all(isinstance(item, str) for item in value) for value in (titles, acronyms))
-            and isinstance(rows, list) and all(type(row) is int and row >= 0 for row in rows)):
+            and isinstance(unsettled, list) and all(type(row) is int and 0 <= row < rows for row in unsettled)):
         return None
-    return SavedNames(tuple(titles), frozenset(acronyms), np.array(rows, dtype=np.int64))
+    return SavedNames(tuple(titles), frozenset(acronyms), np.array(unsettled, dtype=np.int64))
 
 
 def read_chunks(path: Path) -> list[Chunk]:

@@ -62,16 +62,17 @@ def test_a_names_file_that_is_missing_or_not_one_is_read_as_none_and_a_written_o
     from index.types import Chunk
 
     path = tmp_path / "names.json"
-    assert read_names(path) is None
+    assert read_names(path, 2) is None
     for text in ("not json", "[]", '{"titles": 3, "acronyms": [], "unsettled_rows": []}', "[" * 100_000,
                  '{"titles": ["a"], "acronyms": [1], "unsettled_rows": []}',
-                 '{"titles": [], "acronyms": [], "unsettled_rows": [-1]}'):
+                 '{"titles": [], "acronyms": [], "unsettled_rows": [-1]}',
+                 '{"titles": [], "acronyms": [], "unsettled_rows": [2]}'):  # past the version's 2 chunks
         path.write_text(text)
-        assert read_names(path) is None, text[:40]
+        assert read_names(path, 2) is None, text[:40]
     chunks = [Chunk(id="c0", source="docs/pay.md", title_path=("Pay", "Who signs"), start=0, end=32,
                     text="Ask the Chief Financial Officer."),
               Chunk(id="c1", source="docs/pay.md", title_path=("Pay",), start=32, end=44, text="GPT-4™ pays.")]
     write_names(path, chunks)
-    saved = read_names(path)
+    saved = read_names(path, 2)
     assert saved.titles == ("docs/pay.md Pay > Who signs", "docs/pay.md Pay")
     assert saved.acronyms == frozenset({"CF", "FO", "CFO"}) and saved.unsettled_rows.tolist() == [1]
